@@ -1,0 +1,29 @@
+# complaintflow: `make run` starts the whole system, `make test` runs every test.
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run test test-faults bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(PY) -m complaints.devstack
+
+test: install
+	$(PY) -m pytest -q
+
+test-faults: install
+	$(PY) -m pytest -q -m faults -p no:cacheprovider
+
+bench: install
+	$(PY) bench/load.py
+
+clean:
+	rm -rf .data tests/artifacts

@@ -1,0 +1,1 @@
+"""Activities: the complaint's side effects, one each, idempotent under retry."""

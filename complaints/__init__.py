@@ -1,0 +1,1 @@
+"""complaintflow: a financial firm's complaint handling as durable Temporal workflows."""

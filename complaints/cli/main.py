@@ -1,0 +1,22 @@
+"""The `complaints` command: operators' tools over the same client and models as the API."""
+
+from __future__ import annotations
+
+import typer
+
+from complaints.infra.db import engine_for
+from complaints.infra.migrations import current, head, upgrade
+from complaints.infra.settings import Settings
+
+app = typer.Typer(help="complaintflow: operate the complaint desk.", no_args_is_help=True)
+db_app = typer.Typer(help="The archive's schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the archive's schema up to date (safe to run again)."""
+    engine = engine_for(Settings.from_env().db_url)
+    before = current(engine)
+    upgrade(engine)
+    typer.echo(f"archive schema: {before or 'empty'} -> {head()}")

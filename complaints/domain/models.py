@@ -1,0 +1,511 @@
+"""The contract's vocabulary and shapes, in one module.
+
+Everything that crosses a boundary (HTTP body, Temporal payload, archive record, CLI
+output) is one of these pydantic models, so a field means the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+
+class Channel(StrEnum):
+    phone = "phone"
+    email = "email"
+    sms = "sms"
+    online_chat = "online_chat"
+    web_form = "web_form"
+    letter = "letter"
+    walk_in = "walk_in"
+    regulator = "regulator"
+
+
+class Severity(StrEnum):
+    urgent = "urgent"
+    high = "high"
+    normal = "normal"
+
+    @property
+    def rank(self) -> int:
+        return {"normal": 0, "high": 1, "urgent": 2}[self.value]
+
+    def at_least(self, floor: Severity) -> Severity:
+        return self if self.rank >= floor.rank else floor
+
+
+class Category(StrEnum):
+    collection_abusive = "collection.abusive"
+    collection_off_hours = "collection.off_hours"
+    collection_repeated = "collection.repeated"
+    collection_third_party = "collection.third_party"
+    collection_privacy = "collection.privacy"
+    card_unauthorized_transaction = "card.unauthorized_transaction"
+    card_amount_error = "card.amount_error"
+    card_transaction_failure = "card.transaction_failure"
+    card_fraud = "card.fraud"
+    card_account_error = "card.account_error"
+    card_application_delay = "card.application_delay"
+    card_limit_adjustment = "card.limit_adjustment"
+    service_attitude = "service.attitude"
+    service_fees = "service.fees"
+    service_repayment_plan = "service.repayment_plan"
+    service_other = "service.other"
+
+    @property
+    def group(self) -> str:
+        return self.value.split(".")[0]
+
+
+class Stage(StrEnum):
+    receipt = "receipt"
+    assessment = "assessment"
+    investigation = "investigation"
+    solution = "solution"
+    feedback = "feedback"
+    revisit = "revisit"
+    summary = "summary"
+    closed = "closed"
+
+
+class EscalationSource(StrEnum):
+    manager = "manager"
+    sla_breach = "sla_breach"
+    urgent_assessment = "urgent_assessment"
+    customer_rejection = "customer_rejection"
+
+
+class Outcome(StrEnum):
+    resolved = "resolved"
+    withdrawn = "withdrawn"
+    merged = "merged"
+
+
+class RespondentKind(StrEnum):
+    collector = "collector"
+    agency = "agency"
+    branch = "branch"
+    staff = "staff"
+    system = "system"
+
+
+class ApproverRole(StrEnum):
+    manager = "manager"
+    senior_manager = "senior_manager"
+
+
+DEADLINES = ("assessment", "investigation", "plan", "execution", "summary", "decision")
+"""Deadline names in policy order; `decision` is the regulator's clock (contract 2b)."""
+
+
+class PublicText(str):
+    """Text cleared for plain display (stage, category, deadlines; never personal data).
+
+    The payload codec leaves values of this type, and of `Public` models, unencrypted so
+    the Web UI and `temporal` CLI can read summaries and statuses without the codec.
+    """
+
+
+class Public:
+    """Marker for models that hold no personal data and are sent unencrypted."""
+
+
+# --- field types -------------------------------------------------------------------
+
+PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,18}[0-9]$")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+CN_ID = re.compile(r"^[1-9][0-9]{16}[0-9Xx]$")
+
+
+def _pattern(regex: re.Pattern[str], what: str):
+    def check(value: str) -> str:
+        if not regex.match(value):
+            raise ValueError(f"is not a valid {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ComplaintId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=24), _pattern(PHONE, "phone number")]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), _pattern(EMAIL, "e-mail address")]
+IdNumber = Annotated[str, StringConstraints(strip_whitespace=True), _pattern(CN_ID, "ID number (18 characters)")]
+Evidence = Annotated[list[Reference], Field(max_length=50)]
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+Moment = Annotated[datetime, AfterValidator(_aware)]
+
+
+class Strict(BaseModel):
+    """Input models refuse unknown fields: a typo must not be silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- results of activities ---------------------------------------------------------
+
+
+class Classification(BaseModel):
+    category: Category
+    severity: Severity
+    reasons: list[str] = []
+
+
+class DeadlinePlan(BaseModel):
+    """Deadlines fixed at receipt, and when each one's warning goes to the handler."""
+
+    due: dict[str, datetime]
+    warn: dict[str, datetime]
+    warning_at: float = 0.8
+    calendar_provisional: bool = False
+
+
+# --- intake ------------------------------------------------------------------------
+
+
+class Complainant(Strict):
+    name: Name
+    phone: Phone | None = None
+    email: Email | None = None
+    id_number: IdNumber | None = None
+    customer_id: Reference | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Complainant:
+        if not (self.phone or self.email):
+            raise ValueError("at least one of phone or email is required")
+        return self
+
+
+class Respondent(Strict):
+    kind: RespondentKind
+    id: Reference
+    name: Name | None = None
+
+
+class Intake(Strict):
+    """The intake body of contract section 5."""
+
+    channel: Channel
+    external_ref: Reference | None = None
+    received_at: Moment | None = None
+    review_of: ComplaintId | None = None
+    subject: ShortText | None = None
+    content: LongText
+    requested_remedy: ShortText | None = None
+    evidence: Evidence = []
+    complainant: Complainant
+    respondent: Respondent | None = None
+
+
+class ReviewOf(BaseModel):
+    """What a review complaint knows of the closed original it reviews."""
+
+    complaint_id: str
+    handlers: list[str]
+
+
+class NewComplaint(BaseModel):
+    """The workflow's input: the accepted intake with its id and receipt moment fixed."""
+
+    complaint_id: str
+    received_at: datetime
+    intake: Intake
+    classification: Classification
+    review_of: ReviewOf | None = None
+
+
+# --- handler actions (update inputs) ---------------------------------------------
+
+
+class Assess(Strict):
+    handler: Actor
+    category: Category
+    severity: Severity
+    respondent: Respondent | None = None
+    interim_measure: bool = False
+    note: ShortText | None = None
+
+
+class Investigate(Strict):
+    handler: Actor
+    findings: LongText
+    root_cause: ShortText
+    substantiated: bool
+    evidence: Evidence = []
+
+
+class ProposeSolution(Strict):
+    handler: Actor
+    plan: LongText
+    remedies: Annotated[list[ShortText], Field(min_length=1, max_length=20)]
+    amount: Annotated[float, Field(ge=0, le=1e12)] | None = None
+
+
+class RecordExecution(Strict):
+    handler: Actor
+    result: LongText
+
+
+class RecordFeedback(Strict):
+    handler: Actor
+    accepted: bool
+    comment: ShortText | None = None
+
+
+class RecordRevisit(Strict):
+    handler: Actor
+    reached: bool
+    satisfaction: Annotated[int, Field(ge=1, le=5)] | None = None
+    comment: ShortText | None = None
+
+    @model_validator(mode="after")
+    def _satisfaction_needs_contact(self) -> RecordRevisit:
+        if not self.reached and self.satisfaction is not None:
+            raise ValueError("satisfaction can only be given when the complainant was reached")
+        return self
+
+
+class Summarize(Strict):
+    handler: Actor
+    root_cause: ShortText
+    improvements: Annotated[list[ShortText], Field(min_length=1, max_length=20)]
+
+
+class Withdraw(Strict):
+    handler: Actor
+    reason: ShortText
+
+
+class Extend(Strict):
+    handler: Actor
+    approver: Actor
+    approver_role: ApproverRole
+    reason: ShortText
+    days: Annotated[int, Field(ge=1, le=60)]
+
+
+class Pause(Strict):
+    handler: Actor
+    reason: ShortText
+
+
+class Resume(Strict):
+    handler: Actor
+
+
+class Merge(Strict):
+    handler: Actor
+    into: ComplaintId
+
+
+class Escalate(Strict):
+    reason: ShortText
+    by: Actor
+
+
+class Acknowledge(Strict):
+    complaint_id: ComplaintId
+    lead: Actor
+
+
+ACTION_INPUTS: dict[str, type[Strict]] = {
+    "assess": Assess,
+    "investigate": Investigate,
+    "propose_solution": ProposeSolution,
+    "record_execution": RecordExecution,
+    "record_feedback": RecordFeedback,
+    "record_revisit": RecordRevisit,
+    "summarize": Summarize,
+    "withdraw": Withdraw,
+    "extend": Extend,
+    "pause": Pause,
+    "resume": Resume,
+    "merge": Merge,
+}
+"""Every handler update of contract section 4, by name."""
+
+
+class Repeat(BaseModel):
+    """A merged repeat's record, handed to the original (internal update `absorb_repeat`)."""
+
+    complaint_id: str
+    handler: str
+    content: str
+    evidence: list[str] = []
+
+
+# --- status (the `status` query; served as-is by the API and the CLI) ----------------
+
+
+class HistoryEntry(BaseModel):
+    stage: Stage
+    entered_at: datetime
+    actor: str
+
+
+class EscalationEntry(BaseModel):
+    source: EscalationSource
+    reason: str
+    by: str
+    at: datetime
+
+
+class Extension(BaseModel):
+    approver: str
+    approver_role: ApproverRole
+    reason: str
+    days: int
+    at: datetime
+    decision_due: datetime
+
+
+class PauseEntry(BaseModel):
+    reason: str
+    by: str
+    started_at: datetime
+    resumed_at: datetime | None = None
+
+
+class ComplaintStatus(Public, BaseModel):
+    """What everyone may see of a complaint: no complainant details, no complaint text."""
+
+    complaint_id: str
+    stage: Stage
+    channel: Channel
+    category: Category | None = None
+    severity: Severity | None = None
+    received_at: datetime
+    deadlines: dict[str, datetime] = {}
+    met: dict[str, datetime] = {}
+    breaches: list[str] = []
+    next_deadline: str | None = None
+    escalated: bool = False
+    escalations: list[EscalationEntry] = []
+    lead: str | None = None
+    reopen_count: int = 0
+    outcome: Outcome | None = None
+    calendar_provisional: bool = False
+    history: list[HistoryEntry] = []
+    handler: str | None = None
+    handlers: list[str] = []
+    respondent: Respondent | None = None
+    interim_measure: bool = False
+    satisfaction: int | None = None
+    reached: bool | None = None
+    paused: bool = False
+    pauses: list[PauseEntry] = []
+    extensions: list[Extension] = []
+    possible_duplicate_of: str | None = None
+    merged_into: str | None = None
+    merged: list[str] = []
+    review_of: str | None = None
+    reviews: list[str] = []
+    accepts: list[str] = []
+
+
+class OpenCase(BaseModel):
+    complaint_id: str
+    category: Category | None = None
+    severity: Severity | None = None
+    stage: Stage | None = None
+    first_escalated_at: datetime
+    escalations: list[EscalationEntry] = []
+    seqs: list[int] = []
+    lead: str | None = None
+
+
+class OpenCases(Public, BaseModel):
+    cases: list[OpenCase]
+
+
+class TeamState(BaseModel):
+    """What the emergency team carries into its next run when it continues as new."""
+
+    cases: list[OpenCase] = []
+    history_limit: int = 2000
+
+
+class EscalationNotice(BaseModel):
+    """A complaint's escalation as the emergency team receives it."""
+
+    complaint_id: str
+    seq: int
+    category: Category | None = None
+    severity: Severity | None = None
+    stage: Stage
+    escalation: EscalationEntry
+
+
+# --- the archive's records ------------------------------------------------------------
+
+
+class Notice(BaseModel):
+    """A message for someone, delivered through the archive's outbox."""
+
+    kind: str
+    recipient: str
+    message: str
+
+
+class Record(BaseModel):
+    """One audit entry and everything it changes in the archive, written in one transaction.
+
+    (`complaint_id`, `seq`) is the idempotency key: a retried write finds its entry and
+    does nothing, and the audit trail reads in `seq` order, the order things happened.
+    """
+
+    complaint_id: str
+    seq: int
+    at: datetime
+    actor: str
+    kind: str
+    stage: Stage
+    action: str | None = None
+    details: dict[str, Any] = {}
+    facts: dict[str, Any] = {}
+    deadlines: dict[str, datetime] = {}
+    met: list[str] = []
+    breached: list[str] = []
+    escalation: EscalationEntry | None = None
+    notices: list[Notice] = []
+    intake: Intake | None = None
+
+
+def jsonable(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json")
+
+
+def field_errors(err: ValidationError) -> list[tuple[str, str]]:
+    """(field, reason) for each error, never echoing the input: it may be personal data."""
+    return [
+        (".".join(str(part) for part in e["loc"]) or "body", e["msg"].removeprefix("Value error, "))
+        for e in err.errors(include_url=False, include_input=False, include_context=False)
+    ]
+
+
+def explain(err: ValidationError) -> str:
+    return "; ".join(f"{name}: {reason}" for name, reason in field_errors(err))
+
+
+EMERGENCY_TEAM_ID = "emergency-team"
+
+
+def workflow_id(complaint_id: str) -> str:
+    return f"complaint-{complaint_id}"
+
+
+Role = Literal["channel", "handler", "manager", "emergency", "auditor"]

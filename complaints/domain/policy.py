@@ -1,0 +1,110 @@
+"""The deadline policy: which deadlines a complaint gets and how long each one runs.
+
+A firm loads its own from the TOML file named by `COMPLAINTS_POLICY_FILE`; a malformed
+file is refused with the key at fault, so a worker never starts with a policy it misread.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from .models import DEADLINES, DeadlinePlan
+from .workdays import WorkingCalendar
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|wd)\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+class PolicyError(ValueError):
+    """A policy that cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Duration:
+    """Either a plain span after the moment of receipt, or N working days after its date."""
+
+    amount: int
+    unit: str  # s, m, h, d or wd
+
+    @classmethod
+    def parse(cls, text: object, key: str) -> Duration:
+        match = _DURATION.match(text) if isinstance(text, str) else None
+        if not match or int(match.group(1)) <= 0:
+            raise PolicyError(f"{key}: {text!r} is not a duration like '1h', '48h', '15d' or '7wd'")
+        return cls(int(match.group(1)), match.group(2))
+
+    @property
+    def working_days(self) -> bool:
+        return self.unit == "wd"
+
+    def span(self) -> timedelta:
+        return timedelta(**{_UNITS[self.unit]: self.amount})
+
+    def __str__(self) -> str:
+        return f"{self.amount}{self.unit}"
+
+
+DEFAULT_DEADLINES = {
+    "assessment": "1h",
+    "investigation": "24h",
+    "plan": "48h",
+    "execution": "7wd",
+    "summary": "15wd",
+    "decision": "15d",
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    deadlines: dict[str, Duration] = field(
+        default_factory=lambda: {k: Duration.parse(v, f"deadlines.{k}") for k, v in DEFAULT_DEADLINES.items()}
+    )
+    warning_at: float = 0.8
+
+    @classmethod
+    def from_mapping(cls, data: dict) -> Policy:
+        unknown = set(data) - {"warning_at", "deadlines"}
+        if unknown:
+            raise PolicyError(f"{sorted(unknown)[0]}: unknown key (expected warning_at, [deadlines])")
+        warning_at = data.get("warning_at", 0.8)
+        if isinstance(warning_at, bool) or not isinstance(warning_at, int | float) or not 0 < warning_at < 1:
+            raise PolicyError(f"warning_at: {warning_at!r} must be a number between 0 and 1")
+        given = data.get("deadlines", {})
+        if not isinstance(given, dict):
+            raise PolicyError("deadlines: must be a table of name = duration")
+        for key in given:
+            if key not in DEADLINES:
+                raise PolicyError(f"deadlines.{key}: unknown deadline (expected one of {', '.join(DEADLINES)})")
+        merged = DEFAULT_DEADLINES | given
+        return cls({k: Duration.parse(merged[k], f"deadlines.{k}") for k in DEADLINES}, float(warning_at))
+
+    @classmethod
+    def load(cls, path: str | Path | None) -> Policy:
+        """The policy in `path`, or the default policy when no file is named."""
+        if not path:
+            return cls()
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise PolicyError(f"COMPLAINTS_POLICY_FILE: no such file {path}") from None
+        except tomllib.TOMLDecodeError as err:
+            raise PolicyError(f"COMPLAINTS_POLICY_FILE: {path} is not valid TOML ({err})") from None
+        return cls.from_mapping(data)
+
+    def plan(self, received_at: datetime, calendar: WorkingCalendar) -> DeadlinePlan:
+        """Every deadline of a complaint received at `received_at`, and its warning moment."""
+        due: dict[str, datetime] = {}
+        provisional = False
+        for name, duration in self.deadlines.items():
+            if duration.working_days:
+                end, unknown_year = calendar.end_of_working_day(received_at, duration.amount)
+                due[name] = end.astimezone(timezone.utc)
+                provisional = provisional or unknown_year
+            else:
+                due[name] = received_at + duration.span()
+        warn = {name: received_at + (moment - received_at) * self.warning_at for name, moment in due.items()}
+        return DeadlinePlan(due=due, warn=warn, warning_at=self.warning_at, calendar_provisional=provisional)

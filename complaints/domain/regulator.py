@@ -1,0 +1,51 @@
+"""The regulator's clock (contract 2b): extension caps, the review window.
+
+Pure rules; the workflow applies them to its state, the intake service to an archive row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from .models import ApproverRole, Extension
+
+EXTENSION_CAPS = ((ApproverRole.manager, 30), (ApproverRole.senior_manager, 60))
+"""The nth extension: the least senior approver it needs, and its cap in days from receipt."""
+
+REVIEW_WINDOW = timedelta(days=30)
+_RANK = {ApproverRole.manager: 0, ApproverRole.senior_manager: 1}
+
+
+def extension_refusal(
+    extensions: list[Extension],
+    role: ApproverRole,
+    new_due: datetime,
+    received_at: datetime,
+    paused: timedelta,
+) -> str | None:
+    """Why an extension to `new_due` is refused, or None; paused time does not count."""
+    if len(extensions) >= len(EXTENSION_CAPS):
+        return "extend refused: the decision deadline can be extended at most twice (30 then 60 days)"
+    needed, cap_days = EXTENSION_CAPS[len(extensions)]
+    nth = "first" if not extensions else "second"
+    if _RANK[role] < _RANK[needed]:
+        return f"extend refused: a {nth} extension needs a {needed.value.replace('_', ' ')}'s approval"
+    cap = received_at + timedelta(days=cap_days) + paused
+    if new_due > cap:
+        return (
+            f"extend refused: a {nth} extension may reach at most {cap_days} days from receipt "
+            f"({cap.isoformat()}), this one would reach {new_due.isoformat()}"
+        )
+    return None
+
+
+def review_refusal(original: str, stage: str, decided_at: datetime | None, now: datetime) -> str | None:
+    """Why a review of complaint `original` cannot be opened now, or None."""
+    if stage != "closed":
+        return f"review_of: complaint {original} is not closed (stage {stage}); a review needs a decision"
+    if decided_at is not None and now - decided_at > REVIEW_WINDOW:
+        return (
+            f"review_of: the review window of complaint {original} ended on "
+            f"{(decided_at + REVIEW_WINDOW).isoformat()} (30 days after its decision)"
+        )
+    return None

@@ -1,0 +1,90 @@
+"""Mainland China working days: statutory holidays and make-up working days (调休).
+
+`chinesecalendar` knows the years the State Council has published; an operator's holiday
+file adds years it does not know yet; any other year falls back to weekends-only and is
+reported as provisional, so a complaint received late in December never fails for want of
+next year's calendar.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class HolidayFileError(ValueError):
+    """An operator holiday file that cannot be used; the message names the entry."""
+
+
+def parse_holiday_file(text: str) -> dict[int, dict[date, bool]]:
+    """Parse a holiday file into {year: {date: is_working_day}}.
+
+    ```toml
+    [years.2027]
+    holidays = ["2027-01-01", "2027-02-08"]   # weekdays off
+    workdays = ["2027-02-07"]                 # weekend make-up working days
+    ```
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise HolidayFileError(f"not valid TOML ({err})") from None
+    years: dict[int, dict[date, bool]] = {}
+    for key, entry in (data.get("years") or {}).items():
+        if not (isinstance(key, str) and key.isdigit() and isinstance(entry, dict)):
+            raise HolidayFileError(f"years.{key}: expected a table like [years.2027]")
+        year = int(key)
+        days: dict[date, bool] = {}
+        for kind, working in (("holidays", False), ("workdays", True)):
+            for text_day in entry.get(kind, []):
+                try:
+                    day = date.fromisoformat(str(text_day))
+                except ValueError:
+                    raise HolidayFileError(f"years.{key}.{kind}: {text_day!r} is not a date YYYY-MM-DD") from None
+                if day.year != year:
+                    raise HolidayFileError(f"years.{key}.{kind}: {day} is not in {year}")
+                days[day] = working
+        years[year] = days
+    return years
+
+
+class WorkingCalendar:
+    def __init__(self, operator_years: dict[int, dict[date, bool]] | None = None) -> None:
+        self._operator = operator_years or {}
+
+    def knows(self, year: int) -> bool:
+        return year in self._operator or _published(year)
+
+    def is_working_day(self, day: date) -> bool:
+        if day.year in self._operator:
+            return self._operator[day.year].get(day, day.weekday() < 5)
+        if _published(day.year):
+            return chinese_calendar.is_workday(day)
+        return day.weekday() < 5
+
+    def end_of_working_day(self, received_at: datetime, n: int) -> tuple[datetime, bool]:
+        """End (24:00 Shanghai time) of the nth working day after the receipt date.
+
+        Returns the moment and whether any year it crossed was unknown (provisional).
+        """
+        day = received_at.astimezone(SHANGHAI).date()
+        provisional = not self.knows(day.year)
+        counted = 0
+        while counted < n:
+            day += timedelta(days=1)
+            provisional = provisional or not self.knows(day.year)
+            if self.is_working_day(day):
+                counted += 1
+        return datetime.combine(day + timedelta(days=1), time(0), SHANGHAI), provisional
+
+
+_PUBLISHED_YEARS = frozenset(d.year for d in chinese_calendar.constants.holidays)
+
+
+def _published(year: int) -> bool:
+    return year in _PUBLISHED_YEARS

@@ -1,0 +1,169 @@
+"""Reads and writes of the archive, each one transaction, each write idempotent."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, and_, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from complaints.domain.models import Intake, Record
+
+from .schema import audit, complaints, contact_suspensions, deadlines, escalations, outbox
+
+
+def phone_digits(phone: str | None) -> str | None:
+    return re.sub(r"\D", "", phone).removeprefix("86")[-11:] if phone else None
+
+
+def _columns(facts: dict[str, Any]) -> dict[str, Any]:
+    """Facts as column values: moments travel as ISO text through Temporal's JSON."""
+    return {
+        name: datetime.fromisoformat(value) if isinstance(value, str) and name in _MOMENTS else value
+        for name, value in facts.items()
+    }
+
+
+_MOMENTS = frozenset(c.name for c in complaints.columns if isinstance(c.type, DateTime))
+
+
+def _receipt_row(record: Record, intake: Intake) -> dict[str, Any]:
+    who = intake.complainant
+    return {
+        "complaint_id": record.complaint_id,
+        "channel": intake.channel.value,
+        "external_ref": intake.external_ref,
+        "received_at": record.at,
+        "stage": record.stage.value,
+        "subject": intake.subject,
+        "content": intake.content,
+        "requested_remedy": intake.requested_remedy,
+        "evidence": list(intake.evidence),
+        "complainant_name": who.name,
+        "complainant_phone": phone_digits(who.phone),
+        "complainant_email": who.email,
+        "complainant_id_number": who.id_number,
+        "customer_id": who.customer_id,
+        "respondent_kind": intake.respondent.kind.value if intake.respondent else None,
+        "respondent_id": intake.respondent.id if intake.respondent else None,
+        "respondent_name": intake.respondent.name if intake.respondent else None,
+        "handlers": [],
+        **_columns(record.facts),
+    }
+
+
+class Archive:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def write(self, record: Record) -> None:
+        """Apply `record` once: a retry finds its audit entry and changes nothing."""
+        try:
+            with self.engine.begin() as tx:
+                done = tx.execute(
+                    select(audit.c.id).where(audit.c.complaint_id == record.complaint_id, audit.c.seq == record.seq)
+                ).first()
+                if done:
+                    return
+                if record.intake:
+                    tx.execute(insert(complaints).values(_receipt_row(record, record.intake)))
+                elif record.facts:
+                    tx.execute(
+                        update(complaints)
+                        .where(complaints.c.complaint_id == record.complaint_id)
+                        .values(_columns(record.facts))
+                    )
+                self._deadlines(tx, record)
+                if record.escalation:
+                    tx.execute(insert(escalations).values(
+                        complaint_id=record.complaint_id, seq=record.seq, **record.escalation.model_dump(mode="python")
+                    ))
+                tx.execute(insert(audit).values(
+                    complaint_id=record.complaint_id, seq=record.seq, at=record.at, actor=record.actor,
+                    kind=record.kind, action=record.action, stage=record.stage.value, details=record.details,
+                ))
+                for notice in record.notices:
+                    tx.execute(insert(outbox).values(
+                        complaint_id=record.complaint_id, seq=record.seq, created_at=record.at,
+                        **notice.model_dump(),
+                    ))
+        except IntegrityError:
+            if not self.has_entry(record.complaint_id, record.seq):
+                raise  # a real constraint violation, not a concurrent retry of the same record
+
+    @staticmethod
+    def _deadlines(tx: Any, record: Record) -> None:
+        key = deadlines.c.complaint_id == record.complaint_id
+        for name, due in record.deadlines.items():
+            moved = tx.execute(update(deadlines).where(key, deadlines.c.name == name).values(due_at=due))
+            if moved.rowcount == 0:
+                tx.execute(insert(deadlines).values(complaint_id=record.complaint_id, name=name, due_at=due))
+        if record.met:
+            tx.execute(update(deadlines).where(key, deadlines.c.name.in_(record.met), deadlines.c.met_at.is_(None))
+                       .values(met_at=record.at))
+        if record.breached:
+            tx.execute(update(deadlines).where(key, deadlines.c.name.in_(record.breached),
+                                               deadlines.c.breached_at.is_(None)).values(breached_at=record.at))
+
+    def has_entry(self, complaint_id: str, seq: int) -> bool:
+        with self.engine.connect() as db:
+            return db.execute(
+                select(audit.c.id).where(audit.c.complaint_id == complaint_id, audit.c.seq == seq)
+            ).first() is not None
+
+    def open_complaint_of(self, complaint_id: str, intake: Intake) -> str | None:
+        """Another open complaint from the same complainant (same phone or customer id)."""
+        who = intake.complainant
+        same = [c for c in (
+            complaints.c.complainant_phone == phone_digits(who.phone) if who.phone else None,
+            complaints.c.customer_id == who.customer_id if who.customer_id else None,
+        ) if c is not None]
+        with self.engine.connect() as db:
+            row = db.execute(
+                select(complaints.c.complaint_id)
+                .where(and_(or_(*same), complaints.c.stage != "closed", complaints.c.complaint_id != complaint_id))
+                .order_by(complaints.c.received_at)
+                .limit(1)
+            ).first()
+        return row[0] if row else None
+
+    def complaint(self, complaint_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as db:
+            row = db.execute(select(complaints).where(complaints.c.complaint_id == complaint_id)).mappings().first()
+        return dict(row) if row else None
+
+    def reviews_of(self, complaint_id: str) -> list[str]:
+        with self.engine.connect() as db:
+            rows = db.execute(
+                select(complaints.c.complaint_id).where(complaints.c.review_of == complaint_id)
+                .order_by(complaints.c.received_at)
+            )
+            return [r[0] for r in rows]
+
+    def audit_trail(self, complaint_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as db:
+            rows = db.execute(select(audit).where(audit.c.complaint_id == complaint_id).order_by(audit.c.seq))
+            return [dict(r) for r in rows.mappings()]
+
+    def notices(self, complaint_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as db:
+            rows = db.execute(select(outbox).where(outbox.c.complaint_id == complaint_id).order_by(outbox.c.id))
+            return [dict(r) for r in rows.mappings()]
+
+    def suspend_contact(self, complaint_id: str, customer_key: str, at: datetime) -> None:
+        try:
+            with self.engine.begin() as tx:
+                tx.execute(insert(contact_suspensions).values(
+                    complaint_id=complaint_id, customer_key=customer_key, suspended_at=at
+                ))
+        except IntegrityError:
+            pass  # already suspended by an earlier attempt
+
+    def lift_contact(self, complaint_id: str, at: datetime) -> None:
+        with self.engine.begin() as tx:
+            tx.execute(update(contact_suspensions)
+                       .where(contact_suspensions.c.complaint_id == complaint_id,
+                              contact_suspensions.c.lifted_at.is_(None))
+                       .values(lifted_at=at))

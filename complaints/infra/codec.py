@@ -1,0 +1,113 @@
+"""Payload encryption: AES-GCM with a key id in each payload, so keys can be rotated.
+
+New payloads use the current (first) key; payloads written under a retired key still
+decrypt as long as that key stays listed. Values the domain marks public (statuses,
+summaries: stages, categories and deadlines only) stay readable so the Web UI and the
+`temporal` CLI can show them without the codec.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from temporalio.api.common.v1 import Payload
+from temporalio.contrib.pydantic import PydanticPayloadConverter
+from temporalio.converter import PayloadCodec
+
+from complaints.domain.models import Public, PublicText
+
+ENCRYPTED = b"binary/encrypted"
+KEY_ID = "encryption-key-id"
+VISIBILITY = "complaintflow-visibility"
+
+
+class CodecKeyError(ValueError):
+    """A key configuration that cannot be used; the message says which entry."""
+
+
+def parse_keys(text: str) -> dict[str, bytes]:
+    """`kid:base64key` entries separated by commas or new lines; the first is current."""
+    keys: dict[str, bytes] = {}
+    for entry in text.replace(",", "\n").split():
+        kid, _, b64 = entry.partition(":")
+        try:
+            key = base64.b64decode(b64, validate=True)
+        except ValueError:
+            key = b""
+        if not kid or len(key) not in (16, 24, 32):
+            raise CodecKeyError(f"codec key {kid or entry[:8]!r}: expected kid:base64 of a 128/192/256-bit key")
+        keys[kid] = key
+    if not keys:
+        raise CodecKeyError("no codec key configured")
+    return keys
+
+
+def new_key_entry(kid: str) -> str:
+    return f"{kid}:{base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()}"
+
+
+def load_or_create_keys(configured: str | None, key_file: Path) -> dict[str, bytes]:
+    """Keys from configuration, else from `key_file`, created atomically on first use."""
+    if configured:
+        return parse_keys(configured)
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=key_file.parent, delete=False) as tmp:
+            tmp.write(new_key_entry("local-1") + "\n")
+        os.chmod(tmp.name, 0o600)
+        try:
+            os.link(tmp.name, key_file)  # fails if another process created it first: use theirs
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp.name)
+    return parse_keys(key_file.read_text())
+
+
+class EncryptionCodec(PayloadCodec):
+    def __init__(self, keys: dict[str, bytes]) -> None:
+        self._keys = {kid: AESGCM(key) for kid, key in keys.items()}
+        self._current = next(iter(keys))
+
+    @property
+    def current_key_id(self) -> str:
+        return self._current
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [self.encrypt(p) for p in payloads]
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [self.decrypt(p) for p in payloads]
+
+    def encrypt(self, payload: Payload) -> Payload:
+        if payload.metadata.get(VISIBILITY) == b"public" or payload.metadata.get("encoding") == ENCRYPTED:
+            return payload
+        nonce = os.urandom(12)
+        sealed = self._keys[self._current].encrypt(nonce, payload.SerializeToString(), self._current.encode())
+        return Payload(metadata={"encoding": ENCRYPTED, KEY_ID: self._current.encode()}, data=nonce + sealed)
+
+    def decrypt(self, payload: Payload) -> Payload:
+        if payload.metadata.get("encoding") != ENCRYPTED:
+            return payload
+        kid = payload.metadata.get(KEY_ID, b"").decode()
+        if kid not in self._keys:
+            raise CodecKeyError(f"payload encrypted with unknown key {kid!r}: add it to the retired keys")
+        plain = self._keys[kid].decrypt(payload.data[:12], payload.data[12:], kid.encode())
+        return Payload.FromString(plain)
+
+
+class PublicAwarePayloadConverter(PydanticPayloadConverter):
+    """Pydantic JSON conversion that tags public values so the codec leaves them readable."""
+
+    def to_payloads(self, values: Sequence[Any]) -> list[Payload]:
+        payloads = super().to_payloads(values)
+        for value, payload in zip(values, payloads, strict=True):
+            if isinstance(value, Public | PublicText):
+                payload.metadata[VISIBILITY] = b"public"
+        return payloads

@@ -1,0 +1,130 @@
+"""The archive (投诉档案): what auditors and regulators read.
+
+One row per complaint with its current facts, its deadlines with met and breach times,
+and an append-only audit trail ordered by the workflow's own sequence numbers.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+Moment = DateTime(timezone=True)
+
+complaints = Table(
+    "complaints",
+    metadata,
+    Column("complaint_id", String(64), primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("external_ref", String(200)),
+    Column("received_at", Moment, nullable=False),
+    Column("stage", String(32), nullable=False),
+    Column("category", String(64)),
+    Column("severity", String(16)),
+    Column("outcome", String(16)),
+    Column("subject", String(500)),
+    Column("content", Text, nullable=False),
+    Column("requested_remedy", String(500)),
+    Column("evidence", JSON, nullable=False, default=list),
+    Column("complainant_name", String(100), nullable=False),
+    Column("complainant_phone", String(32), index=True),
+    Column("complainant_email", String(254)),
+    Column("complainant_id_number", String(32)),
+    Column("customer_id", String(200), index=True),
+    Column("respondent_kind", String(16)),
+    Column("respondent_id", String(200)),
+    Column("respondent_name", String(100)),
+    Column("handlers", JSON, nullable=False, default=list),
+    Column("escalated", Boolean, nullable=False, default=False),
+    Column("interim_measure", Boolean, nullable=False, default=False),
+    Column("substantiated", Boolean),
+    Column("root_cause", String(500)),
+    Column("improvements", JSON),
+    Column("reached", Boolean),
+    Column("satisfaction", Integer),
+    Column("reopen_count", Integer, nullable=False, default=0),
+    Column("extensions", Integer, nullable=False, default=0),
+    Column("pauses", Integer, nullable=False, default=0),
+    Column("review_of", String(64), index=True),
+    Column("merged_into", String(64)),
+    Column("possible_duplicate_of", String(64)),
+    Column("calendar_provisional", Boolean, nullable=False, default=False),
+    Column("decided_at", Moment),
+    Column("closed_at", Moment),
+    Index("ix_complaints_received_at", "received_at"),
+    Index("ix_complaints_stage", "stage"),
+)
+
+deadlines = Table(
+    "deadlines",
+    metadata,
+    Column("complaint_id", String(64), ForeignKey("complaints.complaint_id"), primary_key=True),
+    Column("name", String(32), primary_key=True),
+    Column("due_at", Moment, nullable=False),
+    Column("met_at", Moment),
+    Column("breached_at", Moment),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("complaint_id", String(64), ForeignKey("complaints.complaint_id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("at", Moment, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("action", String(32)),
+    Column("stage", String(32), nullable=False),
+    Column("details", JSON, nullable=False, default=dict),
+    UniqueConstraint("complaint_id", "seq", name="uq_audit_complaint_seq"),
+)
+
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("complaint_id", String(64), ForeignKey("complaints.complaint_id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("source", String(32), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("by", String(100), nullable=False),
+    Column("at", Moment, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("complaint_id", String(64), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("recipient", String(100), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("created_at", Moment, nullable=False),
+    Column("sent_at", Moment),
+    UniqueConstraint("complaint_id", "seq", "kind", name="uq_outbox_notice"),
+)
+
+contact_suspensions = Table(
+    "contact_suspensions",
+    metadata,
+    Column("complaint_id", String(64), primary_key=True),
+    Column("customer_key", String(64), nullable=False),
+    Column("suspended_at", Moment, nullable=False),
+    Column("lifted_at", Moment),
+)
+"""What the collection system reads: customers it must not contact while a complaint is open."""

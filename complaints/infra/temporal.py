@@ -1,0 +1,67 @@
+"""The one way every process (worker, API, starter, CLI) reaches Temporal.
+
+Same data converter everywhere: pydantic JSON, public values tagged, everything else
+encrypted by the codec, so no process can write a plain payload by accident.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+from temporalio.service import RPCError, RPCStatusCode
+
+from .codec import EncryptionCodec, PublicAwarePayloadConverter, load_or_create_keys
+from .settings import Settings
+
+
+def codec_for(settings: Settings) -> EncryptionCodec:
+    return EncryptionCodec(load_or_create_keys(settings.codec_keys, settings.codec_key_file))
+
+
+def data_converter(settings: Settings) -> DataConverter:
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_converter_class=PublicAwarePayloadConverter,
+        payload_codec=codec_for(settings),
+    )
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings),
+    )
+
+
+_INDEXED = {
+    SearchAttributeIndexedValueType.KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    SearchAttributeIndexedValueType.BOOL: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+    SearchAttributeIndexedValueType.DATETIME: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+}
+
+
+async def register_search_attributes(client: Client, keys: Iterable[SearchAttributeKey]) -> list[str]:
+    """Register the keys the namespace lacks; returns the names it added (idempotent)."""
+    try:
+        known = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=client.namespace)
+        )
+        existing = set(known.custom_attributes) | set(known.system_attributes)
+    except RPCError as err:  # the time-skipping test server can add but not list
+        if err.status != RPCStatusCode.UNIMPLEMENTED:
+            raise
+        existing = set()
+    missing = {k.name: _INDEXED[k.indexed_value_type] for k in keys if k.name not in existing}
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
+        )
+    return sorted(missing)

@@ -1,0 +1,116 @@
+"""Intake: an accepted complaint becomes a running workflow, exactly once per channel reference.
+
+Every channel (HTTP, files, e-mail, the command line) comes through `file_complaint`, so
+the id rule, the receipt checks and the workflow's start options live in one place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from complaints.domain import regulator
+from complaints.domain.classify import classify
+from complaints.domain.models import Intake, NewComplaint, PublicText, ReviewOf, Severity, workflow_id
+from complaints.infra.archive import Archive
+from workflows.complaint import ComplaintWorkflow
+from workflows.visibility import BREACHED, CATEGORY, CHANNEL, ESCALATED, PAUSED, SEVERITY, STAGE
+
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class IntakeRefused(ValueError):
+    """An intake that cannot be accepted: the field at fault and why."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Filed:
+    complaint_id: str
+    workflow_id: str
+    created: bool
+
+
+def complaint_id_for(intake: Intake) -> str:
+    """The same (channel, external_ref) always gives the same id; no reference, a fresh one."""
+    if intake.external_ref:
+        digest = hashlib.sha256(f"{intake.channel.value}\x1f{intake.external_ref}".encode()).hexdigest()
+        return "C" + digest[:15].upper()
+    return "C" + uuid.uuid4().hex[:15].upper()
+
+
+def review_link(archive: Archive, original_id: str, now: datetime) -> ReviewOf:
+    original = archive.complaint(original_id)
+    if original is None:
+        raise IntakeRefused("review_of", f"no complaint {original_id} in the archive")
+    decided = original["decided_at"] or original["closed_at"]
+    if decided is not None and decided.tzinfo is None:
+        decided = decided.replace(tzinfo=timezone.utc)
+    why = regulator.review_refusal(original_id, original["stage"], decided, now)
+    if why:
+        field, _, reason = why.partition(": ")
+        raise IntakeRefused(field, reason)
+    return ReviewOf(complaint_id=original_id, handlers=list(original["handlers"] or []))
+
+
+async def file_complaint(
+    client: Client, task_queue: str, intake: Intake, archive: Archive, now: datetime | None = None
+) -> Filed:
+    now = now or datetime.now(timezone.utc)
+    received_at = intake.received_at or now
+    if received_at > now + CLOCK_SKEW:
+        raise IntakeRefused("received_at", "is in the future")
+    complaint_id = complaint_id_for(intake)
+    review = review_link(archive, intake.review_of, now) if intake.review_of else None
+    guess = classify(intake.channel, f"{intake.subject or ''}\n{intake.content}")
+    complaint = NewComplaint(complaint_id=complaint_id, received_at=received_at, intake=intake,
+                             classification=guess, review_of=review)
+    wid = workflow_id(complaint_id)
+    severity = guess.severity.value if not review else guess.severity.at_least(Severity.high).value
+    try:
+        await client.start_workflow(
+            ComplaintWorkflow.run,
+            complaint,
+            id=wid,
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes([
+                SearchAttributePair(key, value) for key, value in (
+                    (STAGE, "receipt"), (CATEGORY, guess.category.value), (SEVERITY, severity),
+                    (CHANNEL, intake.channel.value), (ESCALATED, False), (BREACHED, False), (PAUSED, False),
+                )
+            ]),
+            static_summary=PublicText(f"{guess.category.value} · {severity} · {intake.channel.value}"),
+            static_details=PublicText(_details(complaint, severity)),
+        )
+    except WorkflowAlreadyStartedError:
+        return Filed(complaint_id, wid, created=False)
+    return Filed(complaint_id, wid, created=True)
+
+
+def _details(complaint: NewComplaint, severity: str) -> str:
+    intake = complaint.intake
+    lines = [
+        f"### Complaint {complaint.complaint_id}",
+        f"- **Received:** {complaint.received_at.isoformat()} via {intake.channel.value}",
+        f"- **Proposed category:** {complaint.classification.category.value} ({severity})",
+        f"- **Why:** {'; '.join(complaint.classification.reasons)}",
+        f"- **Evidence items:** {len(intake.evidence)}",
+    ]
+    if intake.respondent:
+        lines.append(f"- **About:** {intake.respondent.kind.value} {intake.respondent.id}")
+    if complaint.review_of:
+        lines.append(f"- **Review of:** {complaint.review_of.complaint_id}")
+    lines.append("\nDeadlines are fixed at receipt and shown in the current details and the `status` query.")
+    return "\n".join(lines)

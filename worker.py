@@ -1,0 +1,99 @@
+"""The worker: configuration -> Temporal client -> Worker(workflows, activities).
+
+`python worker.py` runs one; start as many as the load needs, on any machine that
+reaches Temporal and the archive. A bad policy or holiday file stops it at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.archive import Archivist
+from activities.collection import CollectionContact
+from activities.deadlines import Deadlines
+from activities.emergency import EmergencyDesk
+from activities.merge import Merger
+from complaints.domain.models import EMERGENCY_TEAM_ID
+from complaints.domain.policy import Policy, PolicyError
+from complaints.domain.workdays import HolidayFileError, WorkingCalendar, parse_holiday_file
+from complaints.infra import logging as logs
+from complaints.infra.archive import Archive
+from complaints.infra.db import engine_for
+from complaints.infra.migrations import SchemaBehind, require_current_schema
+from complaints.infra.settings import Settings
+from complaints.infra.temporal import connect
+from workflows.complaint import ComplaintWorkflow
+from workflows.emergency import EmergencyTeamWorkflow
+
+
+def load_calendar(holiday_file: str | None) -> WorkingCalendar:
+    if not holiday_file:
+        return WorkingCalendar()
+    try:
+        with open(holiday_file, encoding="utf-8") as f:
+            return WorkingCalendar(parse_holiday_file(f.read()))
+    except (OSError, HolidayFileError) as err:
+        raise HolidayFileError(f"COMPLAINTS_HOLIDAY_FILE {holiday_file}: {err}") from None
+
+
+def new_worker(
+    client: Client, task_queue: str, policy: Policy, calendar: WorkingCalendar, archive: Archive,
+    team_id: str = EMERGENCY_TEAM_ID, **options: object,
+) -> Worker:
+    """The worker of both workflows and every activity; `team_id` names the emergency desk."""
+    archivist = Archivist(archive)
+    deadlines = Deadlines(policy, calendar)
+    contact = CollectionContact(archive)
+    desk = EmergencyDesk(client, task_queue, team_id)
+    merger = Merger(client)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[ComplaintWorkflow, EmergencyTeamWorkflow],
+        activities=[
+            deadlines.plan_deadlines, archivist.archive_receipt, archivist.archive_record,
+            contact.suspend_collection_contact, contact.lift_collection_contact,
+            desk.alert_emergency_team, desk.close_emergency_case, merger.hand_over_repeat,
+        ],
+        activity_executor=ThreadPoolExecutor(max_workers=32),
+        **options,  # type: ignore[arg-type]
+    )
+
+
+async def main() -> int:
+    logs.configure()
+    settings = Settings.from_env()
+    try:
+        policy = Policy.load(settings.policy_file)
+        calendar = load_calendar(settings.holiday_file)
+        engine = engine_for(settings.db_url)
+        require_current_schema(engine)
+    except (PolicyError, HolidayFileError, SchemaBehind) as err:
+        print(f"worker not started: {err}", file=sys.stderr)
+        return 2
+    client = await connect(settings)
+    worker = new_worker(client, settings.task_queue, policy, calendar, Archive(engine))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    logs.log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address)
+    async with worker:
+        await stop.wait()
+    logs.log.info("worker stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    code = asyncio.run(main())
+    sys.stdout.flush()
+    sys.stderr.flush()
+    import os
+
+    os._exit(code)

@@ -1,0 +1,1 @@
+"""Temporal workflows: the complaint's process and the emergency team's desk."""

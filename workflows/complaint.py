@@ -1,0 +1,589 @@
+"""ComplaintWorkflow: one complaint, from receipt to closed.
+
+The process, top to bottom: receive (deadlines fixed, archived, urgent ones escalated),
+then keep the deadlines while handlers move the complaint through its stages with
+updates, then wind up (interim measure lifted, emergency case closed). Every change is
+journalled: the archive writes run in order beside the process, so an archive outage
+delays the record but never a deadline or a handler's action.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel, ValidationError
+
+    from activities.archive import Archivist
+    from activities.collection import CollectionContact
+    from activities.deadlines import Deadlines
+    from activities.emergency import EmergencyDesk
+    from activities.merge import Merger
+    from complaints.domain import regulator, stages
+    from complaints.domain.models import (
+        ACTION_INPUTS,
+        Assess,
+        ComplaintStatus,
+        EscalationEntry,
+        EscalationNotice,
+        EscalationSource,
+        Extend,
+        Extension,
+        HistoryEntry,
+        Investigate,
+        Merge,
+        NewComplaint,
+        Notice,
+        Outcome,
+        Pause,
+        PauseEntry,
+        ProposeSolution,
+        PublicText,
+        Record,
+        RecordExecution,
+        RecordFeedback,
+        RecordRevisit,
+        Repeat,
+        Resume,
+        Severity,
+        Stage,
+        Summarize,
+        Withdraw,
+        Escalate,
+        explain,
+    )
+    from complaints.domain.workdays import SHANGHAI
+
+from .visibility import BREACHED, CATEGORY, CHANNEL, ESCALATED, NEXT_DEADLINE, PAUSED, SEVERITY, STAGE
+
+PATIENT = {  # archive and team calls: retried with backoff for as long as it takes
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
+}
+QUICK = {"start_to_close_timeout": timedelta(seconds=30), "retry_policy": RetryPolicy(maximum_attempts=5)}
+
+
+@dataclass(frozen=True)
+class Alarm:
+    at: datetime
+    deadline: str
+    warning: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.deadline} {'warning' if self.warning else 'deadline'}"
+
+
+def local(moment: datetime) -> str:
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+@workflow.defn
+class ComplaintWorkflow:
+    @workflow.init
+    def __init__(self, complaint: NewComplaint) -> None:
+        self.complaint = complaint
+        guess = complaint.classification
+        severity = guess.severity.at_least(Severity.high) if complaint.review_of else guess.severity
+        self.s = ComplaintStatus(
+            complaint_id=complaint.complaint_id,
+            stage=Stage.receipt,
+            channel=complaint.intake.channel,
+            category=guess.category,
+            severity=severity,
+            received_at=complaint.received_at,
+            respondent=complaint.intake.respondent,
+            review_of=complaint.review_of.complaint_id if complaint.review_of else None,
+            history=[HistoryEntry(stage=Stage.receipt, entered_at=complaint.received_at,
+                                  actor=complaint.intake.channel.value)],
+        )
+        self.due: dict[str, datetime] = {}
+        self.warn: dict[str, datetime] = {}
+        self.warning_at = 0.8
+        self.warned: set[str] = set()
+        self.plan_proposed = False
+        self.evidence = list(complaint.intake.evidence)
+        self.facts: dict[str, Any] = {}
+        self.seq = 0
+        self.journal: list[Callable[[], Awaitable[None]]] = []
+        self.finished = False
+        self.changes = 0
+        self.published: dict[str, Any] = {}
+        self.journal_receipt()  # seq 1, first in the journal, whatever arrives meanwhile
+
+    # --- the process -----------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, complaint: NewComplaint) -> ComplaintStatus:
+        archivist = asyncio.create_task(self.keep_archive())
+        await self.receive()
+        while self.s.stage is not Stage.closed:
+            await self.keep_deadlines()
+        self.wind_up()
+        await archivist
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.status()
+
+    async def receive(self) -> None:
+        """Fix the deadlines, escalate an urgent complaint at once, open the assessment."""
+        plan = await workflow.execute_activity_method(
+            Deadlines.plan_deadlines, self.s.received_at, summary="deadlines: fix at receipt", **QUICK
+        )
+        self.due, self.warn, self.warning_at = dict(plan.due), dict(plan.warn), plan.warning_at
+        self.s.deadlines = dict(plan.due)
+        self.s.calendar_provisional = plan.calendar_provisional
+        if self.s.stage is not Stage.receipt:
+            return  # withdrawn while its deadlines were being fixed
+        if self.s.severity is Severity.urgent:
+            self.escalate_to_team(EscalationSource.urgent_assessment,
+                                  "; ".join(self.complaint.classification.reasons), "classifier")
+        self.move(Stage.assessment, "system")
+        self.journal_record("stage_entered", "system")
+        self.publish()
+
+    async def keep_deadlines(self) -> None:
+        """Sleep until the next warning or deadline, or until the complaint changes."""
+        alarm = self.next_alarm()
+        seen = self.changes
+        changed = lambda: self.changes != seen  # noqa: E731 - a condition, read in place
+        if alarm is None:
+            await workflow.wait_condition(changed)
+            return
+        wait = alarm.at - workflow.now()
+        if wait > timedelta(0):
+            try:
+                await workflow.wait_condition(changed, timeout=wait, timeout_summary=alarm.label)
+                return
+            except asyncio.TimeoutError:
+                pass
+        self.ring(alarm)
+
+    def wind_up(self) -> None:
+        """Lift the interim measure and tell the team the case is closed."""
+        now = workflow.now()
+        if self.s.interim_measure:
+            self.later(lambda: workflow.execute_activity_method(
+                CollectionContact.lift_collection_contact, args=[self.s.complaint_id, now],
+                summary="collection contact: resume", **PATIENT))
+        if self.s.escalated:
+            self.later(lambda: workflow.execute_activity_method(
+                EmergencyDesk.close_emergency_case, self.s.complaint_id,
+                summary="emergency team: case closed", **PATIENT))
+        self.finished = True
+
+    # --- deadlines -----------------------------------------------------------------------
+
+    def open_deadlines(self) -> list[str]:
+        """Deadlines still running: not met, not breached, and the decision clock not paused."""
+        return [name for name in self.due
+                if name not in self.s.met and name not in self.s.breaches
+                and not (name == "decision" and self.s.paused)]
+
+    def next_alarm(self) -> Alarm | None:
+        now = workflow.now()
+        alarms = [
+            Alarm(self.warn[name], name, True) if name not in self.warned and self.due[name] > now
+            else Alarm(self.due[name], name, False)
+            for name in self.open_deadlines()
+        ]
+        return min(alarms, key=lambda a: (a.at, a.deadline), default=None)
+
+    def ring(self, alarm: Alarm) -> None:
+        due = self.due[alarm.deadline]
+        if alarm.warning:
+            self.warned.add(alarm.deadline)
+            holder = self.s.handler or "unassigned"
+            self.journal_record("warning", "system", details={"deadline": alarm.deadline, "due": due.isoformat()},
+                                notices=[Notice(kind="warning", recipient=f"handler:{holder}",
+                                                message=f"{alarm.deadline} deadline at {local(due)} is "
+                                                        f"{self.warning_at:.0%} gone")])
+        else:
+            self.s.breaches.append(alarm.deadline)
+            self.journal_record("breach", "system", details={"deadline": alarm.deadline, "due": due.isoformat()},
+                                breached=[alarm.deadline])
+            self.escalate_to_team(EscalationSource.sla_breach,
+                                  f"{alarm.deadline} deadline passed at {local(due)}", "system")
+        self.changes += 1
+        self.publish()
+
+    # --- handler actions: the stages, in order -------------------------------------------
+
+    @workflow.update
+    def assess(self, payload: dict) -> ComplaintStatus:
+        a = Assess.model_validate(payload)
+        self.s.category, self.s.severity = a.category, a.severity
+        self.s.respondent = a.respondent or self.s.respondent
+        if a.interim_measure and not self.s.interim_measure:
+            self.s.interim_measure = True
+            customer = self.complaint.intake.complainant
+            key = customer.customer_id or customer.phone or customer.email or self.s.complaint_id
+            now = workflow.now()
+            self.later(lambda: workflow.execute_activity_method(
+                CollectionContact.suspend_collection_contact, args=[self.s.complaint_id, key, now],
+                summary="collection contact: suspend", **PATIENT))
+        self.act("assess", a)
+        if a.severity is Severity.urgent and not self.escalated_by(EscalationSource.urgent_assessment):
+            self.escalate_to_team(EscalationSource.urgent_assessment, "assessed urgent", a.handler)
+        return self.status()
+
+    @workflow.update
+    def investigate(self, payload: dict) -> ComplaintStatus:
+        i = Investigate.model_validate(payload)
+        self.evidence += i.evidence
+        self.facts.update(substantiated=i.substantiated, root_cause=i.root_cause, evidence=self.evidence)
+        return self.act("investigate", i)
+
+    @workflow.update
+    def propose_solution(self, payload: dict) -> ComplaintStatus:
+        self.plan_proposed = True
+        return self.act("propose_solution", ProposeSolution.model_validate(payload))
+
+    @workflow.update
+    def record_execution(self, payload: dict) -> ComplaintStatus:
+        return self.act("record_execution", RecordExecution.model_validate(payload))
+
+    @workflow.update
+    def record_feedback(self, payload: dict) -> ComplaintStatus:
+        f = RecordFeedback.model_validate(payload)
+        self.facts.setdefault("decided_at", workflow.now())
+        if f.accepted:
+            return self.act("record_feedback", f)
+        self.s.reopen_count += 1
+        self.plan_proposed = False
+        self.act("record_feedback", f, to=Stage.solution)
+        if self.s.reopen_count >= 2:
+            self.escalate_to_team(EscalationSource.customer_rejection,
+                                  f"solution rejected {self.s.reopen_count} times", f.handler)
+        return self.status()
+
+    @workflow.update
+    def record_revisit(self, payload: dict) -> ComplaintStatus:
+        r = RecordRevisit.model_validate(payload)
+        self.s.reached, self.s.satisfaction = r.reached, r.satisfaction
+        return self.act("record_revisit", r)
+
+    @workflow.update
+    def summarize(self, payload: dict) -> ComplaintStatus:
+        s = Summarize.model_validate(payload)
+        self.s.outcome = Outcome.resolved
+        self.facts.update(root_cause=s.root_cause, improvements=s.improvements)
+        return self.act("summarize", s)
+
+    @workflow.update
+    def withdraw(self, payload: dict) -> ComplaintStatus:
+        w = Withdraw.model_validate(payload)
+        self.s.outcome = Outcome.withdrawn
+        return self.act("withdraw", w)
+
+    # --- the regulator's clock (contract 2b) ---------------------------------------------
+
+    @workflow.update
+    def extend(self, payload: dict) -> ComplaintStatus:
+        e = Extend.model_validate(payload)
+        self.move_decision(timedelta(days=e.days))
+        self.warned.discard("decision")
+        self.s.extensions.append(Extension(approver=e.approver, approver_role=e.approver_role, reason=e.reason,
+                                           days=e.days, at=workflow.now(), decision_due=self.due["decision"]))
+        return self.act("extend", e, deadlines={"decision": self.due["decision"]}, notices=[Notice(
+            kind="extension", recipient="complainant",
+            message=f"The decision on your complaint is extended to {local(self.due['decision'])}: {e.reason}")])
+
+    @workflow.update
+    def pause(self, payload: dict) -> ComplaintStatus:
+        p = Pause.model_validate(payload)
+        self.s.paused = True
+        self.s.pauses.append(PauseEntry(reason=p.reason, by=p.handler, started_at=workflow.now()))
+        return self.act("pause", p, notices=[Notice(
+            kind="pause", recipient="complainant",
+            message=f"Your complaint is waiting on an external appraisal ({p.reason}); "
+                    "this time does not count against the decision deadline.")])
+
+    @workflow.update
+    def resume(self, payload: dict) -> ComplaintStatus:
+        r = Resume.model_validate(payload)
+        pause = self.s.pauses[-1]
+        pause.resumed_at = workflow.now()
+        self.s.paused = False
+        self.move_decision(pause.resumed_at - pause.started_at)
+        return self.act("resume", r, deadlines={"decision": self.due["decision"]})
+
+    @workflow.update
+    async def merge(self, payload: dict) -> ComplaintStatus:
+        m = Merge.model_validate(payload)
+        repeat = Repeat(complaint_id=self.s.complaint_id, handler=m.handler,
+                        content=self.complaint.intake.content, evidence=self.evidence)
+        try:
+            await workflow.execute_activity_method(Merger.hand_over_repeat, args=[m.into, repeat],
+                                                   summary=f"merge into {m.into}", **QUICK)
+        except ActivityError as err:
+            reason = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
+            raise ApplicationError(reason, type="Refused", non_retryable=True) from None
+        self.s.merged_into, self.s.outcome = m.into, Outcome.merged
+        self.facts["merged_into"] = m.into
+        return self.act("merge", m)
+
+    @workflow.update
+    def absorb_repeat(self, repeat: Repeat) -> ComplaintStatus:
+        """The original's side of a merge: the repeat's text and evidence join its record."""
+        self.s.merged.append(repeat.complaint_id)
+        self.evidence += [e for e in repeat.evidence if e not in self.evidence]
+        self.facts["evidence"] = self.evidence
+        self.journal_record("repeat_merged", repeat.handler, details=repeat.model_dump())
+        return self.status()
+
+    @absorb_repeat.validator
+    def _absorb_repeat(self, repeat: Repeat) -> None:
+        if self.s.stage is Stage.closed:
+            raise ApplicationError(f"merge refused: complaint {self.s.complaint_id} is closed", type="Refused")
+        if repeat.complaint_id == self.s.complaint_id:
+            raise ApplicationError("merge refused: a complaint cannot be merged into itself", type="Refused")
+
+    # --- escalation --------------------------------------------------------------------
+
+    @workflow.signal
+    def escalate(self, payload: dict) -> None:
+        try:
+            e = Escalate.model_validate(payload)
+        except ValidationError as err:
+            workflow.logger.warning("escalate signal ignored: %s", explain(err))
+            return
+        if self.s.stage is not Stage.closed:
+            self.escalate_to_team(EscalationSource.manager, e.reason, e.by)
+
+    @workflow.signal
+    def lead_assigned(self, lead: str) -> None:
+        """The emergency team acknowledged the case and named its lead."""
+        if self.s.stage is not Stage.closed:
+            self.s.lead = lead
+            self.journal_record("lead_assigned", lead, details={"lead": lead})
+            self.publish()
+
+    def escalate_to_team(self, source: EscalationSource, reason: str, by: str) -> None:
+        entry = EscalationEntry(source=source, reason=reason, by=by, at=workflow.now())
+        self.s.escalations.append(entry)
+        self.s.escalated = True
+        seq = self.journal_record("escalation", by, escalation=entry, notices=[Notice(
+            kind="emergency", recipient="emergency-team", message=f"{source.value}: {reason}")])
+        notice = EscalationNotice(complaint_id=self.s.complaint_id, seq=seq, category=self.s.category,
+                                  severity=self.s.severity, stage=self.s.stage, escalation=entry)
+        self.later(lambda: workflow.execute_activity_method(
+            EmergencyDesk.alert_emergency_team, notice, summary=f"emergency team: {source.value}", **PATIENT))
+        self.publish()
+
+    def escalated_by(self, source: EscalationSource) -> bool:
+        return any(e.source is source for e in self.s.escalations)
+
+    # --- the status ------------------------------------------------------------------------
+
+    @workflow.query
+    def status(self) -> ComplaintStatus:
+        running = self.open_deadlines()
+        return self.s.model_copy(update={
+            "accepts": stages.accepted(self.situation()),
+            "next_deadline": min(running, key=lambda n: self.due[n]) if running else None,
+        })
+
+    def situation(self) -> stages.Situation:
+        return stages.Situation(self.s.stage, self.plan_proposed, self.s.paused, "decision" in self.s.met)
+
+    def publish(self) -> None:
+        """Keep the search attributes and the Web UI's current details in step with the state."""
+        status = self.status()
+        nxt = status.next_deadline
+        values: dict[SearchAttributeKey, Any] = {
+            STAGE: status.stage.value, CATEGORY: status.category and status.category.value,
+            SEVERITY: status.severity and status.severity.value, CHANNEL: status.channel.value,
+            ESCALATED: status.escalated, BREACHED: bool(status.breaches), PAUSED: status.paused,
+            NEXT_DEADLINE: self.due[nxt] if nxt else None,
+        }
+        changed = {key: value for key, value in values.items() if self.published.get(key.name, "?") != value}
+        if changed:
+            workflow.upsert_search_attributes([
+                key.value_set(value) if value is not None else key.value_unset() for key, value in changed.items()
+            ])
+            self.published.update({key.name: value for key, value in changed.items()})
+        lines = [f"**Stage:** {status.stage.value}",
+                 f"**Next deadline:** {nxt} at {local(self.due[nxt])} (Asia/Shanghai)" if nxt else "**Next deadline:** none",
+                 f"**Held by:** {status.handler or 'not yet assigned'}"]
+        if status.escalated:
+            lines.append(f"**Escalated:** {', '.join(e.source.value for e in status.escalations)}"
+                         f"; lead {status.lead or 'not yet named'}")
+        if status.breaches:
+            lines.append(f"**Breached:** {', '.join(status.breaches)}")
+        if status.paused:
+            lines.append("**Paused:** waiting on external appraisal")
+        workflow.set_current_details(PublicText("  \n".join(lines)))
+
+    # --- validation: one function for every action ------------------------------------------
+
+    def check(self, action: str, payload: Any) -> None:
+        """Refuse a wrong-stage or malformed action, naming the stage and what it accepts."""
+        try:
+            parsed = ACTION_INPUTS[action].model_validate(payload)
+        except ValidationError as err:
+            accepts = ", ".join(stages.accepted(self.situation())) or "nothing"
+            raise ApplicationError(f"{action} refused: {explain(err)} (the complaint is in stage "
+                                   f"{self.s.stage.value}, which accepts {accepts})", type="BadPayload") from None
+        why = stages.refusal(action, self.situation())
+        original = self.complaint.review_of
+        if not why and original and parsed.handler in original.handlers:
+            why = (f"{action} refused: {parsed.handler} handled the original complaint {original.complaint_id}; "
+                   "a review must be handled by someone else")
+        if not why and isinstance(parsed, Extend):
+            new_due = self.due["decision"] + timedelta(days=parsed.days)
+            why = regulator.extension_refusal(self.s.extensions, parsed.approver_role, new_due,
+                                              self.s.received_at, self.paused_time())
+        if not why and isinstance(parsed, Merge) and parsed.into == self.s.complaint_id:
+            why = "merge refused: a complaint cannot be merged into itself"
+        if why:
+            raise ApplicationError(why, type="WrongStage")
+
+    @assess.validator
+    def _assess(self, payload: dict) -> None:
+        self.check("assess", payload)
+
+    @investigate.validator
+    def _investigate(self, payload: dict) -> None:
+        self.check("investigate", payload)
+
+    @propose_solution.validator
+    def _propose_solution(self, payload: dict) -> None:
+        self.check("propose_solution", payload)
+
+    @record_execution.validator
+    def _record_execution(self, payload: dict) -> None:
+        self.check("record_execution", payload)
+
+    @record_feedback.validator
+    def _record_feedback(self, payload: dict) -> None:
+        self.check("record_feedback", payload)
+
+    @record_revisit.validator
+    def _record_revisit(self, payload: dict) -> None:
+        self.check("record_revisit", payload)
+
+    @summarize.validator
+    def _summarize(self, payload: dict) -> None:
+        self.check("summarize", payload)
+
+    @withdraw.validator
+    def _withdraw(self, payload: dict) -> None:
+        self.check("withdraw", payload)
+
+    @extend.validator
+    def _extend(self, payload: dict) -> None:
+        self.check("extend", payload)
+
+    @pause.validator
+    def _pause(self, payload: dict) -> None:
+        self.check("pause", payload)
+
+    @resume.validator
+    def _resume(self, payload: dict) -> None:
+        self.check("resume", payload)
+
+    @merge.validator
+    def _merge(self, payload: dict) -> None:
+        self.check("merge", payload)
+
+    # --- state changes and their record ------------------------------------------------------
+
+    def act(self, action: str, parsed: BaseModel, to: Stage | None = None, **record: Any) -> ComplaintStatus:
+        """Apply a handler's accepted action: deadline met, stage moved, journalled, published."""
+        handler = parsed.handler  # type: ignore[attr-defined]
+        self.s.handler = handler
+        if handler not in self.s.handlers:
+            self.s.handlers.append(handler)
+        met = stages.MEETS.get(action)
+        if met and met not in self.s.met:
+            self.s.met[met] = workflow.now()
+        target = to or stages.LEADS_TO.get(action)
+        if target:
+            self.move(target, handler)
+        self.changes += 1
+        self.journal_record("action", handler, action=action, details=parsed.model_dump(mode="json"),
+                            met=[met] if met else [], **record)
+        self.publish()
+        return self.status()
+
+    def move(self, stage: Stage, actor: str) -> None:
+        self.s.stage = stage
+        self.s.history.append(HistoryEntry(stage=stage, entered_at=workflow.now(), actor=actor))
+        self.changes += 1
+        if stage is Stage.closed:
+            self.facts["closed_at"] = workflow.now()
+
+    def move_decision(self, by: timedelta) -> None:
+        self.due["decision"] += by
+        self.warn["decision"] = self.s.received_at + (self.due["decision"] - self.s.received_at) * self.warning_at
+        self.s.deadlines["decision"] = self.due["decision"]
+        self.changes += 1
+
+    def paused_time(self) -> timedelta:
+        return sum(((p.resumed_at or workflow.now()) - p.started_at for p in self.s.pauses), timedelta(0))
+
+    def journal_record(self, kind: str, actor: str, **fields: Any) -> int:
+        """Queue one archive record of the complaint as it is now; returns its sequence number."""
+        self.seq += 1
+        record = Record(complaint_id=self.s.complaint_id, seq=self.seq, at=workflow.now(), actor=actor, kind=kind,
+                        stage=self.s.stage, facts=self.archive_facts(), **fields)
+        label = record.action or kind.replace("_", " ")
+        self.later(lambda: workflow.execute_activity_method(
+            Archivist.archive_record, record, summary=f"archive: {label}", **PATIENT))
+        return self.seq
+
+    def journal_receipt(self) -> None:
+        """The receipt record: written first, once the deadlines are fixed."""
+        self.seq += 1
+        seq = self.seq
+
+        async def write() -> None:
+            await workflow.wait_condition(lambda: bool(self.due) or self.s.stage is Stage.closed)
+            record = Record(complaint_id=self.s.complaint_id, seq=seq, at=self.s.received_at,
+                            actor=self.s.channel.value, kind="received", stage=Stage.receipt,
+                            intake=self.complaint.intake, deadlines=self.due,
+                            details={"classification": self.complaint.classification.model_dump(mode="json")},
+                            facts=self.archive_facts() | {"stage": Stage.receipt.value},
+                            notices=[Notice(kind="acknowledgement", recipient="complainant",
+                                            message=f"We received your complaint {self.s.complaint_id} and will "
+                                                    "reply in writing.")])
+            duplicate = await workflow.execute_activity_method(
+                Archivist.archive_receipt, record, summary="archive: complaint received", **PATIENT)
+            if duplicate:
+                self.s.possible_duplicate_of = duplicate
+
+        self.later(write)
+
+    def archive_facts(self) -> dict[str, Any]:
+        s = self.s
+        return {
+            "stage": s.stage.value, "category": s.category and s.category.value,
+            "severity": s.severity and s.severity.value, "outcome": s.outcome and s.outcome.value,
+            "handlers": list(s.handlers), "escalated": s.escalated, "interim_measure": s.interim_measure,
+            "reached": s.reached, "satisfaction": s.satisfaction, "reopen_count": s.reopen_count,
+            "extensions": len(s.extensions), "pauses": len(s.pauses), "review_of": s.review_of,
+            "calendar_provisional": s.calendar_provisional,
+            "respondent_kind": s.respondent.kind.value if s.respondent else None,
+            "respondent_id": s.respondent.id if s.respondent else None,
+            "respondent_name": s.respondent.name if s.respondent else None,
+            **self.facts,
+        }
+
+    def later(self, effect: Callable[[], Awaitable[Any]]) -> None:
+        self.journal.append(effect)
+
+    async def keep_archive(self) -> None:
+        """Run the journalled side effects one at a time, in the order they happened."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self.journal) or self.finished)
+            if not self.journal:
+                return
+            await self.journal.pop(0)()
