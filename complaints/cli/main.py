@@ -20,3 +20,18 @@ def db_upgrade() -> None:
     before = current(engine)
     upgrade(engine)
     typer.echo(f"archive schema: {before or 'empty'} -> {head()}")
+
+
+@app.command("setup")
+def setup() -> None:
+    """Register the search attributes on an existing Temporal cluster (safe to run again)."""
+    import asyncio
+
+    from complaints.infra.temporal import connect, register_search_attributes
+    from workflows.visibility import ALL
+
+    async def register() -> list[str]:
+        return await register_search_attributes(await connect(Settings.from_env()), ALL)
+
+    added = asyncio.run(register())
+    typer.echo(f"search attributes added: {', '.join(added)}" if added else "search attributes: all present")

@@ -120,6 +120,8 @@ class Archive:
             complaints.c.complainant_phone == phone_digits(who.phone) if who.phone else None,
             complaints.c.customer_id == who.customer_id if who.customer_id else None,
         ) if c is not None]
+        if not same:
+            return None
         with self.engine.connect() as db:
             row = db.execute(
                 select(complaints.c.complaint_id)

@@ -1,0 +1,71 @@
+"""API keys and roles: `Authorization: Bearer <key>`, each key one role (contract section 5).
+
+Keys come from `COMPLAINTS_API_KEYS` (`key1:channel,key2:manager,...`) or, when that names
+a file, from the file (one `key:role` a line). Missing or unknown key: 401; wrong role: 403.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import get_args
+
+from fastapi import Depends, HTTPException, Request, status
+
+from complaints.domain.models import Role
+
+ROLES: tuple[str, ...] = get_args(Role)
+
+
+class ApiKeyError(ValueError):
+    """A key configuration that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    role: str
+
+
+def parse_keys(configured: str | None) -> dict[str, str]:
+    """{key: role} from the setting's value, or from the file it names."""
+    if not configured:
+        return {}
+    path = Path(configured)
+    text = path.read_text(encoding="utf-8") if ":" not in configured and path.is_file() else configured
+    keys: dict[str, str] = {}
+    for entry in text.replace(",", "\n").split():
+        if entry.startswith("#"):
+            continue
+        key, _, role = entry.rpartition(":")
+        if not key or role not in ROLES:
+            raise ApiKeyError(f"COMPLAINTS_API_KEYS: entry ending {role!r} needs key:role with role one of {ROLES}")
+        keys[key] = role
+    return keys
+
+
+def caller(request: Request) -> Caller:
+    """The caller's role from its bearer key, or 401."""
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing API key: send Authorization: Bearer <key>",
+                            headers={"WWW-Authenticate": "Bearer"})
+    keys: dict[str, str] = request.app.state.api_keys
+    for known, role in keys.items():
+        if hmac.compare_digest(known.encode(), key.strip().encode()):
+            return Caller(role)
+    raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
+
+
+def require(*roles: str) -> Callable[..., Caller]:
+    """A dependency admitting only callers whose key has one of `roles` (403 otherwise)."""
+
+    def check(who: Caller = Depends(caller)) -> Caller:
+        if who.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                f"role {who.role} may not do this; needs {' or '.join(roles)}")
+        return who
+
+    return check

