@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, and_, insert, or_, select, update
+from sqlalchemy import Engine, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from complaints.domain.models import Intake, Record
@@ -26,7 +26,7 @@ def _columns(facts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_MOMENTS = frozenset(c.name for c in complaints.columns if isinstance(c.type, DateTime))
+_MOMENTS = frozenset(c.name for c in complaints.columns if c.type.python_type is datetime)
 
 
 def _receipt_row(record: Record, intake: Intake) -> dict[str, Any]:

@@ -6,6 +6,9 @@ and an append-only audit trail ordered by the workflow's own sequence numbers.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -18,12 +21,39 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 
 metadata = MetaData()
 
-Moment = DateTime(timezone=True)
+
+
+class UtcMoment(TypeDecorator):
+    """A point in time stored as UTC and read back tz-aware, on SQLite as on PostgreSQL.
+
+    SQLite keeps no offset: without this, 10:00+08:00 would come back as a naive 10:00.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> datetime | None:
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if value is None:
+            return None
+        if value.tzinfo is None:  # the domain's rule (models._aware): a naive moment is UTC
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+Moment = UtcMoment()
 
 complaints = Table(
     "complaints",
@@ -67,6 +97,7 @@ complaints = Table(
     Column("closed_at", Moment),
     Index("ix_complaints_received_at", "received_at"),
     Index("ix_complaints_stage", "stage"),
+    Index("ix_complaints_closed_at", "closed_at"),  # 0002: the report's closed-in-period figures
 )
 
 deadlines = Table(
@@ -103,6 +134,7 @@ escalations = Table(
     Column("reason", String(500), nullable=False),
     Column("by", String(100), nullable=False),
     Column("at", Moment, nullable=False),
+    Index("ix_escalations_at", "at"),  # 0002: the report's escalations-by-source
 )
 
 outbox = Table(
