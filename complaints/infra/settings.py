@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from complaints.domain.models import EMERGENCY_TEAM_ID
+
 
 def _data_dir() -> Path:
     return Path(os.environ.get("COMPLAINTS_DATA_DIR", ".data"))
@@ -25,6 +27,7 @@ class Settings:
     codec_key_file: Path = field(default_factory=lambda: _data_dir() / "codec.keys")
     api_keys: str | None = None
     data_dir: Path = field(default_factory=_data_dir)
+    emergency_team_id: str = EMERGENCY_TEAM_ID
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -43,4 +46,5 @@ class Settings:
             codec_key_file=Path(env("COMPLAINTS_CODEC_KEY_FILE") or data_dir / "codec.keys"),
             api_keys=env("COMPLAINTS_API_KEYS") or None,
             data_dir=data_dir,
+            emergency_team_id=env("COMPLAINTS_EMERGENCY_TEAM_ID") or EMERGENCY_TEAM_ID,
         )
