@@ -1,0 +1,171 @@
+"""The complaint's whole way, deadlines, escalations and refusals, on the time-skipping server."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from sqlalchemy import select
+
+from complaints.infra.schema import contact_suspensions, deadlines
+from workflows.visibility import BREACHED, ESCALATED, STAGE
+
+from .conftest import HANDLER, STAGE_AFTER, STEPS, attribute
+
+
+async def test_happy_path_from_receipt_to_closed_with_its_audit_trail(desk, archive):
+    handle = await desk.file(external_ref="HAPPY-1")
+    status = await handle.query("status")
+    cid = status["complaint_id"]
+    assert status["stage"] == "assessment"
+    assert status["category"] == "collection.off_hours" and status["severity"] == "normal"
+    assert set(status["deadlines"]) == {"assessment", "investigation", "plan", "execution", "summary", "decision"}
+    assert status["accepts"][0] == "assess"
+
+    for (name, payload), stage in zip(STEPS, STAGE_AFTER, strict=True):
+        status = await desk.act(handle, name, payload)
+        assert status["stage"] == stage, name
+
+    final = await handle.result()
+    assert final["stage"] == "closed" and final["outcome"] == "resolved"
+    assert final["satisfaction"] == 4 and final["breaches"] == [] and not final["escalated"]
+    assert set(final["met"]) == {"assessment", "investigation", "plan", "execution", "decision", "summary"}
+    assert [h["stage"] for h in final["history"]] == [
+        "receipt", "assessment", "investigation", "solution", "feedback", "revisit", "summary", "closed"]
+
+    trail = archive.audit_trail(cid)
+    assert [row["seq"] for row in trail] == list(range(1, len(trail) + 1))
+    assert [row["action"] for row in trail if row["kind"] == "action"] == [name for name, _ in STEPS]
+    assert trail[0]["kind"] == "received" and trail[-1]["stage"] == "closed"
+    assert all(row["actor"] == HANDLER for row in trail if row["kind"] == "action")
+    row = archive.complaint(cid)
+    assert row["stage"] == "closed" and row["outcome"] == "resolved" and row["root_cause"] == "dialler quiet hours"
+    assert row["evidence"] == ["call-recording-0412.mp3", "dialler.csv"]
+    assert [n["kind"] for n in archive.notices(cid)][0] == "acknowledgement"
+    with archive.engine.connect() as db:  # the interim measure was in force and is lifted at closing
+        suspension = db.execute(select(contact_suspensions)).mappings().one()
+    assert suspension["complaint_id"] == cid and suspension["lifted_at"] is not None
+
+
+MEETS = {"assessment": 0, "investigation": 1, "plan": 2, "execution": 3, "decision": 4, "summary": 6}
+"""For each deadline, the index in STEPS of the action that meets it."""
+
+
+@pytest.mark.parametrize("deadline", list(MEETS))
+async def test_a_breached_deadline_is_recorded_escalated_and_the_complaint_still_completes(desk, archive, deadline):
+    handle = await desk.file()
+    status = await desk.steps(handle, MEETS[deadline]) or await handle.query("status")
+    cid = status["complaint_id"]
+    due = status["deadlines"][deadline]
+    now = await desk.env.get_current_time()
+    await desk.env.sleep(datetime.fromisoformat(due) - now + timedelta(minutes=1))
+
+    status = await desk.until(handle, lambda s: deadline in s["breaches"])
+    assert status["escalated"]
+    assert any(e["source"] == "sla_breach" and deadline in e["reason"] for e in status["escalations"])
+    assert await attribute(handle, BREACHED) is True
+    assert await attribute(handle, ESCALATED) is True
+    await desk.until_case(cid)
+    notices = archive.notices(cid)
+    assert any(n["kind"] == "warning" and n["message"].startswith(deadline) for n in notices)
+
+    await desk.steps(handle, len(STEPS), start=MEETS[deadline])
+    final = await handle.result()
+    assert final["stage"] == "closed" and deadline in final["breaches"]
+    with archive.engine.connect() as db:
+        row = db.execute(select(deadlines).where(deadlines.c.complaint_id == cid, deadlines.c.name == deadline)
+                         ).mappings().one()
+    assert row["breached_at"] is not None and row["met_at"] is not None
+    await desk.until_case(cid, present=False)  # the team's case closes with the complaint
+
+
+async def test_an_urgent_complaint_reaches_the_emergency_team_at_once(desk):
+    handle = await desk.file(content="催收员说要上门弄死我，我真的活不下去了")
+    status = await handle.query("status")
+    assert status["severity"] == "urgent" and status["escalated"]
+    assert status["escalations"][0]["source"] == "urgent_assessment"
+    await desk.until_case(status["complaint_id"])
+    cases = await desk.open_cases()
+    assert cases[0]["severity"] == "urgent"
+
+
+async def test_a_managers_escalation_signal_and_the_teams_acknowledgement(desk, client, team_id):
+    handle = await desk.file()
+    cid = (await handle.query("status"))["complaint_id"]
+    await handle.signal("escalate", {"reason": "complainant called the CEO's office", "by": "manager-li"})
+    status = await desk.until(handle, lambda s: s["escalated"])
+    assert status["escalations"][0] == {**status["escalations"][0], "source": "manager", "by": "manager-li"}
+    await desk.until_case(cid)
+    case = await client.get_workflow_handle(team_id).execute_update(
+        "acknowledge", {"complaint_id": cid, "lead": "lead-zhao"})
+    assert case["lead"] == "lead-zhao"
+    status = await desk.until(handle, lambda s: s["lead"] == "lead-zhao")
+    assert status["stage"] == "assessment"
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await client.get_workflow_handle(team_id).execute_update(
+            "acknowledge", {"complaint_id": "NOPE", "lead": "lead-zhao"})
+    assert "not an open emergency case" in str(refused.value.cause)
+
+
+async def test_a_malformed_escalation_signal_is_ignored_not_fatal(desk):
+    handle = await desk.file()
+    await handle.signal("escalate", {"why": "no reason field"})
+    status = await desk.act(handle, *STEPS[0])
+    assert status["stage"] == "investigation" and not status["escalated"]
+
+
+async def test_rejection_goes_back_to_solution_and_the_second_escalates(desk):
+    handle = await desk.file()
+    await desk.steps(handle, 4)  # to feedback
+    reject = {"handler": HANDLER, "accepted": False, "comment": "not enough"}
+    status = await desk.act(handle, "record_feedback", reject)
+    assert status["stage"] == "solution" and status["reopen_count"] == 1 and not status["escalated"]
+    assert status["accepts"][0] == "propose_solution"
+    await desk.steps(handle, 4, start=2)
+    status = await desk.act(handle, "record_feedback", reject)
+    assert status["reopen_count"] == 2
+    assert [e["source"] for e in status["escalations"]] == ["customer_rejection"]
+    await desk.steps(handle, len(STEPS), start=2)
+    final = await handle.result()
+    assert final["outcome"] == "resolved" and final["reopen_count"] == 2
+
+
+async def test_withdrawal_from_a_middle_stage_closes_and_lifts_the_interim_measure(desk, archive):
+    handle = await desk.file()
+    await desk.steps(handle, 2)
+    status = await desk.act(handle, "withdraw", {"handler": HANDLER, "reason": "settled privately"})
+    assert status["stage"] == "closed" and status["outcome"] == "withdrawn"
+    final = await handle.result()
+    assert final["breaches"] == []
+    with archive.engine.connect() as db:
+        assert db.execute(select(contact_suspensions.c.lifted_at)).scalar_one() is not None
+    assert archive.complaint(final["complaint_id"])["outcome"] == "withdrawn"
+
+
+@pytest.mark.parametrize(
+    ("update", "payload", "expected"),
+    [
+        ("summarize", {"handler": HANDLER, "root_cause": "x", "improvements": ["y"]}, "stage assessment"),
+        ("record_execution", {"handler": HANDLER, "result": "done"}, "stage assessment"),
+        ("assess", {"handler": HANDLER, "category": "collection.nonsense", "severity": "normal"}, "category"),
+        ("assess", {"category": "collection.abusive", "severity": "normal"}, "handler"),
+        ("assess", {"handler": HANDLER, "category": "collection.abusive", "severity": "normal", "x": 1}, "x"),
+        ("resume", {"handler": HANDLER}, "not paused"),
+    ],
+)
+async def test_wrong_stage_and_malformed_updates_are_refused_naming_the_stage(desk, update, payload, expected):
+    handle = await desk.file()
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await desk.act(handle, update, payload)
+    message = str(refused.value.cause)
+    assert expected in message and "assessment" in message
+    status = await handle.query("status")
+    assert status["stage"] == "assessment" and len(status["history"]) == 2
+
+
+async def test_the_stage_search_attribute_follows_the_stage(desk):
+    handle = await desk.file()
+    assert await attribute(handle, STAGE) == "assessment"
+    await desk.steps(handle, 1)
+    assert await attribute(handle, STAGE) == "investigation"
