@@ -1,0 +1,228 @@
+"""The HTTP API of contract section 5: thin routes over `complaints.desk.Desk`.
+
+Every failure becomes a clear status (401/403 auth, 404 unknown, 409 wrong stage,
+422 field and reason, 503 Temporal or archive away); no input yields a 500 and no
+answer echoes input values. `create_app()` is also where other routers are included.
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the per-action body types at runtime.
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBearer
+from pydantic import BaseModel
+
+from complaints.api import examples
+from complaints.api.auth import ROLES, parse_keys, require
+from complaints.desk import Desk, DeskError, Filters, Invalid, Listed, NotFound, Refused, Unavailable, desk_for
+from complaints.domain.models import (
+    ACTION_INPUTS,
+    Actor,
+    ComplaintStatus,
+    Escalate,
+    Intake,
+    OpenCase,
+    OpenCases,
+    Strict,
+)
+from complaints.infra import logging as logs
+from complaints.infra.settings import Settings
+from complaints.infra.temporal import connect
+
+RECONNECT_SECONDS = 2.0
+
+
+class FiledOut(BaseModel):
+    complaint_id: str
+    workflow_id: str
+
+
+class Accepted(BaseModel):
+    complaint_id: str
+    accepted: bool = True
+
+
+class Lead(Strict):
+    lead: Actor
+
+
+class Health(BaseModel):
+    temporal: bool
+    archive: bool
+
+
+def get_desk(request: Request) -> Desk:
+    desk: Desk | None = request.app.state.desk
+    if desk is None:
+        raise Unavailable("Temporal is not reachable yet; try again shortly")
+    return desk
+
+
+DeskDep = Annotated[Desk, Depends(get_desk)]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "missing or unknown API key"},
+    403: {"description": "the key's role may not do this"},
+    404: {"description": "no such complaint"},
+    422: {"description": "bad input: `{\"detail\": [{\"field\", \"reason\"}]}`"},
+}
+
+router = APIRouter(dependencies=[Depends(HTTPBearer(auto_error=False))], responses=ERRORS)
+
+
+@router.post("/complaints", status_code=201, response_model=FiledOut, tags=["intake"],
+             responses={200: {"model": FiledOut, "description": "already filed under this channel and external_ref"}})
+async def file(desk: DeskDep, _: Annotated[Any, Depends(require("channel"))],
+               intake: Annotated[Intake, Body(openapi_examples=examples.INTAKE)]) -> JSONResponse:
+    """File a complaint; the same (`channel`, `external_ref`) always returns the same complaint."""
+    filed = await desk.file(intake)
+    body = FiledOut(complaint_id=filed.complaint_id, workflow_id=filed.workflow_id)
+    return JSONResponse(body.model_dump(), status_code=201 if filed.created else 200)
+
+
+@router.get("/complaints", response_model=list[Listed], tags=["complaints"])
+async def list_complaints(desk: DeskDep, _: Annotated[Any, Depends(require("handler", "manager", "emergency", "auditor"))],
+                          filters: Annotated[Filters, Query()]) -> list[Listed]:
+    """Complaints from Temporal visibility, filtered by stage, category, severity, channel and flags."""
+    return await desk.list(filters)
+
+
+@router.get("/complaints/{complaint_id}", response_model=ComplaintStatus, tags=["complaints"])
+async def status(complaint_id: str, desk: DeskDep, _: Annotated[Any, Depends(require(*ROLES))]) -> ComplaintStatus:
+    """The complaint's `status` query: stage, deadlines, escalations, history; no personal data."""
+    return await desk.status(complaint_id)
+
+
+@router.post("/complaints/{complaint_id}/escalate", status_code=202, response_model=Accepted, tags=["escalation"])
+async def escalate(complaint_id: str, desk: DeskDep, _: Annotated[Any, Depends(require("manager"))],
+                   body: Annotated[Escalate, Body(openapi_examples={"manager": {"value": examples.ESCALATE}})]
+                   ) -> Accepted:
+    """A manager sends the complaint to the emergency team."""
+    await desk.escalate(complaint_id, body.model_dump(mode="json"))
+    return Accepted(complaint_id=complaint_id)
+
+
+def _action_route(action: str, model: type[Strict]) -> None:
+    async def act(complaint_id: str, desk: DeskDep, _: Annotated[Any, Depends(require("handler"))],
+                  body: Annotated[model, Body(openapi_examples={action: {"value": examples.ACTIONS[action]}})]  # type: ignore[valid-type]
+                  ) -> ComplaintStatus:
+        return await desk.act(complaint_id, action, body.model_dump(mode="json", exclude_unset=True))
+
+    act.__doc__ = f"The handler's `{action}` update; 409 when the complaint's stage does not accept it."
+    router.add_api_route(f"/complaints/{{complaint_id}}/{action}", act, methods=["POST"], name=action,
+                         response_model=ComplaintStatus, tags=["handler actions"],
+                         responses={409: {"description": "the stage does not accept this action"}})
+
+
+for _action, _model in ACTION_INPUTS.items():
+    _action_route(_action, _model)
+
+
+@router.post("/complaints/{complaint_id}/{action}", include_in_schema=False)
+async def unknown_action(complaint_id: str, action: str, _: Annotated[Any, Depends(require("handler"))]) -> None:
+    """Any other action name: 404 listing the actions there are."""
+    raise NotFound(f"unknown action; actions are {', '.join(ACTION_INPUTS)}")
+
+
+@router.get("/emergency/cases", response_model=OpenCases, tags=["emergency team"])
+async def cases(desk: DeskDep, _: Annotated[Any, Depends(require("emergency", "manager"))]) -> OpenCases:
+    """Escalated complaints not yet closed, oldest escalation first."""
+    return await desk.open_cases()
+
+
+@router.post("/emergency/cases/{complaint_id}/acknowledge", response_model=OpenCase, tags=["emergency team"])
+async def acknowledge(complaint_id: str, desk: DeskDep, _: Annotated[Any, Depends(require("emergency"))],
+                      body: Annotated[Lead, Body(openapi_examples={"lead": {"value": examples.ACKNOWLEDGE}})]
+                      ) -> OpenCase:
+    """The emergency team takes the case and names its lead (the complaint's status shows it)."""
+    return await desk.acknowledge(complaint_id, body.lead)
+
+
+public = APIRouter()
+
+
+@public.get("/healthz", response_model=Health, tags=["operations"],
+            responses={503: {"model": Health, "description": "Temporal or the archive does not answer"}})
+async def healthz(request: Request) -> JSONResponse:
+    """200 when Temporal and the archive both answer, else 503 saying which does not."""
+    desk: Desk | None = request.app.state.desk
+    health = await desk.health() if desk else {"temporal": False, "archive": False}
+    return JSONResponse(health, status_code=200 if all(health.values()) else 503)
+
+
+# --- errors: one shape, no input values --------------------------------------------------
+
+STATUS_OF: dict[type[DeskError], int] = {NotFound: 404, Refused: 409, Invalid: 422, Unavailable: 503}
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path", "header") else [str(p) for p in loc]
+    return (".".join(parts) or "body")[:120]
+
+
+def _invalid(errors: list[tuple[str, str]]) -> JSONResponse:
+    return JSONResponse({"detail": [{"field": f, "reason": r} for f, r in errors]}, status_code=422)
+
+
+async def _request_invalid(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return _invalid([
+        (_field(tuple(e.get("loc", ()))) if e.get("type") != "json_invalid" else "body",
+         "is not valid JSON" if e.get("type") == "json_invalid" else str(e.get("msg", "is invalid")).removeprefix("Value error, "))
+        for e in exc.errors()
+    ])
+
+
+async def _desk_error(_: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, Invalid):
+        return _invalid(exc.errors)
+    return JSONResponse({"detail": str(exc)}, status_code=STATUS_OF.get(type(exc), 409))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logs.log.error("unhandled error", path=request.url.path, error=type(exc).__name__, exc_info=exc)
+    return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
+
+
+# --- the app -----------------------------------------------------------------------------
+
+
+async def _keep_connecting(app: FastAPI, settings: Settings) -> None:
+    """Connect to Temporal, retrying until it answers: the API may start before Temporal does."""
+    while True:
+        try:
+            app.state.desk = desk_for(settings, await connect(settings))
+            return
+        except RuntimeError:
+            logs.log.warning("temporal not reachable; retrying", address=settings.temporal_address)
+            await asyncio.sleep(RECONNECT_SECONDS)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    connecting = asyncio.create_task(_keep_connecting(app, app.state.settings))
+    await asyncio.wait({connecting}, timeout=10)
+    yield
+    connecting.cancel()
+    with suppress(asyncio.CancelledError):
+        await connecting
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    app = FastAPI(title="complaintflow", version="0.1.0", lifespan=_lifespan,
+                  description="Complaint intake and handling on Temporal. Send `Authorization: Bearer <key>`.")
+    app.state.settings = settings
+    app.state.api_keys = parse_keys(settings.api_keys)
+    app.state.desk = None
+    app.include_router(router)
+    app.include_router(public)
+    app.add_exception_handler(RequestValidationError, _request_invalid)
+    app.add_exception_handler(DeskError, _desk_error)
+    app.add_exception_handler(Exception, _unexpected)
+    return app

@@ -1,0 +1,348 @@
+"""The complaint desk: every operation the HTTP API and the `complaints` CLI offer, in one place.
+
+Both interfaces are thin over `Desk`, so a refusal, a missing complaint or a bad field is
+told the same way whichever door a user came through. Temporal's errors are translated
+here into four domain errors; messages name fields and stages, never input values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import text
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from complaints.domain.models import (
+    ACTION_INPUTS,
+    Acknowledge,
+    Category,
+    Channel,
+    ComplaintStatus,
+    Escalate,
+    Intake,
+    OpenCase,
+    OpenCases,
+    Severity,
+    Stage,
+    field_errors,
+    workflow_id,
+)
+from complaints.infra.archive import Archive
+from complaints.infra.db import engine_for
+from complaints.infra.settings import Settings
+from complaints.infra.temporal import connect
+from complaints.intake import Filed, IntakeRefused, file_complaint
+from workflows.visibility import BREACHED, CATEGORY, CHANNEL, ESCALATED, NEXT_DEADLINE, PAUSED, SEVERITY, STAGE
+
+RPC_TIMEOUT = timedelta(seconds=20)
+"""How long a query or update may wait for a worker before the desk says Temporal is unavailable."""
+
+ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
+
+
+# --- what can go wrong, in the desk's words ---------------------------------------------
+
+
+class DeskError(Exception):
+    """A request the desk cannot carry out; the message is safe to show (no input values)."""
+
+
+class NotFound(DeskError):
+    """No such complaint (HTTP 404)."""
+
+
+class Refused(DeskError):
+    """The complaint's stage does not accept the action (HTTP 409)."""
+
+
+class Unavailable(DeskError):
+    """Temporal or the archive did not answer (HTTP 503); nothing was lost, try again."""
+
+
+class Invalid(DeskError):
+    """Bad input (HTTP 422): each (field, reason), never the offending value."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{field}: {reason}" for field, reason in errors))
+        self.errors = errors
+
+    @classmethod
+    def of(cls, err: ValidationError) -> Invalid:
+        return cls(field_errors(err))
+
+
+# --- listing -----------------------------------------------------------------------------
+
+
+class Filters(BaseModel):
+    """The list filters of contract section 5, checked against the vocabularies."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stage: Stage | None = None
+    category: Category | None = None
+    severity: Severity | None = None
+    channel: Channel | None = None
+    escalated: bool | None = None
+    breached: bool | None = None
+    limit: int = Field(100, ge=1, le=1000)
+
+    def visibility_query(self, task_queue: str) -> str:
+        """The Temporal visibility query; values are vocabulary words, so quoting is safe."""
+        terms = ["WorkflowType = 'ComplaintWorkflow'", f"TaskQueue = '{task_queue}'"]
+        for key, value in ((STAGE, self.stage), (CATEGORY, self.category), (SEVERITY, self.severity),
+                           (CHANNEL, self.channel)):
+            if value is not None:
+                terms.append(f"{key.name} = '{value.value}'")
+        for key, flag in ((ESCALATED, self.escalated), (BREACHED, self.breached)):
+            if flag is not None:
+                terms.append(f"{key.name} = {'true' if flag else 'false'}")
+        return " AND ".join(terms)
+
+    @classmethod
+    def parse(cls, values: dict[str, Any]) -> Filters:
+        try:
+            return cls.model_validate({k: v for k, v in values.items() if v is not None})
+        except ValidationError as err:
+            raise Invalid.of(err) from None
+
+
+class Listed(BaseModel):
+    """One row of a list: what visibility knows, no personal data."""
+
+    complaint_id: str
+    stage: str | None = None
+    category: str | None = None
+    severity: str | None = None
+    channel: str | None = None
+    escalated: bool = False
+    breached: bool = False
+    paused: bool = False
+    next_deadline: datetime | None = None
+    started_at: datetime | None = None
+    running: bool = True
+
+
+# --- the desk ------------------------------------------------------------------------------
+
+
+@dataclass
+class Desk:
+    client: Client
+    archive: Archive
+    task_queue: str
+    team_id: str
+
+    # intake
+
+    async def file(self, body: Intake | dict[str, Any]) -> Filed:
+        """File a complaint (idempotent on channel and external_ref)."""
+        try:
+            intake = body if isinstance(body, Intake) else Intake.model_validate(body)
+        except ValidationError as err:
+            raise Invalid.of(err) from None
+        try:
+            return await file_complaint(self.client, self.task_queue, intake, self.archive)
+        except IntakeRefused as err:
+            raise Invalid([(err.field, err.reason)]) from None
+        except RPCError as err:
+            raise _unavailable(err) from None
+
+    # one complaint
+
+    def _handle(self, complaint_id: str) -> WorkflowHandle[Any, Any]:
+        if not _is_id(complaint_id):
+            raise NotFound("no such complaint")
+        return self.client.get_workflow_handle(workflow_id(complaint_id))
+
+    async def status(self, complaint_id: str) -> ComplaintStatus:
+        """The `status` query; a closed complaint also lists the reviews filed against it."""
+        handle = self._handle(complaint_id)
+        try:
+            status = await handle.query("status", result_type=ComplaintStatus, rpc_timeout=RPC_TIMEOUT)
+        except RPCError as err:
+            raise _not_found(err, complaint_id) or _unavailable(err) from None
+        except WorkflowQueryFailedError as err:
+            raise Unavailable(f"complaint {complaint_id} could not answer: {err}") from None
+        if status.stage is Stage.closed:
+            status.reviews = await asyncio.to_thread(self.archive.reviews_of, complaint_id)
+        return status
+
+    async def act(self, complaint_id: str, action: str, payload: dict[str, Any]) -> ComplaintStatus:
+        """A handler's update: the new status, or Refused naming the stage and what it accepts."""
+        model = ACTION_INPUTS.get(action)
+        if model is None:
+            raise NotFound(f"unknown action {action!r}; actions are {', '.join(ACTION_INPUTS)}")
+        if not isinstance(payload, dict):
+            raise Invalid([("body", "must be a JSON object")])
+        try:
+            model.model_validate(payload)
+        except ValidationError as err:
+            raise Invalid.of(err) from None
+        handle = self._handle(complaint_id)
+        try:
+            return await handle.execute_update(action, payload, result_type=ComplaintStatus, rpc_timeout=RPC_TIMEOUT)
+        except WorkflowUpdateFailedError as err:
+            raise _refusal(err) from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            raise Unavailable(f"complaint {complaint_id} did not answer in time; try again") from None
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND and await self._closed(handle):
+                raise Refused(f"{action} refused: the complaint is in stage closed, which accepts nothing") from None
+            raise _not_found(err, complaint_id) or _unavailable(err) from None
+
+    async def escalate(self, complaint_id: str, payload: dict[str, Any]) -> None:
+        """A manager's escalation to the emergency team (the `escalate` signal)."""
+        try:
+            escalation = Escalate.model_validate(payload)
+        except ValidationError as err:
+            raise Invalid.of(err) from None
+        handle = self._handle(complaint_id)
+        try:
+            await handle.signal("escalate", escalation.model_dump(mode="json"), rpc_timeout=RPC_TIMEOUT)
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND and await self._closed(handle):
+                raise Refused("escalate refused: the complaint is closed") from None
+            raise _not_found(err, complaint_id) or _unavailable(err) from None
+
+    async def _closed(self, handle: WorkflowHandle[Any, Any]) -> bool:
+        try:
+            described = await handle.describe(rpc_timeout=RPC_TIMEOUT)
+        except RPCError:
+            return False
+        return described.status != WorkflowExecutionStatus.RUNNING
+
+    # many complaints
+
+    async def list(self, filters: Filters) -> list[Listed]:
+        """Complaints from Temporal visibility, newest first."""
+        rows = []
+        try:
+            async for wf in self.client.list_workflows(filters.visibility_query(self.task_queue),
+                                                       limit=filters.limit, rpc_timeout=RPC_TIMEOUT):
+                sa = wf.typed_search_attributes
+                rows.append(Listed(
+                    complaint_id=wf.id.removeprefix("complaint-"), stage=sa.get(STAGE), category=sa.get(CATEGORY),
+                    severity=sa.get(SEVERITY), channel=sa.get(CHANNEL), escalated=bool(sa.get(ESCALATED)),
+                    breached=bool(sa.get(BREACHED)), paused=bool(sa.get(PAUSED)), next_deadline=sa.get(NEXT_DEADLINE),
+                    started_at=wf.start_time, running=wf.status == WorkflowExecutionStatus.RUNNING,
+                ))
+        except RPCError as err:
+            raise _unavailable(err) from None
+        return rows
+
+    # the emergency team
+
+    async def open_cases(self) -> OpenCases:
+        """The emergency team's open escalated cases (none before the first escalation)."""
+        handle = self.client.get_workflow_handle(self.team_id)
+        try:
+            return await handle.query("open_cases", result_type=OpenCases, rpc_timeout=RPC_TIMEOUT)
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return OpenCases(cases=[])
+            raise _unavailable(err) from None
+
+    async def acknowledge(self, complaint_id: str, lead: Any) -> OpenCase:
+        """The emergency team takes a case and names its lead."""
+        try:
+            ack = Acknowledge.model_validate({"complaint_id": complaint_id, "lead": lead})
+        except ValidationError as err:
+            bad = Invalid.of(err)
+            if any(field == "complaint_id" for field, _ in bad.errors):
+                raise NotFound(f"complaint {complaint_id} is not an open emergency case") from None
+            raise bad from None
+        handle = self.client.get_workflow_handle(self.team_id)
+        try:
+            return await handle.execute_update("acknowledge", ack.model_dump(mode="json"), result_type=OpenCase,
+                                               rpc_timeout=RPC_TIMEOUT)
+        except WorkflowUpdateFailedError as err:
+            raise _refusal(err) from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            raise Unavailable("the emergency team did not answer in time; try again") from None
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise NotFound(f"complaint {complaint_id} is not an open emergency case") from None
+            raise _unavailable(err) from None
+
+    # health
+
+    async def health(self) -> dict[str, bool]:
+        """Whether Temporal and the archive answer right now."""
+
+        async def temporal() -> bool:
+            return await self.client.service_client.check_health(timeout=timedelta(seconds=3))
+
+        return {"temporal": await _answers(temporal), "archive": await _answers(self._archive_answers)}
+
+    async def _archive_answers(self) -> bool:
+        def ping() -> bool:
+            with self.archive.engine.connect() as db:
+                db.execute(text("SELECT 1"))
+            return True
+
+        return await asyncio.to_thread(ping)
+
+
+async def _answers(probe: Callable[[], Any]) -> bool:
+    try:
+        return bool(await asyncio.wait_for(probe(), timeout=5))
+    except Exception:  # noqa: BLE001 - any failure means "does not answer"
+        return False
+
+
+def _is_id(complaint_id: str) -> bool:
+    return re.fullmatch(ID_PATTERN, complaint_id) is not None
+
+
+def _refusal(err: WorkflowUpdateFailedError) -> DeskError:
+    cause = err.cause
+    if isinstance(cause, ApplicationError):
+        if cause.type == "BadPayload":
+            return Invalid([("body", cause.message)])
+        if cause.type == "NotFound":
+            return NotFound(cause.message)
+        return Refused(cause.message)
+    return Refused(str(cause or err))
+
+
+def _not_found(err: RPCError, complaint_id: str) -> NotFound | None:
+    return NotFound(f"no complaint {complaint_id}") if err.status == RPCStatusCode.NOT_FOUND else None
+
+
+def _unavailable(err: RPCError) -> Unavailable:
+    return Unavailable(f"Temporal did not answer ({err.status.name if err.status else 'error'}); try again")
+
+
+# --- wiring ---------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def open_desk(settings: Settings) -> AsyncIterator[Desk]:
+    """A desk on a fresh Temporal client and the configured archive (for the CLI and starter)."""
+    try:
+        client = await connect(settings)
+    except RuntimeError as err:
+        raise Unavailable(f"cannot reach Temporal at {settings.temporal_address}: {err}") from None
+    yield desk_for(settings, client)
+
+
+def desk_for(settings: Settings, client: Client) -> Desk:
+    return Desk(client, Archive(engine_for(settings.db_url)), settings.task_queue, settings.emergency_team_id)
+
