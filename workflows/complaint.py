@@ -397,7 +397,8 @@ class ComplaintWorkflow:
     def publish(self) -> None:
         """Keep the search attributes and the Web UI's current details in step with the state."""
         status = self.status()
-        nxt = status.next_deadline
+        closed = status.stage is Stage.closed
+        nxt = None if closed else status.next_deadline  # a closed complaint has nothing left due
         values: dict[SearchAttributeKey, Any] = {
             STAGE: status.stage.value, CATEGORY: status.category and status.category.value,
             SEVERITY: status.severity and status.severity.value, CHANNEL: status.channel.value,
@@ -410,7 +411,8 @@ class ComplaintWorkflow:
                 key.value_set(value) if value is not None else key.value_unset() for key, value in changed.items()
             ])
             self.published.update({key.name: value for key, value in changed.items()})
-        lines = [f"**Stage:** {status.stage.value}",
+        outcome = f" ({status.outcome.value})" if closed and status.outcome else ""
+        lines = [f"**Stage:** {status.stage.value}{outcome}",
                  f"**Next deadline:** {nxt} at {local(self.due[nxt])} (Asia/Shanghai)" if nxt else "**Next deadline:** none",
                  f"**Held by:** {status.handler or 'not yet assigned'}"]
         if status.escalated:
@@ -420,7 +422,17 @@ class ComplaintWorkflow:
             lines.append(f"**Breached:** {', '.join(status.breaches)}")
         if status.paused:
             lines.append("**Paused:** waiting on external appraisal")
-        workflow.set_current_details(PublicText("  \n".join(lines)))
+
+        def state(name: str) -> str:
+            if name in status.met:
+                return f"met {local(status.met[name])}" + (", late" if name in status.breaches else "")
+            if name in status.breaches:
+                return "**breached**"
+            return "no longer running" if closed else "paused" if name == "decision" and status.paused else "running"
+
+        plan = [f"- {name}: {local(due)}, {state(name)}" for name, due in sorted(self.due.items(), key=lambda d: d[1])]
+        table = "\n\n**Deadlines** (Asia/Shanghai):\n" + "\n".join(plan) if plan else ""
+        workflow.set_current_details(PublicText("  \n".join(lines) + table))
 
     # --- validation: one function for every action ------------------------------------------
 
