@@ -26,14 +26,16 @@ class DevServer:
     db_file: Path
     process: subprocess.Popen | None = None
 
-    def start(self, temporal: str, ui: bool = False, codec_endpoint: str | None = None) -> DevServer:
+    def start(self, temporal: str, ui: bool = False, codec_endpoint: str | None = None,
+              search_attributes: bool = True) -> DevServer:
+        """Start and wait for the frontend; `search_attributes=False` gives a bare cluster."""
         port = self.address.rsplit(":", 1)[1]
         args = [temporal, "server", "start-dev", "--ip", "127.0.0.1", "--port", port,
                 "--db-filename", str(self.db_file), "--log-level", "error"]
         args += ["--ui-port", str(self.ui_port)] if ui and self.ui_port else ["--headless"]
         if codec_endpoint:
             args += ["--ui-codec-endpoint", codec_endpoint]
-        for key in ALL:
+        for key in ALL if search_attributes else ():
             args += ["--search-attribute", f"{key.name}={TYPES[key.indexed_value_type.name]}"]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                         start_new_session=True)
