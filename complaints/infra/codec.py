@@ -15,14 +15,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
+from temporalio.api.failure.v1 import Failure
 from temporalio.contrib.pydantic import PydanticPayloadConverter
-from temporalio.converter import PayloadCodec
+from temporalio.converter import DefaultFailureConverter, PayloadCodec, PayloadConverter
 
 from complaints.domain.models import Public, PublicText
 
 ENCRYPTED = b"binary/encrypted"
+READABLE_FAILURES = frozenset({"WrongStage", "BadPayload", "Refused"})
+"""Application error types whose messages the workflow composes from stage names, field
+names and reasons only (never input values): refusals people must read without the codec."""
 KEY_ID = "encryption-key-id"
 VISIBILITY = "complaintflow-visibility"
 
@@ -101,6 +106,13 @@ class EncryptionCodec(PayloadCodec):
         plain = self._keys[kid].decrypt(payload.data[:12], payload.data[12:], kid.encode())
         return Payload.FromString(plain)
 
+    def try_decrypt(self, payload: Payload) -> Payload:
+        """Decrypt, or hand back the payload as it is when no listed key opens it."""
+        try:
+            return self.decrypt(payload)
+        except (CodecKeyError, InvalidTag, ValueError):
+            return payload
+
 
 class PublicAwarePayloadConverter(PydanticPayloadConverter):
     """Pydantic JSON conversion that tags public values so the codec leaves them readable."""
@@ -111,3 +123,25 @@ class PublicAwarePayloadConverter(PydanticPayloadConverter):
             if isinstance(value, Public | PublicText):
                 payload.metadata[VISIBILITY] = b"public"
         return payloads
+
+
+class SealedFailureConverter(DefaultFailureConverter):
+    """Failure messages and stack traces go through the codec, refusals excepted.
+
+    Temporal stores failure messages in plain text. An unexpected error can quote its input
+    (a database error its SQL parameters, a validation error the value it refused), so every
+    failure's message and stack trace move into the encoded attributes, which the codec
+    encrypts; only the workflow's own refusals (`READABLE_FAILURES`) stay readable, so a
+    handler using the plain `temporal` CLI still learns why an update was refused.
+    """
+
+    def to_failure(self, exception: BaseException, payload_converter: PayloadConverter, failure: Failure) -> None:
+        super().to_failure(exception, payload_converter, failure)  # causes come back through here
+        info = failure.application_failure_info
+        readable = failure.HasField("application_failure_info") and info.type in READABLE_FAILURES
+        if readable or failure.HasField("encoded_attributes") or not (failure.message or failure.stack_trace):
+            return
+        failure.encoded_attributes.CopyFrom(payload_converter.to_payloads(
+            [{"message": failure.message, "stack_trace": failure.stack_trace}])[0])
+        failure.message = "Encoded failure"
+        failure.stack_trace = ""

@@ -1,7 +1,8 @@
 """The one way every process (worker, API, starter, CLI) reaches Temporal.
 
 Same data converter everywhere: pydantic JSON, public values tagged, everything else
-encrypted by the codec, so no process can write a plain payload by accident.
+encrypted by the codec, failure messages too (refusals excepted), so no process can write
+a plain payload by accident.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
 
-from .codec import EncryptionCodec, PublicAwarePayloadConverter, load_or_create_keys
+from .codec import EncryptionCodec, PublicAwarePayloadConverter, SealedFailureConverter, load_or_create_keys
 from .settings import Settings
 
 
@@ -29,6 +30,7 @@ def data_converter(settings: Settings) -> DataConverter:
     return dataclasses.replace(
         pydantic_data_converter,
         payload_converter_class=PublicAwarePayloadConverter,
+        failure_converter_class=SealedFailureConverter,
         payload_codec=codec_for(settings),
     )
 

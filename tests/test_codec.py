@@ -1,0 +1,231 @@
+"""The payload codec and the failure converter: what reaches Temporal is ciphertext, keys rotate,
+refusals stay readable, and the codec endpoint serves only the roles allowed to read complaints."""
+
+from __future__ import annotations
+
+import base64
+import stat
+from pathlib import Path
+
+import pytest
+from cryptography.exceptions import InvalidTag
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from google.protobuf.json_format import MessageToDict, ParseDict
+from temporalio.api.common.v1 import Payload, Payloads
+from temporalio.api.failure.v1 import Failure
+from temporalio.exceptions import ApplicationError
+
+from complaints.api.auth import parse_keys as parse_api_keys
+from complaints.api.codec import codec_router
+from complaints.domain.models import ComplaintStatus, Intake, PublicText
+from complaints.infra.codec import KEY_ID, CodecKeyError, EncryptionCodec, load_or_create_keys, new_key_entry, parse_keys
+from complaints.infra.settings import Settings
+from complaints.infra.temporal import data_converter
+from tests.conftest import TEST_KEY
+
+NAME, PHONE, ID_NUMBER, TEXT = "王小明", "13912345678", "11010519491231002X", "催收员半夜威胁我的家人"
+INTAKE = Intake.model_validate({"channel": "phone", "content": TEXT,
+                                "complainant": {"name": NAME, "phone": PHONE, "id_number": ID_NUMBER}})
+SECRETS = [NAME, PHONE, ID_NUMBER, TEXT]
+KEY_B = new_key_entry("key-b")
+API_KEYS = "k-channel:channel,k-handler:handler,k-manager:manager,k-emergency:emergency,k-auditor:auditor"
+READERS = ["handler", "manager", "emergency", "auditor"]
+UI = "http://localhost:8233"
+
+
+def leaks(data: bytes) -> list[str]:
+    return [s for s in SECRETS if s.encode() in data]
+
+
+async def test_payloads_are_ciphertext_with_the_key_id_and_decode_back() -> None:
+    converter = data_converter(Settings(codec_keys=TEST_KEY))
+    [sealed] = await converter.encode([INTAKE])
+    assert sealed.metadata["encoding"] == b"binary/encrypted"
+    assert sealed.metadata[KEY_ID] == b"test-1"
+    assert leaks(sealed.SerializeToString()) == []
+    [back] = await converter.decode([sealed], [Intake])
+    assert back == INTAKE
+
+
+async def test_statuses_and_summaries_stay_plain_for_the_plain_cli() -> None:
+    """The design's exception: values the domain marks public carry no personal data."""
+    converter = data_converter(Settings(codec_keys=TEST_KEY))
+    status = ComplaintStatus(complaint_id="C1", stage="assessment", channel="phone", received_at="2026-01-05T01:00:00Z")
+    sealed = await converter.encode([status, PublicText("card.fraud · high · phone"), "plain str"])
+    assert [p.metadata["encoding"] for p in sealed] == [b"json/plain", b"json/plain", b"binary/encrypted"]
+
+
+async def test_rotation_new_key_writes_retired_key_still_reads() -> None:
+    old = EncryptionCodec(parse_keys(TEST_KEY))
+    rotated = EncryptionCodec(parse_keys(f"{KEY_B},{TEST_KEY}"))
+    [under_old] = await old.encode([Payload(data=TEXT.encode())])
+    [under_new] = await rotated.encode([Payload(data=TEXT.encode())])
+    assert under_new.metadata[KEY_ID] == b"key-b"
+    assert (await rotated.decode([under_old]))[0].data == TEXT.encode()
+    with pytest.raises(CodecKeyError, match="key-b"):
+        await old.decode([under_new])
+
+
+def test_tampered_or_misfiled_ciphertext_is_refused() -> None:
+    codec = EncryptionCodec(parse_keys(TEST_KEY))
+    sealed = codec.encrypt(Payload(data=b"x"))
+    flipped = Payload(metadata=sealed.metadata, data=sealed.data[:-1] + bytes([sealed.data[-1] ^ 1]))
+    with pytest.raises(InvalidTag):
+        codec.decrypt(flipped)
+    assert codec.try_decrypt(flipped) == flipped
+
+
+def test_key_file_is_created_once_private_and_reused(tmp_path: Path) -> None:
+    key_file = tmp_path / "data" / "codec.keys"
+    first = load_or_create_keys(None, key_file)
+    assert list(first) == ["local-1"] and len(first["local-1"]) == 32
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert load_or_create_keys(None, key_file) == first
+    assert load_or_create_keys(TEST_KEY, key_file) == parse_keys(TEST_KEY)
+
+
+def test_malformed_keys_name_the_entry() -> None:
+    with pytest.raises(CodecKeyError, match="bad"):
+        parse_keys("bad:notbase64!")
+    with pytest.raises(CodecKeyError, match="short"):
+        parse_keys("short:" + base64.b64encode(b"12345").decode())
+
+
+# --- failures ------------------------------------------------------------------------
+
+
+async def sealed_failure(err: BaseException) -> Failure:
+    converter = data_converter(Settings(codec_keys=TEST_KEY))
+    failure = Failure()
+    try:
+        raise err
+    except BaseException as raised:  # noqa: BLE001 - a traceback like the worker's
+        await converter.encode_failure(raised, failure)
+    return failure
+
+
+async def test_unexpected_failures_are_encrypted_with_their_causes() -> None:
+    """A database or validation error quotes its input; Temporal would store it in plain text."""
+    try:
+        raise ValueError(f"[parameters: ('{NAME}', '{PHONE}')]")
+    except ValueError as cause:
+        err = ApplicationError(f"archive write failed for {ID_NUMBER}")
+        err.__cause__ = cause
+    failure = await sealed_failure(err)
+    assert leaks(failure.SerializeToString()) == []
+    assert failure.message == failure.cause.message == "Encoded failure"
+    back = await data_converter(Settings(codec_keys=TEST_KEY)).decode_failure(failure)
+    assert ID_NUMBER in str(back) and PHONE in str(back.__cause__)
+
+
+async def test_refusals_stay_readable_without_the_codec() -> None:
+    failure = await sealed_failure(ApplicationError("summarize refused: the complaint is in stage assessment",
+                                                    type="WrongStage"))
+    assert failure.message == "summarize refused: the complaint is in stage assessment"
+    assert not failure.HasField("encoded_attributes")
+
+
+# --- the codec endpoint --------------------------------------------------------------
+
+
+@pytest.fixture
+def api() -> TestClient:
+    app = FastAPI()
+    app.state.settings = Settings(codec_keys=TEST_KEY, ui_port=8080)
+    app.state.api_keys = parse_api_keys(API_KEYS)
+    app.include_router(codec_router)
+    return TestClient(app)
+
+
+def body(*payloads: Payload) -> dict:
+    return MessageToDict(Payloads(payloads=payloads))
+
+
+def payloads(answer: dict) -> list[Payload]:
+    return list(ParseDict(answer, Payloads()).payloads)
+
+
+async def sealed_intake() -> Payload:
+    return (await data_converter(Settings(codec_keys=TEST_KEY)).encode([INTAKE]))[0]
+
+
+@pytest.mark.parametrize("role", READERS)
+async def test_readers_decode_by_header_and_by_ui_path(api: TestClient, role: str) -> None:
+    sealed = body(await sealed_intake())
+    for url, headers in (("/codec/decode", {"Authorization": f"Bearer k-{role}"}), (f"/codec/k/k-{role}/decode", {})):
+        answer = api.post(url, json=sealed, headers={**headers, "X-Namespace": "default"})
+        assert answer.status_code == 200, answer.text
+        [plain] = payloads(answer.json())
+        assert plain.metadata["encoding"] == b"json/plain" and NAME.encode() in plain.data
+
+
+@pytest.mark.parametrize(("headers", "path", "expected"), [
+    ({}, "/codec/decode", 401),
+    ({"Authorization": "Bearer nobody"}, "/codec/decode", 401),
+    ({"Authorization": "k-handler"}, "/codec/decode", 401),
+    ({"Authorization": "Bearer k-channel"}, "/codec/decode", 403),
+    ({"Authorization": "Bearer k-channel"}, "/codec/encode", 403),
+    ({}, "/codec/k/nobody/decode", 401),
+    ({}, "/codec/k/k-channel/decode", 403),
+    ({}, "/codec/k/k-channel/encode", 403),
+])
+async def test_endpoint_refuses_missing_unknown_and_wrong_role_keys(api: TestClient, headers: dict, path: str,
+                                                                    expected: int) -> None:
+    answer = api.post(path, json=body(await sealed_intake()), headers=headers)
+    assert answer.status_code == expected
+    assert NAME not in answer.text
+
+
+def test_encode_then_decode_round_trips_under_the_current_key(api: TestClient) -> None:
+    plain = Payload(metadata={"encoding": b"json/plain"}, data=f'"{TEXT}"'.encode())
+    auth = {"Authorization": "Bearer k-auditor"}
+    [sealed] = payloads(api.post("/codec/encode", json=body(plain), headers=auth).json())
+    assert sealed.metadata[KEY_ID] == b"test-1" and TEXT.encode() not in sealed.data
+    assert payloads(api.post("/codec/decode", json=body(sealed), headers=auth).json()) == [plain]
+
+
+def test_undecryptable_payloads_come_back_untouched(api: TestClient) -> None:
+    stranger = EncryptionCodec(parse_keys(KEY_B)).encrypt(Payload(data=b"x"))
+    answer = api.post("/codec/decode", json=body(stranger), headers={"Authorization": "Bearer k-handler"})
+    assert payloads(answer.json()) == [stranger]
+
+
+@pytest.mark.parametrize("bad", [b"not json", b"[]", b'{"payloads": 3}', b'{"payloads": [{"nope": 1}]}'])
+def test_malformed_bodies_get_422(api: TestClient, bad: bytes) -> None:
+    answer = api.post("/codec/decode", content=bad, headers={"Authorization": "Bearer k-handler"})
+    assert answer.status_code == 422
+
+
+def test_other_namespaces_are_refused(api: TestClient) -> None:
+    answer = api.post("/codec/decode", json={"payloads": []},
+                      headers={"Authorization": "Bearer k-handler", "X-Namespace": "elsewhere"})
+    assert answer.status_code == 400
+
+
+@pytest.mark.parametrize("origin", [UI, "http://127.0.0.1:8233", "http://localhost:8080"])
+@pytest.mark.parametrize("path", ["/codec/decode", "/codec/k/k-handler/decode", "/codec/encode"])
+def test_preflight_from_the_ui_needs_no_key(api: TestClient, origin: str, path: str) -> None:
+    answer = api.options(path, headers={"Origin": origin, "Access-Control-Request-Method": "POST",
+                                        "Access-Control-Request-Headers": "content-type,x-namespace,authorization"})
+    assert answer.status_code == 204
+    assert answer.headers["access-control-allow-origin"] == origin
+    assert "POST" in answer.headers["access-control-allow-methods"]
+    allowed = {h.strip().lower() for h in answer.headers["access-control-allow-headers"].split(",")}
+    assert {"content-type", "x-namespace", "authorization"} <= allowed
+
+
+def test_other_origins_get_no_cors(api: TestClient) -> None:
+    answer = api.options("/codec/decode", headers={"Origin": "http://evil.example",
+                                                   "Access-Control-Request-Method": "POST"})
+    assert answer.status_code == 403 and "access-control-allow-origin" not in answer.headers
+    answer = api.post("/codec/decode", json={"payloads": []},
+                      headers={"Origin": "http://evil.example", "Authorization": "Bearer k-handler"})
+    assert "access-control-allow-origin" not in answer.headers
+
+
+def test_answers_and_refusals_carry_cors_for_the_ui(api: TestClient) -> None:
+    ok = api.post("/codec/decode", json={"payloads": []}, headers={"Origin": UI, "Authorization": "Bearer k-handler"})
+    refused = api.post("/codec/decode", json={"payloads": []}, headers={"Origin": UI})
+    assert (ok.status_code, refused.status_code) == (200, 401)
+    assert ok.headers["access-control-allow-origin"] == refused.headers["access-control-allow-origin"] == UI
