@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -163,6 +164,8 @@ class Desk:
             raise Invalid([(err.field, err.reason)]) from None
         except RPCError as err:
             raise _unavailable(err) from None
+        except SQLAlchemyError:
+            raise Unavailable("the archive did not answer; try again") from None
 
     # one complaint
 
@@ -338,8 +341,8 @@ async def open_desk(settings: Settings) -> AsyncIterator[Desk]:
     """A desk on a fresh Temporal client and the configured archive (for the CLI and starter)."""
     try:
         client = await connect(settings)
-    except RuntimeError as err:
-        raise Unavailable(f"cannot reach Temporal at {settings.temporal_address}: {err}") from None
+    except RuntimeError:
+        raise Unavailable(f"cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS)") from None
     yield desk_for(settings, client)
 
 

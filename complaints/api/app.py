@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from complaints.api import examples
 from complaints.api.auth import ROLES, parse_keys, require
+from complaints.api.codec import codec_router
 from complaints.desk import Desk, DeskError, Filters, Invalid, Listed, NotFound, Refused, Unavailable, desk_for
 from complaints.domain.models import (
     ACTION_INPUTS,
@@ -192,25 +193,30 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 # --- the app -----------------------------------------------------------------------------
 
 
+async def _connect(app: FastAPI, settings: Settings) -> bool:
+    try:
+        app.state.desk = desk_for(settings, await connect(settings))
+        return True
+    except RuntimeError:
+        logs.log.warning("temporal not reachable; retrying", address=settings.temporal_address)
+        return False
+
+
 async def _keep_connecting(app: FastAPI, settings: Settings) -> None:
-    """Connect to Temporal, retrying until it answers: the API may start before Temporal does."""
-    while True:
-        try:
-            app.state.desk = desk_for(settings, await connect(settings))
-            return
-        except RuntimeError:
-            logs.log.warning("temporal not reachable; retrying", address=settings.temporal_address)
-            await asyncio.sleep(RECONNECT_SECONDS)
+    """Retry until Temporal answers: the API may start before Temporal does (answering 503 meanwhile)."""
+    while not await _connect(app, settings):
+        await asyncio.sleep(RECONNECT_SECONDS)
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    connecting = asyncio.create_task(_keep_connecting(app, app.state.settings))
-    await asyncio.wait({connecting}, timeout=10)
+    settings = app.state.settings
+    retrying = None if await _connect(app, settings) else asyncio.create_task(_keep_connecting(app, settings))
     yield
-    connecting.cancel()
-    with suppress(asyncio.CancelledError):
-        await connecting
+    if retrying:
+        retrying.cancel()
+        with suppress(asyncio.CancelledError):
+            await retrying
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -222,6 +228,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.desk = None
     app.include_router(router)
     app.include_router(public)
+    app.include_router(codec_router)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(DeskError, _desk_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,244 @@
+"""The HTTP API of contract section 5, against the real app, a real dev server and a worker."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+
+from complaints.api.app import create_app
+from complaints.domain.models import ACTION_INPUTS, Channel
+from complaints.infra.settings import Settings
+from tests.devserver import free_port
+from tests.integration.apihelp import KEYS, api_settings, app, auth, eventually, http, intake  # noqa: F401
+
+HANDLER = "h.zhang"
+LIFECYCLE = [
+    ("assess", {"handler": HANDLER, "category": "service.fees", "severity": "normal"}, "investigation"),
+    ("investigate", {"handler": HANDLER, "findings": "The fee was posted twice by a batch rerun.",
+                     "root_cause": "batch rerun", "substantiated": True, "evidence": ["posting-log.csv"]}, "solution"),
+    ("propose_solution", {"handler": HANDLER, "plan": "Refund the second fee.", "remedies": ["refund"],
+                          "amount": 120.5}, "solution"),
+    ("record_execution", {"handler": HANDLER, "result": "Refunded on the next statement."}, "feedback"),
+    ("record_feedback", {"handler": HANDLER, "accepted": True}, "revisit"),
+    ("record_revisit", {"handler": HANDLER, "reached": True, "satisfaction": 5}, "summary"),
+    ("summarize", {"handler": HANDLER, "root_cause": "batch rerun", "improvements": ["idempotent fee posting"]},
+     "closed"),
+]
+
+
+async def file(http: httpx.AsyncClient, ref: str | None = None, **changes) -> str:
+    r = await http.post("/complaints", json=intake(ref, **changes), headers=auth("channel"))
+    assert r.status_code == 201, r.text
+    return r.json()["complaint_id"]
+
+
+async def test_intake_from_every_channel_is_listed_by_channel(http: httpx.AsyncClient) -> None:
+    ids = {channel: await file(http, f"ref-{channel.value}", channel=channel.value) for channel in Channel}
+    for channel, cid in ids.items():
+        status = (await http.get(f"/complaints/{cid}", headers=auth("auditor"))).json()
+        assert status["channel"] == channel.value and status["complaint_id"] == cid
+        assert "complainant" not in status and "content" not in status  # the status holds no personal data
+    assert status["severity"] in ("high", "urgent")  # the last one came from a regulator: always at least high
+
+    async def by_channel() -> httpx.Response:
+        return await http.get("/complaints", params={"channel": "letter"}, headers=auth("manager"))
+
+    listed = await eventually(by_channel, lambda r: len(r.json()) == 1)
+    assert [row["complaint_id"] for row in listed.json()] == [ids[Channel.letter]]
+
+
+async def test_repeated_intake_returns_the_same_complaint_with_200(http: httpx.AsyncClient) -> None:
+    first = await http.post("/complaints", json=intake("CALL-1"), headers=auth("channel"))
+    again = await http.post("/complaints", json=intake("CALL-1", content="Called again about it."),
+                            headers=auth("channel"))
+    other_channel = await http.post("/complaints", json=intake("CALL-1", channel="sms"), headers=auth("channel"))
+    assert (first.status_code, again.status_code, other_channel.status_code) == (201, 200, 201)
+    assert again.json() == first.json() == {"complaint_id": first.json()["complaint_id"],
+                                            "workflow_id": f"complaint-{first.json()['complaint_id']}"}
+    assert other_channel.json()["complaint_id"] != first.json()["complaint_id"]
+
+
+async def test_concurrent_identical_intake_starts_exactly_one_complaint(http: httpx.AsyncClient) -> None:
+    answers = await asyncio.gather(*(
+        http.post("/complaints", json=intake("WEB-RACE-1"), headers=auth("channel")) for _ in range(20)
+    ))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [200] * 19 + [201]
+    assert len({a.json()["complaint_id"] for a in answers}) == 1
+
+
+async def test_whole_lifecycle_through_http_by_the_handler(http: httpx.AsyncClient, archive) -> None:
+    cid = await file(http, "LIFE-1")
+    await eventually(lambda: http.get(f"/complaints/{cid}", headers=auth("handler")),
+                     lambda r: r.json()["stage"] == "assessment")
+    for action, payload, stage in LIFECYCLE:
+        r = await http.post(f"/complaints/{cid}/{action}", json=payload, headers=auth("handler"))
+        assert r.status_code == 200, (action, r.text)
+        assert r.json()["stage"] == stage, action
+    status = (await http.get(f"/complaints/{cid}", headers=auth("auditor"))).json()
+    assert status["outcome"] == "resolved" and status["satisfaction"] == 5
+    assert [h["stage"] for h in status["history"]] == [
+        "receipt", "assessment", "investigation", "solution", "feedback", "revisit", "summary", "closed"]
+    assert set(status["met"]) >= {"assessment", "investigation", "plan", "execution", "summary", "decision"}
+    late = await http.post(f"/complaints/{cid}/withdraw", json={"handler": HANDLER, "reason": "too late"},
+                           headers=auth("handler"))
+    assert late.status_code == 409 and "closed" in late.json()["detail"]
+    trail = await eventually(lambda: asyncio.to_thread(archive.audit_trail, cid),
+                             lambda rows: any(r["action"] == "summarize" for r in rows))
+    assert [r["action"] for r in trail if r["action"]] == [a for a, _, _ in LIFECYCLE]
+
+
+async def test_wrong_stage_is_409_naming_the_stage_and_what_it_accepts(http: httpx.AsyncClient) -> None:
+    cid = await file(http, "STAGE-1")
+    await eventually(lambda: http.get(f"/complaints/{cid}", headers=auth("handler")),
+                     lambda r: r.json()["stage"] == "assessment")
+    r = await http.post(f"/complaints/{cid}/record_execution", json={"handler": HANDLER, "result": "done"},
+                        headers=auth("handler"))
+    assert r.status_code == 409
+    assert "stage assessment" in r.json()["detail"] and "assess" in r.json()["detail"]
+
+
+async def test_manager_escalates_and_emergency_team_acknowledges(http: httpx.AsyncClient) -> None:
+    cid = await file(http, "ESC-1")
+    r = await http.post(f"/complaints/{cid}/escalate", json={"reason": "press threat", "by": "m.chen"},
+                        headers=auth("manager"))
+    assert r.status_code == 202
+    cases = await eventually(lambda: http.get("/emergency/cases", headers=auth("emergency")),
+                             lambda r: any(c["complaint_id"] == cid for c in r.json()["cases"]))
+    case = next(c for c in cases.json()["cases"] if c["complaint_id"] == cid)
+    assert [e["source"] for e in case["escalations"]] == ["manager"]
+    assert (await http.get("/emergency/cases", headers=auth("manager"))).status_code == 200
+    ack = await http.post(f"/emergency/cases/{cid}/acknowledge", json={"lead": "e.wu"}, headers=auth("emergency"))
+    assert ack.status_code == 200 and ack.json()["lead"] == "e.wu"
+    status = await eventually(lambda: http.get(f"/complaints/{cid}", headers=auth("manager")),
+                              lambda r: r.json()["lead"] == "e.wu")
+    assert status.json()["escalated"] is True and status.json()["escalations"][0]["by"] == "m.chen"
+    listed = await eventually(lambda: http.get("/complaints?escalated=true", headers=auth("emergency")),
+                              lambda r: [row["complaint_id"] for row in r.json()] == [cid])
+    assert listed.json()[0]["escalated"] is True
+    not_a_case = await file(http, "ESC-2")
+    r = await http.post(f"/emergency/cases/{not_a_case}/acknowledge", json={"lead": "e.wu"}, headers=auth("emergency"))
+    assert r.status_code == 404
+
+
+ROUTES = [  # method, path, body, the roles allowed
+    ("POST", "/complaints", intake("AUTH-1"), {"channel"}),
+    ("GET", "/complaints/{id}", None, {"channel", "handler", "manager", "emergency", "auditor"}),
+    ("GET", "/complaints", None, {"handler", "manager", "emergency", "auditor"}),
+    ("POST", "/complaints/{id}/escalate", {"reason": "r", "by": "m"}, {"manager"}),
+    ("POST", "/complaints/{id}/withdraw", {"handler": "h", "reason": "r"}, {"handler"}),
+    ("GET", "/emergency/cases", None, {"emergency", "manager"}),
+    ("POST", "/emergency/cases/{id}/acknowledge", {"lead": "l"}, {"emergency"}),
+]
+
+
+async def test_every_route_answers_401_without_a_key_and_403_for_a_wrong_role(http: httpx.AsyncClient) -> None:
+    cid = await file(http, "AUTH-0")
+    for method, path, body, allowed in ROUTES:
+        url = path.format(id=cid)
+        assert (await http.request(method, url, json=body)).status_code == 401, url
+        bad_key = await http.request(method, url, json=body, headers={"Authorization": "Bearer nope"})
+        assert bad_key.status_code == 401, url
+        assert (await http.request(method, url, json=body, headers={"Authorization": KEYS["channel"]})).status_code == 401
+        for role in set(KEYS) - allowed:
+            r = await http.request(method, url, json=body, headers=auth(role))
+            assert r.status_code == 403 and role in r.json()["detail"], (url, role)
+        for role in allowed:
+            assert (await http.request(method, url, json=body, headers=auth(role))).status_code not in (401, 403)
+    assert (await http.get("/healthz")).status_code == 200  # health needs no key
+
+
+async def test_unknown_complaints_and_actions_are_404(http: httpx.AsyncClient) -> None:
+    cid = await file(http, "NF-1")
+    missing = "CFFFFFFFFFFFFFFF"
+    checks = [
+        await http.get(f"/complaints/{missing}", headers=auth("auditor")),
+        await http.get("/complaints/not%20an%20id", headers=auth("auditor")),
+        await http.post(f"/complaints/{missing}/withdraw", json={"handler": "h", "reason": "r"}, headers=auth("handler")),
+        await http.post(f"/complaints/{missing}/escalate", json={"reason": "r", "by": "m"}, headers=auth("manager")),
+        await http.post(f"/emergency/cases/{missing}/acknowledge", json={"lead": "l"}, headers=auth("emergency")),
+        await http.post(f"/complaints/{cid}/approve", json={}, headers=auth("handler")),
+    ]
+    assert [r.status_code for r in checks] == [404] * len(checks)
+    assert missing in checks[0].json()["detail"]
+    assert "assess" in checks[-1].json()["detail"]  # an unknown action lists the actions there are
+
+
+def fields(r: httpx.Response) -> dict[str, str]:
+    assert r.status_code == 422, r.text
+    return {e["field"]: e["reason"] for e in r.json()["detail"]}
+
+
+async def test_bad_input_is_422_naming_the_field_and_reason_without_echoing_it(http: httpx.AsyncClient) -> None:
+    post = lambda body: http.post("/complaints", json=body, headers=auth("channel"))  # noqa: E731
+    phone = "12-not-a-phone-34"
+    r = await post(intake(complainant={"name": "Test Person", "phone": phone}))
+    assert "phone number" in fields(r)["complainant.phone"] and phone not in r.text
+    assert "content" in fields(await post({k: v for k, v in intake().items() if k != "content"}))
+    assert "10000" in fields(await post(intake(content="x" * 10_001)))["content"]
+    assert "phone or email" in fields(await post(intake(complainant={"name": "Test Person"})))["complainant"]
+    assert "channel" in fields(await post(intake(channel="pigeon")))
+    assert "e-mail" in fields(await post(intake(complainant={"name": "T", "email": "no-at-sign"})))["complainant.email"]
+    assert "ID number" in fields(await post(intake(complainant={"name": "T", "phone": "13800000000",
+                                                                "id_number": "123"})))["complainant.id_number"]
+    future = (datetime.now(timezone.utc) + timedelta(days=2)).isoformat()
+    assert fields(await post(intake(received_at=future)))["received_at"] == "is in the future"
+    assert "CNOSUCHCOMPLAINT" in fields(await post(intake(review_of="CNOSUCHCOMPLAINT")))["review_of"]
+    assert "not permitted" in fields(await post(intake(colour="blue")))["colour"]
+    bad_json = await http.post("/complaints", content=b"{not json", headers={**auth("channel"),
+                                                                            "Content-Type": "application/json"})
+    assert fields(bad_json) == {"body": "is not valid JSON"}
+    cid = await file(http, "BAD-1")
+    assert "satisfaction" in fields(await http.post(f"/complaints/{cid}/record_revisit",
+                                                    json={"handler": "h", "reached": True, "satisfaction": 9},
+                                                    headers=auth("handler")))
+    assert "lead" in fields(await http.post(f"/emergency/cases/{cid}/acknowledge", json={},
+                                            headers=auth("emergency")))
+    assert "reason" in fields(await http.post(f"/complaints/{cid}/escalate", json={"by": "m"}, headers=auth("manager")))
+    assert "severity" in fields(await http.get("/complaints?severity=mild", headers=auth("handler")))
+    assert "escalated" in fields(await http.get("/complaints?escalated=perhaps", headers=auth("handler")))
+
+
+async def test_docs_show_examples_for_intake_and_every_update(http: httpx.AsyncClient) -> None:
+    assert (await http.get("/docs")).status_code == 200
+    schema = (await http.get("/openapi.json")).json()
+    body = schema["paths"]["/complaints"]["post"]["requestBody"]["content"]["application/json"]
+    assert {"phone", "email"} <= set(body["examples"])
+    for action in ACTION_INPUTS:
+        examples = schema["paths"][f"/complaints/{{complaint_id}}/{action}"]["post"]["requestBody"]["content"][
+            "application/json"]["examples"]
+        example = next(iter(examples.values()))["value"]
+        ACTION_INPUTS[action].model_validate(example)  # the documented example is itself valid
+
+
+async def test_health_is_503_when_the_archive_does_not_answer(api_settings: Settings, tmp_path) -> None:
+    (tmp_path / "not-a-db").mkdir()
+    broken = create_app(dataclasses.replace(api_settings, db_url=f"sqlite:///{tmp_path / 'not-a-db'}"))
+    async with broken.router.lifespan_context(broken), \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=broken), base_url="http://api") as client:
+        r = await client.get("/healthz")
+        assert r.status_code == 503 and r.json() == {"temporal": True, "archive": False}
+
+
+async def test_without_temporal_health_and_routes_are_503_not_500(api_settings: Settings) -> None:
+    lonely = create_app(dataclasses.replace(api_settings, temporal_address=f"127.0.0.1:{free_port()}"))
+    async with lonely.router.lifespan_context(lonely), \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=lonely), base_url="http://api") as client:
+        health = await client.get("/healthz")
+        status = await client.get("/complaints/C1", headers=auth("auditor"))
+        filed = await client.post("/complaints", json=intake("NOTEMPORAL"), headers=auth("channel"))
+    assert health.status_code == 503 and health.json()["temporal"] is False
+    assert status.status_code == 503 and filed.status_code == 503
+    assert "Temporal" in status.json()["detail"]
+
+
+@pytest.mark.parametrize("keys", ["k1:janitor", "justakey"])
+def test_bad_key_configuration_stops_the_app_at_start(keys: str) -> None:
+    from complaints.api.auth import ApiKeyError
+
+    with pytest.raises(ApiKeyError):
+        create_app(Settings(api_keys=keys))
