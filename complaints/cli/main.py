@@ -2,13 +2,42 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from typing import Any
+
 import typer
 
 from complaints.infra.db import engine_for
 from complaints.infra.migrations import current, head, upgrade
 from complaints.infra.settings import Settings
 
-app = typer.Typer(help="complaintflow: operate the complaint desk.", no_args_is_help=True)
+
+class ExitingTyper(typer.Typer):
+    """Ends the process with os._exit once a command is done: Temporal's core threads can crash
+    a normal interpreter exit (TEMPORAL-NOTES, "Short-lived client processes")."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        code = 1
+        try:
+            super().__call__(*args, **kwargs)
+            code = 0
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else int(done.code is not None)
+            if isinstance(done.code, str):
+                print(done.code, file=sys.stderr)
+        except KeyboardInterrupt:
+            code = 130
+        except Exception as error:  # noqa: BLE001 - one masked line, never a traceback
+            from complaints.infra.logging import mask
+
+            print(f"error: {type(error).__name__}: {mask(str(error))}", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+app = ExitingTyper(help="complaintflow: operate the complaint desk.", no_args_is_help=True)
 db_app = typer.Typer(help="The archive's schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -35,3 +64,7 @@ def setup() -> None:
 
     added = asyncio.run(register())
     typer.echo(f"search attributes added: {', '.join(added)}" if added else "search attributes: all present")
+
+from complaints.cli import operate  # noqa: E402 - the operators' commands: serve, status, list, act, ...
+
+operate.register(app)
