@@ -21,7 +21,6 @@ from pydantic import BaseModel
 from complaints.api import examples
 from complaints.api.auth import ROLES, parse_keys, require
 from complaints.api.codec import codec_router
-from complaints.api.codec import codec_router
 from complaints.desk import Desk, DeskError, Filters, Invalid, Listed, NotFound, Refused, Unavailable, desk_for
 from complaints.domain.models import (
     ACTION_INPUTS,
@@ -229,7 +228,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.desk = None
     app.include_router(router)
     app.include_router(public)
-    app.include_router(codec_router)
     app.include_router(codec_router)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(DeskError, _desk_error)
