@@ -1,0 +1,110 @@
+"""The `complaints` command as operators run it: the installed entry point in a subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from complaints.cli.operate import parse_payload
+from complaints.desk import Desk, Filters, desk_for
+from complaints.infra.settings import Settings
+from tests.integration.apihelp import api_settings, eventually, intake  # noqa: F401
+
+COMPLAINTS = str(Path(sys.executable).parent / "complaints")
+
+
+@pytest.fixture
+def cli_env(api_settings: Settings) -> dict[str, str]:
+    return {**os.environ, "TEMPORAL_ADDRESS": api_settings.temporal_address,
+            "COMPLAINTS_TASK_QUEUE": api_settings.task_queue, "COMPLAINTS_DB_URL": api_settings.db_url,
+            "COMPLAINTS_EMERGENCY_TEAM_ID": api_settings.emergency_team_id,
+            "COMPLAINTS_CODEC_KEYS": api_settings.codec_keys or "", "COLUMNS": "200"}
+
+
+@pytest.fixture
+def desk(api_settings: Settings, dev_client, dev_worker) -> Desk:
+    return desk_for(api_settings, dev_client)
+
+
+async def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    done = await asyncio.to_thread(subprocess.run, [COMPLAINTS, *args], env=env, capture_output=True, text=True,
+                                   timeout=60)
+    assert "Traceback" not in done.stderr + done.stdout
+    return done
+
+
+async def filed(desk: Desk, ref: str) -> str:
+    cid = (await desk.file(intake(ref))).complaint_id
+    await eventually(lambda: desk.status(cid), lambda s: s.stage.value == "assessment")
+    return cid
+
+
+async def test_a_handler_moves_a_complaint_through_every_stage(desk: Desk, cli_env: dict[str, str]) -> None:
+    cid = await filed(desk, "CLI-LIFE")
+    steps = [
+        (["assess", "handler=h.li", "category=service.fees", "severity=normal", "interim_measure=false"], "investigation"),
+        (["investigate", "handler=h.li", "findings=Posted twice.", "root_cause=batch rerun", "substantiated=true",
+          "evidence=log-1.csv", "evidence=log-2.csv"], "solution"),
+        (["propose_solution", "--json", '{"handler": "h.li", "plan": "Refund the fee.", "amount": 120}',
+          "remedies=refund"], "solution"),
+        (["record_execution", "handler=h.li", "result=Refunded."], "feedback"),
+        (["record_feedback", "handler=h.li", "accepted=true"], "revisit"),
+        (["record_revisit", "handler=h.li", "reached=true", "satisfaction=4"], "summary"),
+        (["summarize", "handler=h.li", "root_cause=batch rerun", "improvements=idempotent posting"], "closed"),
+    ]
+    for args, stage in steps:
+        done = await run(cli_env, "act", cid, *args)
+        assert done.returncode == 0, done.stderr
+        assert f"{args[0]} accepted; stage {stage}" in done.stdout
+    shown = await run(cli_env, "status", cid)
+    assert shown.returncode == 0 and "stage closed" in shown.stdout and "outcome resolved" in shown.stdout
+    assert "met" in shown.stdout and "accepts now: nothing" in shown.stdout
+
+
+async def test_refusals_and_unknown_complaints_are_one_line_and_an_exit_code(desk: Desk, cli_env) -> None:
+    cid = await filed(desk, "CLI-REFUSE")
+    wrong_stage, unknown, bad_payload, bad_filter, not_a_case = await asyncio.gather(
+        run(cli_env, "act", cid, "summarize", "handler=h", "root_cause=r", "improvements=i"),
+        run(cli_env, "status", "CNOSUCHCOMPLAINT"),
+        run(cli_env, "act", cid, "assess", "handler=h", "category=service.fees", "severity=mild"),
+        run(cli_env, "list", "--stage", "done"),
+        run(cli_env, "ack", cid, "--lead", "e.wu"),
+    )
+    assert wrong_stage.returncode == 4 and wrong_stage.stderr.startswith("refused: summarize refused")
+    assert "stage assessment" in wrong_stage.stderr
+    assert unknown.returncode == 3 and unknown.stderr.strip() == "not found: no complaint CNOSUCHCOMPLAINT"
+    assert bad_payload.returncode == 2 and bad_payload.stderr.startswith("invalid: severity:")
+    assert bad_filter.returncode == 2 and bad_filter.stderr.startswith("invalid: stage:")
+    assert not_a_case.returncode == 3 and "not an open emergency case" in not_a_case.stderr
+    assert all(len(d.stderr.strip().splitlines()) == 1
+               for d in (wrong_stage, unknown, bad_payload, bad_filter, not_a_case))
+
+
+async def test_list_escalate_cases_and_ack(desk: Desk, cli_env) -> None:
+    quiet, loud = await filed(desk, "CLI-QUIET"), await filed(desk, "CLI-LOUD")
+    done = await run(cli_env, "escalate", loud, "--reason", "regulator enquiry", "--by", "m.chen")
+    assert done.returncode == 0 and f"{loud}: escalated" in done.stdout
+    await eventually(desk.open_cases, lambda found: any(c.complaint_id == loud for c in found.cases))
+    await eventually(lambda: desk.list(Filters(escalated=True)), lambda rows: len(rows) == 1)
+    cases, listed, everything = await asyncio.gather(
+        run(cli_env, "cases"), run(cli_env, "list", "--escalated"), run(cli_env, "list", "--json"))
+    assert cases.returncode == 0 and loud in cases.stdout and "manager" in cases.stdout and quiet not in cases.stdout
+    assert listed.returncode == 0 and loud in listed.stdout and quiet not in listed.stdout
+    assert quiet in everything.stdout and loud in everything.stdout
+    acked = await run(cli_env, "ack", loud, "--lead", "e.wu")
+    assert acked.returncode == 0 and f"{loud}: lead e.wu" in acked.stdout
+    status = await eventually(lambda: desk.status(loud), lambda s: s.lead == "e.wu")
+    assert status.lead == "e.wu"
+
+
+def test_key_value_pairs_are_typed_by_the_update_model() -> None:
+    payload = parse_payload("record_revisit", ["handler=h", "reached=true", "satisfaction=4", "comment=5 stars"], None)
+    assert payload == {"handler": "h", "reached": True, "satisfaction": 4, "comment": "5 stars"}
+    listed = parse_payload("summarize", ["improvements=a", "improvements=b", "root_cause=123"], '{"handler": "h"}')
+    assert listed == {"handler": "h", "improvements": ["a", "b"], "root_cause": "123"}
+    assert parse_payload("propose_solution", ['remedies=["x", "y"]'], None) == {"remedies": ["x", "y"]}
