@@ -65,6 +65,10 @@ def setup() -> None:
     added = asyncio.run(register())
     typer.echo(f"search attributes added: {', '.join(added)}" if added else "search attributes: all present")
 
+
+from complaints.cli.report import report  # noqa: E402 - each command group in its own module
+app.command("report")(report)
+
 from complaints.cli import operate  # noqa: E402 - the operators' commands: serve, status, list, act, ...
 
 operate.register(app)

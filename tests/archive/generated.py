@@ -1,0 +1,229 @@
+"""A generated archive with known contents, for the report's tests and its benchmark.
+
+Rows go in through SQLAlchemy Core in batches (executemany), the way a bulk load would;
+`expected_report` computes the figures the report must show straight from the generated
+rows, by the report's written definitions, without any of the report's code.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from bisect import bisect
+from itertools import accumulate
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import cache
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Engine, insert
+
+from complaints.domain.models import DEADLINES, Category, Channel, EscalationSource, RespondentKind, Severity
+from complaints.domain.workdays import SHANGHAI, WorkingCalendar
+from complaints.infra.schema import complaints, deadlines, escalations
+
+OPEN_STAGES = ("assessment", "investigation", "solution", "feedback", "revisit", "summary")
+ROOT_CAUSES = [f"root cause {letter}" for letter in "ABCDEFGHIJKL"]
+DUE_AFTER = {"assessment": timedelta(hours=1), "investigation": timedelta(hours=24), "plan": timedelta(hours=48),
+             "execution": timedelta(days=9), "summary": timedelta(days=21), "decision": timedelta(days=15)}
+
+
+@dataclass
+class Generated:
+    complaints: list[dict[str, Any]] = field(default_factory=list)
+    deadlines: list[dict[str, Any]] = field(default_factory=list)
+    escalations: list[dict[str, Any]] = field(default_factory=list)
+
+
+CHANNELS, CATEGORIES, SOURCES = [c.value for c in Channel], [c.value for c in Category], [s.value for s in EscalationSource]
+SEVERITIES = [s.value for s in Severity]
+
+
+def generate(n: int, first: datetime, last: datetime, seed: int = 5) -> Generated:
+    """`n` complaints received between `first` and `last`, in every state the archive knows."""
+    rnd = random.Random(seed)
+
+    @cache
+    def table(options: tuple[Any, ...], weights: tuple[int, ...]) -> tuple[tuple[Any, ...], list[int], int]:
+        return options, list(accumulate(weights)), sum(weights)
+
+    def pick(options: list[Any], *weights: int) -> Any:
+        values, cumulative, total = table(tuple(options), weights)
+        return values[bisect(cumulative, rnd.random() * total)]
+
+    out = Generated()
+    span = (last - first).total_seconds()
+    people = max(2, int(n * 0.8))  # fewer people than complaints: some complain twice
+    respondents = [(kind, f"{kind}-{i}") for kind in RespondentKind for i in range(3)]
+    for i in range(n):
+        cid = f"G{i:07d}"
+        received = first + timedelta(seconds=rnd.uniform(0, span))
+        fate = pick(["open", "resolved", "withdrawn", "merged"], 30, 55, 10, 5)
+        closed = received + timedelta(hours=rnd.uniform(0.5, 24 * 35)) if fate != "open" else None
+        reached = rnd.random() < 0.8 if fate == "resolved" else None
+        respondent = rnd.choice(respondents) if rnd.random() < 0.7 else (None, None)
+        person = rnd.randrange(people)
+        extensions = pick([0, 1, 2], 85, 12, 3)
+        out.complaints.append({
+            "complaint_id": cid, "channel": rnd.choice(CHANNELS), "received_at": received,
+            "stage": "closed" if closed else rnd.choice(OPEN_STAGES), "category": rnd.choice(CATEGORIES),
+            "severity": pick(SEVERITIES, 5, 25, 70),
+            "outcome": None if fate == "open" else fate, "content": "generated", "evidence": [],
+            "complainant_name": "generated",
+            "complainant_phone": f"138{person:08d}" if rnd.random() < 0.9 else None,
+            "customer_id": f"CUST{person}" if rnd.random() < 0.5 else None,
+            "respondent_kind": respondent[0] and respondent[0].value, "respondent_id": respondent[1],
+            "handlers": [], "escalated": False, "interim_measure": False,
+            "root_cause": rnd.choice(ROOT_CAUSES[: rnd.randint(1, len(ROOT_CAUSES))]) if fate == "resolved" else None,
+            "reached": reached, "satisfaction": rnd.randint(1, 5) if reached else None,
+            "reopen_count": pick([0, 1, 2], 90, 8, 2), "extensions": extensions,
+            "pauses": pick([0, 1], 92, 8), "review_of": "G0000000" if rnd.random() < 0.03 else None,
+            "merged_into": "G0000001" if fate == "merged" else None, "calendar_provisional": False,
+            "decided_at": closed, "closed_at": closed,
+        })
+        for name in DEADLINES:
+            due = received + DUE_AFTER[name]
+            state = pick(["met", "late", "breached", "none"], 60, 10, 10, 20)
+            out.deadlines.append({
+                "complaint_id": cid, "name": name, "due_at": due,
+                "met_at": {"met": due - timedelta(minutes=rnd.randint(1, 50)),
+                           "late": due + timedelta(minutes=rnd.randint(1, 600))}.get(state),
+                "breached_at": due if state in ("late", "breached") and rnd.random() < 0.9 else None,
+            })
+        for seq in range(pick([0, 1, 2], 80, 15, 5)):
+            out.escalations.append({
+                "complaint_id": cid, "seq": seq + 2, "source": rnd.choice(SOURCES),
+                "reason": "generated", "by": "system", "at": received + timedelta(hours=rnd.uniform(0, 24 * 20)),
+            })
+            out.complaints[-1]["escalated"] = True
+    return out
+
+
+def load(engine: Engine, data: Generated, batch: int = 20_000, fast: bool = False) -> None:
+    """Bulk insert, parents before children: Core executemany through the archive's own types,
+    or with `fast` the driver's bulk path (executemany on SQLite, COPY on PostgreSQL) with
+    values already in the stored form, for the 100,000-complaint archives."""
+    tables = ((complaints, data.complaints), (deadlines, data.deadlines), (escalations, data.escalations))
+    if fast:
+        return _load_fast(engine, tables)
+    with engine.begin() as db:
+        for table, rows in tables:
+            for at in range(0, len(rows), batch):
+                db.execute(insert(table), rows[at:at + batch])
+
+
+def _load_fast(engine: Engine, tables: Any) -> None:
+    sqlite = engine.dialect.name == "sqlite"
+
+    def stored(value: Any) -> Any:
+        if isinstance(value, datetime):  # generated moments are UTC already
+            return f"{value:%Y-%m-%d %H:%M:%S.%f}" if sqlite else value
+        if isinstance(value, list):
+            return json.dumps(value)
+        return value
+
+    with engine.begin() as db:
+        for table, rows in tables:
+            names = [c.name for c in table.columns if c.name in rows[0]]
+            values = [tuple(stored(row.get(name)) for name in names) for row in rows]
+            quoted = ", ".join(f'"{name}"' for name in names)
+            if sqlite:
+                db.exec_driver_sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({', '.join('?' * len(names))})",
+                                   values)
+            else:
+                with db.connection.dbapi_connection.cursor() as cursor:
+                    with cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
+                        for value in values:
+                            copy.write_row(value)
+
+
+def shanghai(moment: datetime) -> date:
+    return moment.astimezone(SHANGHAI).date()
+
+
+def expected_report(data: Generated, start: date, end: date, calendar: WorkingCalendar,
+                    top: int = 10) -> dict[str, Any]:
+    """The report's figures by its definitions, one generated row at a time."""
+    since = datetime.combine(start, time(0), SHANGHAI)
+    until = datetime.combine(end + timedelta(days=1), time(0), SHANGHAI)
+    inside = lambda moment: moment is not None and since <= moment < until  # noqa: E731
+    got = [c for c in data.complaints if inside(c["received_at"])]
+    done = [c for c in data.complaints if inside(c["closed_at"])]
+    by_id = {c["complaint_id"]: c for c in got}
+
+    states: dict[str, Counter] = defaultdict(Counter)
+    for d in data.deadlines:
+        owner = by_id.get(d["complaint_id"])
+        if owner is None:
+            continue
+        late = d["met_at"] is not None and d["met_at"] > d["due_at"]
+        state = ("breached" if d["breached_at"] or late else "met" if d["met_at"]
+                 else "cancelled" if owner["stage"] == "closed" else "open")
+        states[d["name"]][state] += 1
+
+    working = cache(calendar.is_working_day)  # chinese_calendar looks each day up slowly
+    days = []
+    for c in done:
+        if c["outcome"] == "resolved":
+            r, k = shanghai(c["received_at"]), shanghai(c["closed_at"])
+            days.append(sum(working(r + timedelta(days=i)) for i in range(1, (k - r).days + 1)))
+
+    # repeat complainants: complaints joined by a shared customer id or phone, transitively
+    groups: dict[str, set[str]] = defaultdict(set)
+    for c in got:
+        for key in (f"c:{c['customer_id']}" if c["customer_id"] else None,
+                    f"p:{c['complainant_phone']}" if c["complainant_phone"] else None):
+            if key:
+                groups[key].add(c["complaint_id"])
+    seen: set[str] = set()
+    people = []
+    link = defaultdict(list)
+    for key, members in groups.items():
+        for m in members:
+            link[m].append(key)
+    for c in got:
+        if c["complaint_id"] in seen:
+            continue
+        todo, person = [c["complaint_id"]], set()
+        while todo:
+            cid = todo.pop()
+            if cid in person:
+                continue
+            person.add(cid)
+            for key in link[cid]:
+                todo += groups[key] - person
+        seen |= person
+        people.append(len(person))
+
+    causes = Counter(c["root_cause"] for c in done if c["root_cause"])
+    satisfaction = Counter(str(c["satisfaction"]) if c["satisfaction"] else
+                           "unreached" if c["reached"] is False else "not_recorded" for c in done)
+    return {
+        "received": len(got),
+        "closed": len(done),
+        "closed_by_outcome": Counter(c["outcome"] for c in done),
+        "deadlines": {name: dict(states[name]) for name in DEADLINES},
+        "by_category": Counter(c["category"] for c in got),
+        "by_channel": Counter(c["channel"] for c in got),
+        "by_severity": Counter(c["severity"] for c in got),
+        "by_respondent": Counter((c["respondent_kind"], c["respondent_id"]) for c in got if c["respondent_kind"]),
+        "escalations_by_source": Counter(e["source"] for e in data.escalations if inside(e["at"])),
+        "handling_days": days,
+        "median": statistics.median(days) if days else None,
+        "p90": statistics.quantiles(days, n=10, method="inclusive")[8] if len(days) > 1 else None,
+        "satisfaction": satisfaction,
+        "root_causes": sorted(causes.items(), key=lambda kv: (-kv[1], kv[0]))[:top],
+        "repeat_complainants": {"complainants": sum(1 for n in people if n > 1),
+                                "complaints": sum(n for n in people if n > 1)},
+        "regulator": {"extensions": sum(c["extensions"] for c in got), "pauses": sum(c["pauses"] for c in got),
+                      "merges": sum(1 for c in got if c["merged_into"]),
+                      "reviews": sum(1 for c in got if c["review_of"]),
+                      "rejections": sum(c["reopen_count"] for c in got)},
+        "per_day": Counter((shanghai(c["received_at"]).isoformat(), c["category"]) for c in got),
+    }
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=timezone.utc)

@@ -1,0 +1,141 @@
+"""The archive on SQLite and PostgreSQL: migrations, idempotent and ordered writes, moments."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, func, inspect, select
+
+from complaints.domain.models import EscalationEntry, EscalationSource, Intake, Notice, Record, Stage
+from complaints.infra.archive import Archive
+from complaints.infra.migrations import SchemaBehind, current, downgrade, head, require_current_schema, upgrade
+from complaints.infra.schema import audit, complaints, escalations, metadata, outbox
+
+ROOT = Path(__file__).resolve().parents[2]
+CST = timezone(timedelta(hours=8))
+RECEIVED = datetime(2026, 11, 2, 9, 30, tzinfo=CST)  # 01:30 UTC
+
+
+def tables(archive: Archive) -> set[str]:
+    return set(inspect(archive.engine).get_table_names()) - {"alembic_version"}
+
+
+def receipt(complaint_id: str = "C1") -> Record:
+    intake = Intake.model_validate({"channel": "phone", "content": "they called my employer",
+                                    "complainant": {"name": "Li Lei", "phone": "13800138000"}})
+    return Record(complaint_id=complaint_id, seq=1, at=RECEIVED, actor="phone", kind="received",
+                  stage=Stage.receipt, intake=intake, facts={"stage": "receipt", "category": "collection.third_party"},
+                  deadlines={"assessment": RECEIVED + timedelta(hours=1)},
+                  notices=[Notice(kind="acknowledgement", recipient="complainant", message="received")])
+
+
+def escalation(seq: int, complaint_id: str = "C1") -> Record:
+    at = RECEIVED + timedelta(minutes=seq)
+    return Record(complaint_id=complaint_id, seq=seq, at=at, actor="mgr", kind="escalation", stage=Stage.assessment,
+                  facts={"escalated": True},
+                  escalation=EscalationEntry(source=EscalationSource.manager, reason="press", by="mgr", at=at),
+                  notices=[Notice(kind="emergency", recipient="emergency-team", message="manager: press")])
+
+
+def count(archive: Archive, table, **where) -> int:  # noqa: ANN001 - a Table
+    with archive.engine.connect() as db:
+        return db.execute(select(func.count()).select_from(table)
+                          .where(*(table.c[k] == v for k, v in where.items()))).scalar_one()
+
+
+def test_migrations_from_empty_and_round_trip(any_archive: Archive) -> None:
+    archive = any_archive
+    archive.write(receipt())
+    downgrade(archive.engine, "base")
+    assert tables(archive) == set() and current(archive.engine) is None
+    with pytest.raises(SchemaBehind, match=r"none \(empty\).*run `complaints db upgrade`"):
+        require_current_schema(archive.engine)
+
+    upgrade(archive.engine, "0001")
+    with pytest.raises(SchemaBehind, match=rf"at schema 0001, this code needs {head()}"):
+        require_current_schema(archive.engine)
+    archive.write(receipt())  # 0002 adds indexes only: an archive at 0001 holds the same rows
+    upgrade(archive.engine)
+    require_current_schema(archive.engine)
+    assert tables(archive) == set(metadata.tables)
+    with archive.engine.connect() as db:  # the migrations build exactly the schema the code declares
+        assert compare_metadata(MigrationContext.configure(db, opts={"compare_type": True}), metadata) == []
+    assert {"ix_complaints_closed_at"} <= {i["name"] for i in inspect(archive.engine).get_indexes("complaints")}
+    downgrade(archive.engine, "0001")
+    assert "ix_complaints_closed_at" not in {i["name"] for i in inspect(archive.engine).get_indexes("complaints")}
+    upgrade(archive.engine)
+    assert [e["seq"] for e in archive.audit_trail("C1")] == [1]
+
+
+def test_moments_round_trip_as_the_same_instant(any_archive: Archive) -> None:
+    archive = any_archive
+    archive.write(receipt())
+    closed = "2026-11-20T23:30:00+08:00"  # facts travel as ISO text through Temporal's JSON
+    archive.write(Record(complaint_id="C1", seq=2, at=datetime(2026, 11, 20, 15, 30, tzinfo=timezone.utc),
+                         actor="h", kind="action", action="summarize", stage=Stage.closed,
+                         facts={"stage": "closed", "closed_at": closed}, met=["assessment"]))
+    row = archive.complaint("C1")
+    assert row["received_at"] == RECEIVED and row["received_at"].utcoffset() == timedelta(0)
+    assert row["closed_at"] == datetime.fromisoformat(closed)
+    trail = archive.audit_trail("C1")
+    assert [e["at"] for e in trail] == [RECEIVED, datetime(2026, 11, 20, 15, 30, tzinfo=timezone.utc)]
+    assert all(e["at"].tzinfo is not None for e in trail)
+    with archive.engine.connect() as db:  # found by an instant in another zone, as the report does
+        assert db.execute(select(func.count()).where(
+            complaints.c.received_at >= datetime(2026, 11, 2, 1, 30, tzinfo=timezone.utc),
+            complaints.c.received_at < datetime(2026, 11, 2, 9, 30, 1, tzinfo=CST))).scalar_one() == 1
+
+
+def test_writes_are_idempotent(any_archive: Archive) -> None:
+    archive = any_archive
+    for record in (receipt(), receipt(), escalation(2), escalation(2)):
+        archive.write(record)  # a retried activity writes the same record again
+    assert count(archive, complaints) == 1
+    assert count(archive, audit, complaint_id="C1") == 2
+    assert count(archive, escalations, complaint_id="C1") == 1
+    assert count(archive, outbox, complaint_id="C1", seq=1) == 1
+    assert count(archive, outbox, complaint_id="C1", seq=2) == 1
+    assert archive.complaint("C1")["escalated"] is True
+
+
+def test_audit_trail_reads_in_sequence_order(any_archive: Archive) -> None:
+    archive = any_archive
+    archive.write(receipt())
+    for seq in (3, 5, 2, 4):  # stored out of order, so insertion order cannot pass for it
+        archive.write(escalation(seq))
+    assert [e["seq"] for e in archive.audit_trail("C1")] == [1, 2, 3, 4, 5]
+    assert archive.audit_trail("unknown") == []
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    return request.getfixturevalue("pg_schema")
+
+
+def run_worker(url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COMPLAINTS_DB_URL": url, "TEMPORAL_ADDRESS": "127.0.0.1:1"}
+    return subprocess.run([sys.executable, "worker.py"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_worker_refuses_an_archive_that_is_behind(empty_db_url: str) -> None:
+    empty = run_worker(empty_db_url)
+    assert empty.returncode == 2, empty.stderr
+    assert "worker not started" in empty.stderr and "run `complaints db upgrade`" in empty.stderr
+    assert "none (empty)" in empty.stderr
+
+    engine = create_engine(empty_db_url)
+    upgrade(engine, "0001")
+    engine.dispose()
+    behind = run_worker(empty_db_url)
+    assert behind.returncode == 2
+    assert f"is at schema 0001, this code needs {head()}: run `complaints db upgrade`" in behind.stderr
