@@ -19,7 +19,7 @@ from complaints.domain import regulator
 from complaints.domain.classify import classify
 from complaints.domain.models import Intake, NewComplaint, PublicText, ReviewOf, Severity, workflow_id
 from complaints.infra.archive import Archive
-from workflows.complaint import ComplaintWorkflow
+from workflows.complaint import ComplaintWorkflow, local
 from workflows.visibility import BREACHED, CATEGORY, CHANNEL, ESCALATED, PAUSED, SEVERITY, STAGE
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -103,7 +103,8 @@ def _details(complaint: NewComplaint, severity: str) -> str:
     intake = complaint.intake
     lines = [
         f"### Complaint {complaint.complaint_id}",
-        f"- **Received:** {complaint.received_at.isoformat()} via {intake.channel.value}",
+        f"- **Received:** {local(complaint.received_at)} Asia/Shanghai "
+        f"({complaint.received_at.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC) via {intake.channel.value}",
         f"- **Proposed category:** {complaint.classification.category.value} ({severity})",
         f"- **Why:** {'; '.join(complaint.classification.reasons)}",
         f"- **Evidence items:** {len(intake.evidence)}",
@@ -112,5 +113,6 @@ def _details(complaint: NewComplaint, severity: str) -> str:
         lines.append(f"- **About:** {intake.respondent.kind.value} {intake.respondent.id}")
     if complaint.review_of:
         lines.append(f"- **Review of:** {complaint.review_of.complaint_id}")
-    lines.append("\nDeadlines are fixed at receipt and shown in the current details and the `status` query.")
+    lines.append("\nThe deadlines are fixed at receipt by the firm's policy; Current Details lists each one "
+                 "with its state, and the stage, the next deadline and who holds the complaint now.")
     return "\n".join(lines)

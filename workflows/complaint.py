@@ -431,7 +431,7 @@ class ComplaintWorkflow:
             return "no longer running" if closed else "paused" if name == "decision" and status.paused else "running"
 
         plan = [f"- {name}: {local(due)}, {state(name)}" for name, due in sorted(self.due.items(), key=lambda d: d[1])]
-        table = "\n\n**Deadlines** (Asia/Shanghai):\n" + "\n".join(plan) if plan else ""
+        table = "\n\n**Deadlines** (Asia/Shanghai):\n\n" + "\n".join(plan) if plan else ""
         workflow.set_current_details(PublicText("  \n".join(lines) + table))
 
     # --- validation: one function for every action ------------------------------------------
