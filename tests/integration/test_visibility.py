@@ -212,6 +212,15 @@ async def summaries(client: Client, handle: WorkflowHandle) -> tuple[list[str], 
     return timers, steps
 
 
+async def test_summary_and_details_read_without_the_codec_key(desk: Desk) -> None:
+    """A manager whose UI has no codec endpoint still sees the summary, the details and the attributes."""
+    plain = await Client.connect(desk.client.service_client.config.target_host)
+    described = await plain.get_workflow_handle(desk.ids["A"]).describe()
+    assert await described.static_summary() == "collection.off_hours · normal · phone"
+    assert "Asia/Shanghai" in (await described.static_details() or "")
+    assert described.typed_search_attributes.get(NEXT_DEADLINE) is not None
+
+
 async def test_no_personal_data_in_what_the_ui_shows(desk: Desk) -> None:
     """Search attributes, summaries and details are plain text: no complainant, no complaint text."""
     for letter in desk.ids:
