@@ -4,6 +4,7 @@ refusals stay readable, and the codec endpoint serves only the roles allowed to 
 from __future__ import annotations
 
 import base64
+import json
 import stat
 from pathlib import Path
 
@@ -48,12 +49,32 @@ async def test_payloads_are_ciphertext_with_the_key_id_and_decode_back() -> None
     assert back == INTAKE
 
 
-async def test_statuses_and_summaries_stay_plain_for_the_plain_cli() -> None:
-    """The design's exception: values the domain marks public carry no personal data."""
+STATUS = ComplaintStatus.model_validate({
+    "complaint_id": "C1", "stage": "assessment", "channel": "phone", "received_at": "2026-01-05T01:00:00Z",
+    "escalations": [{"source": "manager", "reason": f"{NAME}要找媒体", "by": "m.wu", "at": "2026-01-05T02:00:00Z"}],
+    "pauses": [{"reason": f"鉴定，客户电话{PHONE}", "by": "h.li", "started_at": "2026-01-05T03:00:00Z"}],
+    "respondent": {"kind": "collector", "id": "COL-7", "name": "赵催收"},
+})
+
+
+async def test_statuses_and_summaries_stay_readable_for_the_plain_cli_with_free_text_sealed() -> None:
+    """The design's exception: public values stay plain JSON, but the free text staff type
+    into them (reasons, a respondent's name) is sealed field by field."""
     converter = data_converter(Settings(codec_keys=TEST_KEY))
-    status = ComplaintStatus(complaint_id="C1", stage="assessment", channel="phone", received_at="2026-01-05T01:00:00Z")
-    sealed = await converter.encode([status, PublicText("card.fraud · high · phone"), "plain str"])
+    sealed = await converter.encode([STATUS, PublicText("card.fraud · high · phone"), "plain str"])
     assert [p.metadata["encoding"] for p in sealed] == [b"json/plain", b"json/plain", b"binary/encrypted"]
+    assert [dict(p.metadata) for p in sealed[:2]] == [{"encoding": b"json/plain"}] * 2  # else the CLI prints base64
+    readable = json.loads(sealed[0].data)
+    assert readable["stage"] == "assessment" and readable["escalations"][0]["source"] == "manager"
+    assert readable["escalations"][0]["reason"].startswith("sealed:test-1:")
+    assert leaks(sealed[0].data) == [] and "赵催收" not in sealed[0].data.decode()
+    assert await converter.decode(sealed[:1], [ComplaintStatus]) == [STATUS]
+
+
+async def test_a_sealed_field_no_key_opens_stays_sealed_and_the_rest_reads() -> None:
+    [sealed] = await data_converter(Settings(codec_keys=KEY_B)).encode([STATUS])
+    [status] = await data_converter(Settings(codec_keys=TEST_KEY)).decode([sealed], [ComplaintStatus])
+    assert status.stage == "assessment" and status.escalations[0].reason.startswith("sealed:key-b:")
 
 
 async def test_rotation_new_key_writes_retired_key_still_reads() -> None:

@@ -3,15 +3,17 @@
 New payloads use the current (first) key; payloads written under a retired key still
 decrypt as long as that key stays listed. Values the domain marks public (statuses,
 summaries: stages, categories and deadlines only) stay readable so the Web UI and the
-`temporal` CLI can show them without the codec.
+`temporal` CLI can show them without the codec; the free-text fields inside them are
+sealed one by one (`SEALED_FIELDS`).
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,11 @@ from temporalio.converter import DefaultFailureConverter, PayloadCodec, PayloadC
 from complaints.domain.models import Public, PublicText
 
 ENCRYPTED = b"binary/encrypted"
+SEALED_FIELDS = frozenset({"reason", "name"})
+"""Free text inside public values (escalation, pause and extension reasons, a respondent's
+name): staff write there whatever the case needs, a complainant's name or number included,
+so these fields are encrypted in place while the rest of the status stays readable."""
+SEALED = "sealed:"
 READABLE_FAILURES = frozenset({"WrongStage", "BadPayload", "Refused"})
 """Application error types whose messages the workflow composes from stage names, field
 names and reasons only (never input values): refusals people must read without the codec."""
@@ -91,15 +98,20 @@ class EncryptionCodec(PayloadCodec):
         return [self.decrypt(p) for p in payloads]
 
     def encrypt(self, payload: Payload) -> Payload:
-        if payload.metadata.get(VISIBILITY) == b"public" or payload.metadata.get("encoding") == ENCRYPTED:
+        if payload.metadata.get("encoding") == ENCRYPTED:
             return payload
+        if payload.metadata.get(VISIBILITY) == b"public":
+            # the tag has done its work; without it the `temporal` CLI prints the JSON, not base64
+            untagged = Payload(metadata={k: v for k, v in payload.metadata.items() if k != VISIBILITY},
+                               data=payload.data)
+            return _rewrite_fields(untagged, self.seal_text)
         nonce = os.urandom(12)
         sealed = self._keys[self._current].encrypt(nonce, payload.SerializeToString(), self._current.encode())
         return Payload(metadata={"encoding": ENCRYPTED, KEY_ID: self._current.encode()}, data=nonce + sealed)
 
     def decrypt(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") != ENCRYPTED:
-            return payload
+            return _rewrite_fields(payload, self.open_text) if SEALED.encode() in payload.data else payload
         kid = payload.metadata.get(KEY_ID, b"").decode()
         if kid not in self._keys:
             raise CodecKeyError(f"payload encrypted with unknown key {kid!r}: add it to the retired keys")
@@ -112,6 +124,46 @@ class EncryptionCodec(PayloadCodec):
             return self.decrypt(payload)
         except (CodecKeyError, InvalidTag, ValueError):
             return payload
+
+    def seal_text(self, text: str) -> str:
+        """`sealed:<kid>:<base64 nonce+ciphertext>`, for one field of a public value."""
+        if text.startswith(SEALED):
+            return text
+        nonce = os.urandom(12)
+        sealed = self._keys[self._current].encrypt(nonce, text.encode(), self._current.encode())
+        return f"{SEALED}{self._current}:{base64.b64encode(nonce + sealed).decode()}"
+
+    def open_text(self, text: str) -> str:
+        """The field's text; left sealed when no listed key opens it, so the rest stays readable."""
+        kid, _, b64 = text.removeprefix(SEALED).partition(":")
+        if not text.startswith(SEALED) or kid not in self._keys:
+            return text
+        try:
+            raw = base64.b64decode(b64, validate=True)
+            return self._keys[kid].decrypt(raw[:12], raw[12:], kid.encode()).decode()
+        except (InvalidTag, ValueError):
+            return text
+
+
+def _rewrite_fields(payload: Payload, change: Callable[[str], str]) -> Payload:
+    """The payload with `change` applied to every `SEALED_FIELDS` string in its JSON."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: change(v) if k in SEALED_FIELDS and isinstance(v, str) else walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    try:
+        value = json.loads(payload.data)
+    except ValueError:
+        return payload
+    changed = walk(value)
+    if changed == value:
+        return payload
+    data = json.dumps(changed, ensure_ascii=False, separators=(",", ":")).encode()
+    return Payload(metadata=dict(payload.metadata), data=data)
 
 
 class PublicAwarePayloadConverter(PydanticPayloadConverter):
