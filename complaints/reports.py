@@ -329,7 +329,8 @@ def draw_chart(report: dict[str, Any], path: str, top_categories: int = 6) -> No
     above.invert_yaxis()
     above.set_xlabel("share of complaints received in the period (%)")
     above.set_title("Deadline compliance per deadline (counts in the bars; on time = met / (met + breached))")
-    above.legend(loc="lower right", ncols=4, fontsize=9, bbox_to_anchor=(1.0, -0.32))
+    above.set_xticks(range(0, 101, 20))
+    above.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
     unit, bucket = _buckets(report)
     totals: Counter[str] = Counter()
@@ -342,13 +343,18 @@ def draw_chart(report: dict[str, Any], path: str, top_categories: int = 6) -> No
         series[name][bucket(date.fromisoformat(row["date"]))] += row["complaints"]
     start, end = date.fromisoformat(report["period"]["from"]), date.fromisoformat(report["period"]["to"])
     xs = sorted({bucket(start + timedelta(days=i)) for i in range((end - start).days + 1)})
-    for name in [*shown, "other categories"] if len(totals) > len(shown) else shown:
+    for name in shown:
         below.plot(xs, [series[name][x] for x in xs], marker="o", markersize=3, linewidth=1.8, label=name)
-    below.set_title(f"Complaints received per {unit}, by category (top {len(shown)})")
+    if len(totals) > len(shown):
+        below.plot(xs, [series["other categories"][x] for x in xs], color="grey", linestyle="--", linewidth=1.2,
+                   label=f"other {len(totals) - len(shown)} categories")
+    partial = unit != "day" and (bucket(start) != start or bucket(end + timedelta(days=1)) != end + timedelta(days=1))
+    below.set_title(f"Complaints received per {unit}, by category (top {len(shown)})"
+                    + (f"; first and last {unit} partly outside the period" if partial else ""))
     below.set_ylabel(f"complaints per {unit}")
     below.grid(alpha=0.3)
     below.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.autofmt_xdate()
+    below.tick_params(axis="x", labelrotation=30)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
