@@ -90,6 +90,11 @@ async def test_whole_lifecycle_through_http_by_the_handler(http: httpx.AsyncClie
     trail = await eventually(lambda: asyncio.to_thread(archive.audit_trail, cid),
                              lambda rows: any(r["action"] == "summarize" for r in rows))
     assert [r["action"] for r in trail if r["action"]] == [a for a, _, _ in LIFECYCLE]
+    await eventually(lambda: asyncio.to_thread(archive.complaint, cid), lambda row: row["stage"] == "closed")
+    review = await file(http, "LIFE-1-REVIEW", review_of=cid)
+    reviewed = await eventually(lambda: http.get(f"/complaints/{cid}", headers=auth("auditor")),
+                                lambda r: r.json()["reviews"] == [review])
+    assert reviewed.json()["reviews"] == [review]  # a closed complaint lists the reviews filed against it
 
 
 async def test_wrong_stage_is_409_naming_the_stage_and_what_it_accepts(http: httpx.AsyncClient) -> None:

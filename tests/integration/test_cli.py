@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from complaints.cli.operate import parse_payload
 from complaints.desk import Desk, Filters, desk_for
 from complaints.infra.settings import Settings
+from tests.devserver import free_port
 from tests.integration.apihelp import api_settings, eventually, intake  # noqa: F401
 
 COMPLAINTS = str(Path(sys.executable).parent / "complaints")
@@ -100,6 +103,26 @@ async def test_list_escalate_cases_and_ack(desk: Desk, cli_env) -> None:
     assert acked.returncode == 0 and f"{loud}: lead e.wu" in acked.stdout
     status = await eventually(lambda: desk.status(loud), lambda s: s.lead == "e.wu")
     assert status.lead == "e.wu"
+
+
+async def test_serve_runs_the_api_on_the_configured_port(cli_env: dict[str, str], dev_worker) -> None:
+    port = free_port()
+    server = subprocess.Popen([COMPLAINTS, "serve"], env={**cli_env, "COMPLAINTS_API_PORT": str(port)},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        async def health() -> int:
+            try:
+                async with httpx.AsyncClient() as client:
+                    return (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code
+            except httpx.TransportError:
+                return 0
+
+        assert await eventually(health, lambda code: code == 200) == 200
+    finally:
+        server.terminate()
+        _, errors = await asyncio.to_thread(server.communicate, timeout=30)
+    # uvicorn shuts down gracefully, then re-raises the SIGTERM it caught
+    assert server.returncode in (0, -signal.SIGTERM) and "Traceback" not in errors
 
 
 def test_key_value_pairs_are_typed_by_the_update_model() -> None:
