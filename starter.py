@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import csv
 import hashlib
+import io
 import json
 import mailbox
 import os
@@ -110,7 +111,7 @@ def jsonl_rows(path: Path) -> Iterator[Row]:
 
 
 def csv_rows(path: Path) -> Iterator[Row]:
-    reader = csv.DictReader(read_text(path).splitlines())
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
     unknown = [name for name in reader.fieldnames or [] if name not in CSV_COLUMNS]
     if not reader.fieldnames or unknown:
         raise BadInput(f"{path}: unknown column {', '.join(unknown) or '(no header)'}; "

@@ -292,15 +292,16 @@ class Desk:
         async def temporal() -> bool:
             return await self.client.service_client.check_health(timeout=timedelta(seconds=3))
 
-        return {"temporal": await _answers(temporal), "archive": await _answers(self._archive_answers)}
+        return {"temporal": await _answers(temporal), "archive": await archive_answers(self.archive)}
 
-    async def _archive_answers(self) -> bool:
-        def ping() -> bool:
-            with self.archive.engine.connect() as db:
-                db.execute(text("SELECT 1"))
-            return True
 
-        return await asyncio.to_thread(ping)
+async def archive_answers(archive: Archive) -> bool:
+    def ping() -> bool:
+        with archive.engine.connect() as db:
+            db.execute(text("SELECT 1"))
+        return True
+
+    return await _answers(lambda: asyncio.to_thread(ping))
 
 
 async def _answers(probe: Callable[[], Any]) -> bool:

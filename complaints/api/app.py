@@ -21,7 +21,18 @@ from pydantic import BaseModel
 from complaints.api import examples
 from complaints.api.auth import ROLES, parse_keys, require
 from complaints.api.codec import codec_router
-from complaints.desk import Desk, DeskError, Filters, Invalid, Listed, NotFound, Refused, Unavailable, desk_for
+from complaints.desk import (
+    Desk,
+    DeskError,
+    Filters,
+    Invalid,
+    Listed,
+    NotFound,
+    Refused,
+    Unavailable,
+    archive_answers,
+    desk_for,
+)
 from complaints.domain.models import (
     ACTION_INPUTS,
     Actor,
@@ -33,6 +44,8 @@ from complaints.domain.models import (
     Strict,
 )
 from complaints.infra import logging as logs
+from complaints.infra.archive import Archive
+from complaints.infra.db import engine_for
 from complaints.infra.settings import Settings
 from complaints.infra.temporal import connect
 
@@ -152,7 +165,10 @@ public = APIRouter()
 async def healthz(request: Request) -> JSONResponse:
     """200 when Temporal and the archive both answer, else 503 saying which does not."""
     desk: Desk | None = request.app.state.desk
-    health = await desk.health() if desk else {"temporal": False, "archive": False}
+    if desk:
+        health = await desk.health()
+    else:
+        health = {"temporal": False, "archive": await archive_answers(Archive(engine_for(request.app.state.settings.db_url)))}
     return JSONResponse(health, status_code=200 if all(health.values()) else 503)
 
 

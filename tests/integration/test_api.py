@@ -236,7 +236,7 @@ async def test_without_temporal_health_and_routes_are_503_not_500(api_settings: 
         health = await client.get("/healthz")
         status = await client.get("/complaints/C1", headers=auth("auditor"))
         filed = await client.post("/complaints", json=intake("NOTEMPORAL"), headers=auth("channel"))
-    assert health.status_code == 503 and health.json()["temporal"] is False
+    assert health.status_code == 503 and health.json() == {"temporal": False, "archive": True}
     assert status.status_code == 503 and filed.status_code == 503
     assert "Temporal" in status.json()["detail"]
 

@@ -79,7 +79,7 @@ async def test_csv_batch_maps_columns_into_the_intake_body(desk, env, capsys, tm
     header = ["channel", "external_ref", "content", "name", "phone", "email", "evidence", "respondent_kind",
               "respondent_id"]
     rows = [
-        ["letter", "L-1", "Agency called my mother.", "Test Person", "13800000000", "", "scan-1.pdf; scan-2.pdf",
+        ["letter", "L-1", "Agency called my mother.\nTwice, at night.", "Test Person", "13800000000", "", "scan-1.pdf; scan-2.pdf",
          "agency", "AG-9"],
         ["pigeon", "L-2", "Bad channel.", "Test Person", "13800000000", "", "", "", ""],
         ["letter", "L-3", "Bad e-mail.", "Test Person", "", "not-an-address", "", "", ""],
@@ -95,6 +95,7 @@ async def test_csv_batch_maps_columns_into_the_intake_body(desk, env, capsys, tm
     row = await eventually(lambda: asyncio.to_thread(archive.complaint, cid), lambda r: r is not None)
     assert row["evidence"] == ["scan-1.pdf", "scan-2.pdf"] and row["respondent_id"] == "AG-9"
     assert row["channel"] == "letter" and row["external_ref"] == "L-1"
+    assert row["content"] == "Agency called my mother.\nTwice, at night."  # a quoted cell may hold lines
 
 
 async def test_unusable_input_is_exit_2_with_a_clear_message(env, capsys, tmp_path: Path) -> None:
