@@ -19,7 +19,9 @@ import structlog
 NEVER_LOGGED = frozenset({
     # complaint text, in the intake and in the handlers' actions
     "content", "subject", "requested_remedy", "evidence", "findings", "plan", "remedies", "result", "comment",
-    "note", "root_cause", "improvements",
+    "note", "root_cause", "improvements", "reason",
+    # messages to the complainant quote the staff's free text; the archive's outbox keeps them
+    "notice",
     # identity
     "name", "complainant", "phone", "email", "id_number", "customer_id", "customer_key", "intake", "repeat",
     # credentials
