@@ -1,0 +1,149 @@
+"""The regulator's clock (contract 2b): extensions, paused time, merged repeats, reviews."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+
+from complaints.domain.models import Intake
+from complaints.intake import IntakeRefused, file_complaint
+from workflows.visibility import PAUSED
+
+from .conftest import BODY, HANDLER, STEPS, attribute
+
+
+def at(status: dict, name: str) -> datetime:
+    return datetime.fromisoformat(status["deadlines"][name])
+
+
+def days_from_receipt(status: dict, name: str) -> timedelta:
+    return at(status, name) - datetime.fromisoformat(status["received_at"])
+
+
+async def refused(desk, handle, update: str, payload: dict) -> str:
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await desk.act(handle, update, payload)
+    return str(err.value.cause)
+
+
+def extension(role: str, days: int, approver: str = "manager-li") -> dict:
+    return {"handler": HANDLER, "approver": approver, "approver_role": role, "reason": "forensic audit", "days": days}
+
+
+async def test_extensions_move_the_decision_within_the_caps_and_tell_the_complainant(desk, archive):
+    handle = await desk.file()
+    await desk.steps(handle, 2)
+    status = await desk.act(handle, "extend", extension("manager", 15))
+    assert days_from_receipt(status, "decision") == timedelta(days=30)
+    assert status["extensions"][0]["approver_role"] == "manager"
+
+    message = await refused(desk, handle, "extend", extension("manager", 10))
+    assert "senior manager" in message
+    message = await refused(desk, handle, "extend", extension("senior_manager", 31, "director-sun"))
+    assert "at most 60 days" in message
+    status = await desk.act(handle, "extend", extension("senior_manager", 30, "director-sun"))
+    assert days_from_receipt(status, "decision") == timedelta(days=60)
+    message = await refused(desk, handle, "extend", extension("senior_manager", 1, "director-sun"))
+    assert "at most twice" in message
+
+    await desk.env.sleep(timedelta(days=20))  # past the original 15 days: no decision breach
+    status = await handle.query("status")
+    assert "decision" not in status["breaches"]
+    cid = status["complaint_id"]
+    notices = [n for n in archive.notices(cid) if n["kind"] == "extension"]
+    assert len(notices) == 2 and all("forensic audit" in n["message"] for n in notices)
+    assert [r["action"] for r in archive.audit_trail(cid)].count("extend") == 2
+
+
+async def test_a_first_extension_past_thirty_days_is_refused(desk):
+    handle = await desk.file()
+    assert "at most 30 days" in await refused(desk, handle, "extend", extension("manager", 16))
+
+
+async def test_a_pause_spanning_the_deadline_stops_the_decision_clock_but_not_the_plan(desk, archive):
+    handle = await desk.file()
+    await desk.steps(handle, 1)
+    await desk.env.sleep(timedelta(days=10))
+    status = await desk.act(handle, "pause", {"handler": HANDLER, "reason": "forensic appraisal of the recording"})
+    assert status["paused"] and await attribute(handle, PAUSED) is True
+    await desk.env.sleep(timedelta(days=10))  # day 20: the original decision deadline (day 15) has passed
+    status = await handle.query("status")
+    assert "decision" not in status["breaches"]
+    assert "investigation" in status["breaches"]  # the firm's own plan deadlines kept running
+    status = await desk.act(handle, "resume", {"handler": HANDLER})
+    assert not status["paused"] and await attribute(handle, PAUSED) is False
+    moved = days_from_receipt(status, "decision")
+    assert timedelta(days=24, hours=23) < moved < timedelta(days=25, hours=1)  # 15 days + 10 paused
+    await desk.env.sleep(timedelta(days=6))
+    status = await desk.until(handle, lambda s: "decision" in s["breaches"])
+    assert status["pauses"][0]["resumed_at"] is not None
+    assert any(n["kind"] == "pause" for n in archive.notices(status["complaint_id"]))
+
+
+async def test_resume_without_a_pause_is_refused(desk):
+    handle = await desk.file()
+    assert "not paused" in await refused(desk, handle, "resume", {"handler": HANDLER})
+
+
+async def test_a_repeat_is_merged_into_the_open_original(desk, archive):
+    original = await desk.file(external_ref="ORIG-1")
+    repeat = await desk.file(external_ref="REPEAT-1", content="又是晚上十一点打电话", evidence=["second-call.mp3"])
+    original_id = (await original.query("status"))["complaint_id"]
+    repeat_status = await repeat.query("status")
+    assert repeat_status["possible_duplicate_of"] == original_id  # same phone, still open
+
+    status = await desk.act(repeat, "merge", {"handler": HANDLER, "into": original_id})
+    assert status["stage"] == "closed" and status["outcome"] == "merged" and status["merged_into"] == original_id
+    await repeat.result()
+    status = await desk.until(original, lambda s: s["merged"] == [repeat_status["complaint_id"]])
+    assert status["stage"] == "assessment"
+    await desk.until(original, lambda s: any(  # archive write runs behind the update
+        r["kind"] == "repeat_merged" for r in archive.audit_trail(original_id)))
+    entry = next(r for r in archive.audit_trail(original_id) if r["kind"] == "repeat_merged")
+    assert entry["details"]["content"] == "又是晚上十一点打电话"
+    assert "second-call.mp3" in archive.complaint(original_id)["evidence"]
+
+
+async def test_a_merge_into_a_closed_complaint_is_refused(desk):
+    original = await desk.file(external_ref="CLOSED-1")
+    await desk.act(original, "withdraw", {"handler": HANDLER, "reason": "resolved by phone"})
+    await original.result()
+    repeat = await desk.file(external_ref="CLOSED-1-REPEAT")
+    message = await refused(desk, repeat, "merge", {"handler": HANDLER, "into": original.id.removeprefix("complaint-")})
+    assert "closed" in message
+    assert (await repeat.query("status"))["stage"] == "assessment"
+
+
+async def closed_original(desk, ref: str) -> tuple[str, datetime]:
+    original = await desk.file(external_ref=ref)
+    await desk.steps(original, len(STEPS))
+    final = await original.result()
+    return final["complaint_id"], datetime.fromisoformat(final["met"]["decision"])
+
+
+async def test_a_review_opens_linked_at_least_high_and_refuses_the_original_handler(desk, archive):
+    original_id, _ = await closed_original(desk, "REVIEWED-1")
+    review = await desk.file(external_ref="REVIEW-1", review_of=original_id)
+    status = await review.query("status")
+    assert status["review_of"] == original_id and status["severity"] in ("high", "urgent")
+    assert archive.reviews_of(original_id) == [status["complaint_id"]]
+    message = await refused(desk, review, "assess", {**STEPS[0][1]})
+    assert "conflict" in message or "handled the original" in message
+    status = await desk.act(review, "assess", {**STEPS[0][1], "handler": "handler-chen"})
+    assert status["stage"] == "investigation"
+
+
+async def test_a_review_on_day_31_or_of_an_open_complaint_is_refused(desk, client, task_queue, archive):
+    original_id, decided = await closed_original(desk, "REVIEWED-2")
+    late = Intake.model_validate({**BODY, "external_ref": "LATE-REVIEW", "review_of": original_id})
+    with pytest.raises(IntakeRefused) as err:
+        await file_complaint(client, task_queue, late, archive, now=decided + timedelta(days=31))
+    assert err.value.field == "review_of" and "window" in err.value.reason
+
+    still_open = await desk.file(external_ref="OPEN-1")
+    early = Intake.model_validate({**BODY, "external_ref": "EARLY-REVIEW",
+                                   "review_of": still_open.id.removeprefix("complaint-")})
+    with pytest.raises(IntakeRefused, match="not closed"):
+        await file_complaint(client, task_queue, early, archive, now=await desk.env.get_current_time())
