@@ -1,0 +1,82 @@
+"""Record the histories that tests/replay/test_replay.py replays.
+
+Run `python -m tests.replay.record` only when a workflow change is MEANT to be
+incompatible and every running complaint has been drained; otherwise the replay test is
+the alarm that a deployment would break complaints already weeks into their lifecycle.
+The payloads are encrypted with the test suite's key (tests.conftest.TEST_KEY).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from complaints.domain.models import Intake
+from complaints.domain.policy import Policy
+from complaints.domain.workdays import WorkingCalendar
+from complaints.infra.settings import Settings
+from complaints.infra.temporal import data_converter, register_search_attributes
+from complaints.intake import file_complaint
+from tests.conftest import TEST_KEY, binary, sqlite_archive
+from tests.workflows.conftest import BODY, STEPS
+from worker import new_worker
+from workflows.visibility import ALL
+
+HERE = Path(__file__).parent / "histories"
+QUEUE = "replay-recording"
+
+
+async def drive(env: WorkflowEnvironment, archive, ref: str, script) -> str:
+    intake = Intake.model_validate({**BODY, "external_ref": ref})
+    filed = await file_complaint(env.client, QUEUE, intake, archive, now=await env.get_current_time())
+    handle = env.client.get_workflow_handle(filed.workflow_id)
+    await asyncio.sleep(0.5)
+    await script(env, handle)
+    await handle.result()
+    history = await handle.fetch_history()
+    (HERE / f"{ref.lower()}.json").write_text(history.to_json())
+    return filed.workflow_id
+
+
+async def happy(env, handle):
+    for name, payload in STEPS:
+        await handle.execute_update(name, payload)
+
+
+async def breach(env, handle):
+    await env.sleep(timedelta(hours=2))  # assessment and its warning pass, escalation to the team
+    await handle.signal("escalate", {"reason": "called the regulator", "by": "manager-li"})
+    for name, payload in STEPS:
+        await handle.execute_update(name, payload)
+
+
+async def regulator(env, handle):
+    await handle.execute_update(*STEPS[0])
+    await handle.execute_update("extend", {"handler": "handler-wang", "approver": "manager-li",
+                                           "approver_role": "manager", "reason": "complex", "days": 10})
+    await handle.execute_update("pause", {"handler": "handler-wang", "reason": "forensic appraisal"})
+    await env.sleep(timedelta(days=3))
+    await handle.execute_update("resume", {"handler": "handler-wang"})
+    for name, payload in STEPS[1:]:
+        await handle.execute_update(name, payload)
+
+
+async def main() -> None:
+    HERE.mkdir(exist_ok=True)
+    settings = Settings(codec_keys=TEST_KEY)
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=binary("temporal-test-server"),
+                                                        data_converter=data_converter(settings))
+    await register_search_attributes(env.client, ALL)
+    archive = sqlite_archive(Path(tempfile.mkdtemp()))
+    async with new_worker(env.client, QUEUE, Policy(), WorkingCalendar(), archive, "emergency-team-replay"):
+        for ref, script in (("HAPPY-PATH", happy), ("BREACH-PATH", breach), ("REGULATOR-PATH", regulator)):
+            print("recorded", await drive(env, archive, ref, script))
+    await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,35 @@
+"""Replay recorded histories against today's workflow code.
+
+A change that would break complaints already running (reordered activities, a new timer,
+a changed condition) fails here, in CI, instead of in production weeks later.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from complaints.infra.settings import Settings
+from complaints.infra.temporal import data_converter
+from tests.conftest import TEST_KEY
+from workflows.complaint import ComplaintWorkflow
+from workflows.emergency import EmergencyTeamWorkflow
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_the_recorded_paths_are_all_there():
+    assert {p.stem for p in HISTORIES} >= {"happy-path", "breach-path", "regulator-path"}
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
+async def test_recorded_history_replays_on_the_current_code(path: Path):
+    history = WorkflowHistory.from_json("replayed", json.loads(path.read_text()))
+    replayer = Replayer(workflows=[ComplaintWorkflow, EmergencyTeamWorkflow],
+                        data_converter=data_converter(Settings(codec_keys=TEST_KEY)))
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, f"{path.stem} no longer replays: {result.replay_failure}"
