@@ -1,7 +1,8 @@
 """What a manager sees in the Temporal Web UI, checked in a real headless Chromium.
 
-The time-skipping server keeps no user metadata, so this runs its own dev server with
-the UI on, a worker and a complaint, and reads the pages the way a person would.
+The time-skipping server keeps no user metadata, so this runs its own dev server with the
+UI on, decoding through the API's codec endpoint as a manager's would, a worker and two
+complaints, and reads the pages the way a person would. Screenshots go to tests/artifacts/.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from tests.conftest import TEST_KEY, binary, sqlite_archive
 from tests.devserver import DevServer, free_port
 from tests.integration.test_visibility import intake, reach
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]  # a first run may install chromium
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -48,10 +49,13 @@ def ensure_chromium() -> str | None:
         return "no /usr/bin/chromium, and apt-get as root is not available to install it"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
-    done = subprocess.run(install, env=env, capture_output=True, text=True, timeout=900)
-    if done.returncode != 0:  # stale or missing package lists: refresh them once and retry
-        subprocess.run(["apt-get", "update"], env=env, capture_output=True, text=True, timeout=600)
-        done = subprocess.run(install, env=env, capture_output=True, text=True, timeout=900)
+    try:
+        done = subprocess.run(install, env=env, capture_output=True, text=True, timeout=360)
+        if done.returncode != 0:  # stale or missing package lists: refresh them once and retry
+            subprocess.run(["apt-get", "update"], env=env, capture_output=True, text=True, timeout=180)
+            done = subprocess.run(install, env=env, capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired as slow:
+        return f"chromium could not be installed: {' '.join(slow.cmd)} took over {slow.timeout:.0f} s"
     if done.returncode != 0 or not os.path.exists(CHROMIUM):
         return f"chromium could not be installed: {(done.stderr or done.stdout).strip()[-300:]}"
     return None
