@@ -39,8 +39,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from complaints.desk import Desk, Invalid, Unavailable, open_desk
-from complaints.intake import Filed
 from complaints.infra.settings import Settings
+from complaints.intake import Filed
 
 CONCURRENCY = 8
 CONTENT_MAX = 10_000

@@ -50,6 +50,7 @@ from complaints.infra.settings import Settings
 from complaints.infra.temporal import connect
 
 RECONNECT_SECONDS = 2.0
+READERS = ("handler", "manager", "emergency", "auditor")
 
 
 class FiledOut(BaseModel):
@@ -100,7 +101,7 @@ async def file(desk: DeskDep, _: Annotated[Any, Depends(require("channel"))],
 
 
 @router.get("/complaints", response_model=list[Listed], tags=["complaints"])
-async def list_complaints(desk: DeskDep, _: Annotated[Any, Depends(require("handler", "manager", "emergency", "auditor"))],
+async def list_complaints(desk: DeskDep, _: Annotated[Any, Depends(require(*READERS))],
                           filters: Annotated[Filters, Query()]) -> list[Listed]:
     """Complaints from Temporal visibility, filtered by stage, category, severity, channel and flags."""
     return await desk.list(filters)
@@ -168,7 +169,8 @@ async def healthz(request: Request) -> JSONResponse:
     if desk:
         health = await desk.health()
     else:
-        health = {"temporal": False, "archive": await archive_answers(Archive(engine_for(request.app.state.settings.db_url)))}
+        archive = Archive(engine_for(request.app.state.settings.db_url))
+        health = {"temporal": False, "archive": await archive_answers(archive)}
     return JSONResponse(health, status_code=200 if all(health.values()) else 503)
 
 
@@ -178,8 +180,8 @@ STATUS_OF: dict[type[DeskError], int] = {NotFound: 404, Refused: 409, Invalid: 4
 
 
 def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path", "header") else [str(p) for p in loc]
-    return (".".join(parts) or "body")[:120]
+    parts = loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc
+    return (".".join(str(p) for p in parts) or "body")[:120]
 
 
 def _invalid(errors: list[tuple[str, str]]) -> JSONResponse:
@@ -188,11 +190,13 @@ def _invalid(errors: list[tuple[str, str]]) -> JSONResponse:
 
 async def _request_invalid(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return _invalid([
-        (_field(tuple(e.get("loc", ()))) if e.get("type") != "json_invalid" else "body",
-         "is not valid JSON" if e.get("type") == "json_invalid" else str(e.get("msg", "is invalid")).removeprefix("Value error, "))
-        for e in exc.errors()
-    ])
+
+    def explained(e: dict[str, Any]) -> tuple[str, str]:
+        if e.get("type") == "json_invalid":
+            return "body", "is not valid JSON"
+        return _field(tuple(e.get("loc", ()))), str(e.get("msg", "is invalid")).removeprefix("Value error, ")
+
+    return _invalid([explained(e) for e in exc.errors()])
 
 
 async def _desk_error(_: Request, exc: Exception) -> JSONResponse:

@@ -148,7 +148,8 @@ async def test_every_route_answers_401_without_a_key_and_403_for_a_wrong_role(ht
         assert (await http.request(method, url, json=body)).status_code == 401, url
         bad_key = await http.request(method, url, json=body, headers={"Authorization": "Bearer nope"})
         assert bad_key.status_code == 401, url
-        assert (await http.request(method, url, json=body, headers={"Authorization": KEYS["channel"]})).status_code == 401
+        no_scheme = await http.request(method, url, json=body, headers={"Authorization": KEYS["channel"]})
+        assert no_scheme.status_code == 401
         for role in set(KEYS) - allowed:
             r = await http.request(method, url, json=body, headers=auth(role))
             assert r.status_code == 403 and role in r.json()["detail"], (url, role)
@@ -163,7 +164,8 @@ async def test_unknown_complaints_and_actions_are_404(http: httpx.AsyncClient) -
     checks = [
         await http.get(f"/complaints/{missing}", headers=auth("auditor")),
         await http.get("/complaints/not%20an%20id", headers=auth("auditor")),
-        await http.post(f"/complaints/{missing}/withdraw", json={"handler": "h", "reason": "r"}, headers=auth("handler")),
+        await http.post(f"/complaints/{missing}/withdraw", json={"handler": "h", "reason": "r"},
+                        headers=auth("handler")),
         await http.post(f"/complaints/{missing}/escalate", json={"reason": "r", "by": "m"}, headers=auth("manager")),
         await http.post(f"/emergency/cases/{missing}/acknowledge", json={"lead": "l"}, headers=auth("emergency")),
         await http.post(f"/complaints/{cid}/approve", json={}, headers=auth("handler")),

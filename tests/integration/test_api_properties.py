@@ -16,6 +16,7 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from complaints.api import examples
 from complaints.domain.models import ACTION_INPUTS
 from tests.integration.apihelp import api_settings, app, auth, http, intake  # noqa: F401
 
@@ -30,7 +31,7 @@ JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
                     | st.dictionaries(st.text(max_size=12) | HOSTILE_TEXT, inner, max_size=4), max_leaves=12)
 EXAMPLE_BODIES: dict[str, dict[str, Any]] = {
     "intake": intake("PROP-EXAMPLE"),
-    **{action: payload for action, payload in __import__("complaints.api.examples", fromlist=["ACTIONS"]).ACTIONS.items()},
+    **examples.ACTIONS,
     "escalate": {"reason": "r", "by": "m"},
     "acknowledge": {"lead": "l"},
 }

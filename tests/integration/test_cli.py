@@ -50,7 +50,8 @@ async def filed(desk: Desk, ref: str) -> str:
 async def test_a_handler_moves_a_complaint_through_every_stage(desk: Desk, cli_env: dict[str, str]) -> None:
     cid = await filed(desk, "CLI-LIFE")
     steps = [
-        (["assess", "handler=h.li", "category=service.fees", "severity=normal", "interim_measure=false"], "investigation"),
+        (["assess", "handler=h.li", "category=service.fees", "severity=normal", "interim_measure=false"],
+         "investigation"),
         (["investigate", "handler=h.li", "findings=Posted twice.", "root_cause=batch rerun", "substantiated=true",
           "evidence=log-1.csv", "evidence=log-2.csv"], "solution"),
         (["propose_solution", "--json", '{"handler": "h.li", "plan": "Refund the fee.", "amount": 120}',

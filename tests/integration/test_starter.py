@@ -50,6 +50,11 @@ def rejects_of(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+async def archived(archive, complaint_id: str) -> dict:
+    """The complaint's archive row, once the worker has written it."""
+    return await eventually(lambda: asyncio.to_thread(archive.complaint, complaint_id), lambda r: r is not None)
+
+
 async def listed(desk: Desk, count: int) -> list[str]:
     rows = await eventually(lambda: desk.list(Filters()), lambda rows: len(rows) >= count)
     return sorted(r.complaint_id for r in rows)
@@ -79,8 +84,8 @@ async def test_csv_batch_maps_columns_into_the_intake_body(desk, env, capsys, tm
     header = ["channel", "external_ref", "content", "name", "phone", "email", "evidence", "respondent_kind",
               "respondent_id"]
     rows = [
-        ["letter", "L-1", "Agency called my mother.\nTwice, at night.", "Test Person", "13800000000", "", "scan-1.pdf; scan-2.pdf",
-         "agency", "AG-9"],
+        ["letter", "L-1", "Agency called my mother.\nTwice, at night.", "Test Person", "13800000000", "",
+         "scan-1.pdf; scan-2.pdf", "agency", "AG-9"],
         ["pigeon", "L-2", "Bad channel.", "Test Person", "13800000000", "", "", "", ""],
         ["letter", "L-3", "Bad e-mail.", "Test Person", "", "not-an-address", "", "", ""],
         ["letter", "L-4", "Too many cells.", "Test Person", "13800000000", "", "", "", "", "extra"],
@@ -92,7 +97,7 @@ async def test_csv_batch_maps_columns_into_the_intake_body(desk, env, capsys, tm
     assert [(r["row"], r["field"]) for r in rejects_of(tmp_path / "why.csv")] == [
         ("2", "channel"), ("3", "complainant.email"), ("4", "row")]
     (cid,) = await listed(desk, 1)
-    row = await eventually(lambda: asyncio.to_thread(archive.complaint, cid), lambda r: r is not None)
+    row = await archived(archive, cid)
     assert row["evidence"] == ["scan-1.pdf", "scan-2.pdf"] and row["respondent_id"] == "AG-9"
     assert row["channel"] == "letter" and row["external_ref"] == "L-1"
     assert row["content"] == "Agency called my mother.\nTwice, at night."  # a quoted cell may hold lines
@@ -136,7 +141,7 @@ async def test_eml_becomes_a_complaint_once(desk, env, capsys, tmp_path: Path, a
     code, out, _ = await start(capsys, "--eml", str(eml))
     assert code == 0
     cid = out[-1]
-    row = await eventually(lambda: asyncio.to_thread(archive.complaint, cid), lambda r: r is not None)
+    row = await archived(archive, cid)
     assert (row["channel"], row["complainant_email"], row["complainant_name"]) == (
         "email", "test.person@example.com", "Test Person")
     assert row["subject"] == "Card charged twice" and row["content"] == "My card was charged twice for one purchase."
@@ -156,7 +161,7 @@ async def test_maildir_is_read_idempotently_with_rejects(desk, env, capsys, tmp_
     (reject,) = rejects_of(Path(f"{tmp_path / 'inbox'}.rejects.csv"))
     assert reject["field"] == "complainant.email" and "nobody" not in reject["reason"]
     ids = await listed(desk, 2)
-    rows = [await eventually(lambda: asyncio.to_thread(archive.complaint, cid), lambda r: r is not None) for cid in ids]
+    rows = [await archived(archive, cid) for cid in ids]
     html = next(r for r in rows if r["subject"] == "Collector")
     assert html["content"] == "They called at midnight ." and html["complainant_name"] == "b.person"
     code, out, _ = await start(capsys, "--maildir", str(tmp_path / "inbox"))
