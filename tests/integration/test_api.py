@@ -196,6 +196,7 @@ async def test_bad_input_is_422_naming_the_field_and_reason_without_echoing_it(h
     assert fields(await post(intake(received_at=future)))["received_at"] == "is in the future"
     assert "CNOSUCHCOMPLAINT" in fields(await post(intake(review_of="CNOSUCHCOMPLAINT")))["review_of"]
     assert "not permitted" in fields(await post(intake(colour="blue")))["colour"]
+    assert fields(await post(intake(subject="a\x00b"))) == {"subject": "contains a NUL character"}  # PostgreSQL
     bad_json = await http.post("/complaints", content=b"{not json", headers={**auth("channel"),
                                                                             "Content-Type": "application/json"})
     assert fields(bad_json) == {"body": "is not valid JSON"}
@@ -203,6 +204,8 @@ async def test_bad_input_is_422_naming_the_field_and_reason_without_echoing_it(h
     assert "satisfaction" in fields(await http.post(f"/complaints/{cid}/record_revisit",
                                                     json={"handler": "h", "reached": True, "satisfaction": 9},
                                                     headers=auth("handler")))
+    assert "findings" in fields(await http.post(f"/complaints/{cid}/investigate", json={
+        "handler": "h", "findings": "\x00", "root_cause": "r", "substantiated": False}, headers=auth("handler")))
     assert "lead" in fields(await http.post(f"/emergency/cases/{cid}/acknowledge", json={},
                                             headers=auth("emergency")))
     assert "reason" in fields(await http.post(f"/complaints/{cid}/escalate", json={"by": "m"}, headers=auth("manager")))
