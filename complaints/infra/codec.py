@@ -33,8 +33,9 @@ name): staff write there whatever the case needs, a complainant's name or number
 so these fields are encrypted in place while the rest of the status stays readable."""
 SEALED = "sealed:"
 READABLE_FAILURES = frozenset({"WrongStage", "BadPayload", "Refused"})
-"""Application error types whose messages the workflow composes from stage names, field
-names and reasons only (never input values): refusals people must read without the codec."""
+"""Application error types whose messages the workflow composes from stage and field names,
+ids, dates and the rules' own words, never input values: refusals people must read without
+the codec (the contract smoke test reads them with the plain `temporal` CLI)."""
 KEY_ID = "encryption-key-id"
 VISIBILITY = "complaintflow-visibility"
 
