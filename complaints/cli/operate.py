@@ -128,7 +128,7 @@ def list_complaints(
 
 def show_list(rows: list[Listed]) -> None:
     table = Table("complaint", "stage", "category", "severity", "channel", "escalated", "breached",
-                  "next deadline (Asia/Shanghai)", "received", title=f"{len(rows)} complaints", title_justify="left")
+                  "next deadline (Asia/Shanghai)", "filed", title=f"{len(rows)} complaints", title_justify="left")
     for r in rows:
         table.add_row(r.complaint_id, r.stage or "-", r.category or "-", r.severity or "-", r.channel or "-",
                       "yes" if r.escalated else "", "yes" if r.breached else "", local(r.next_deadline),
