@@ -11,11 +11,10 @@ from sqlalchemy import Engine, create_engine
 from temporalio.client import Client
 
 from complaints.infra.migrations import upgrade
-from complaints.infra.settings import Settings
-from complaints.infra.temporal import connect, register_search_attributes
+from complaints.infra.temporal import register_search_attributes
 from tests.conftest import TEST_KEY, binary
 from tests.devserver import DevServer, free_port
-from tests.faults.support import WorkerProcess, worker_env
+from tests.faults.support import WorkerProcess, ready_client, worker_env
 from workflows.visibility import ALL
 
 
@@ -32,7 +31,7 @@ def server(tmp_path: Path) -> Iterator[DevServer]:
 
 @pytest.fixture
 async def fclient(server: DevServer) -> AsyncIterator[Client]:
-    client = await connect(Settings(temporal_address=server.address, codec_keys=TEST_KEY))
+    client = await ready_client(server.address)
     await register_search_attributes(client, ALL)
     yield client
 

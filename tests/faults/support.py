@@ -18,11 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from bench.shape import STEPS
 from complaints.infra.schema import audit, deadlines
+from complaints.infra.settings import Settings
+from complaints.infra.temporal import connect
+from tests.conftest import TEST_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -131,6 +134,17 @@ class TcpProxy:
         self.writers -= {writer, up_writer}
 
 
+async def ready_client(address: str) -> Client:
+    """A client of the dev server at `address`, once its frontend answers (it opens its port first)."""
+    settings = Settings(temporal_address=address, codec_keys=TEST_KEY)
+    for _ in range(120):
+        try:
+            return await connect(settings)
+        except RuntimeError:
+            await asyncio.sleep(0.5)
+    return await connect(settings)
+
+
 async def eventually(check: Callable[[], Awaitable[Any]], timeout: float, interval: float = 1.0) -> Any:
     """Poll `check` until it returns something truthy; fail with its last answer after `timeout`."""
     deadline = time.monotonic() + timeout
@@ -160,7 +174,7 @@ async def step(client: Client, complaint_id: str, k: int) -> dict:
             return status
         except WorkflowUpdateFailedError:
             raise
-        except RPCError:
+        except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError):
             await asyncio.sleep(1)
     raise AssertionError(f"{name} on {complaint_id} never answered")
 

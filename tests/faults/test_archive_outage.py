@@ -1,0 +1,90 @@
+"""Fault: the archive database becomes unreachable for a while, then comes back.
+
+The worker reaches PostgreSQL through a TCP relay that the test closes (every connection
+cut, new ones refused) and reopens, as a network partition or a database restart would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from temporalio.client import WorkflowExecutionStatus
+
+from bench.shape import STEPS, intake_body
+from complaints.domain.models import Intake
+from complaints.infra.archive import Archive
+from complaints.intake import file_complaint
+from tests.devserver import free_port
+from tests.faults.support import TcpProxy, eventually, status_of, step, trail_faults, trails
+
+pytestmark = pytest.mark.faults
+
+OUTAGE = 20  # seconds without the archive
+
+
+def through(url: str, port: int) -> str:
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)
+    netloc = f"{host[0]}@127.0.0.1:{port}" if len(host) == 2 else f"127.0.0.1:{port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+async def test_archive_outage_delays_the_record_but_not_the_complaint(
+    fclient, archive_url, archive_engine, workers, task_queue
+):
+    proxy = TcpProxy(urlsplit(archive_url).port or 5432, free_port())
+    await proxy.open()
+    try:
+        await asyncio.to_thread(workers, through(archive_url, proxy.port))  # the relay runs on this loop
+        archive = Archive(archive_engine)
+        before = [(await file_complaint(fclient, task_queue, Intake.model_validate(intake_body(f"outage-{i}")),
+                                        archive)).complaint_id for i in range(10)]
+
+        async def received() -> bool:
+            found = trails(archive_engine, before)
+            return all(len(found[cid]) == 2 for cid in before)
+
+        await eventually(received, timeout=60)
+
+        await proxy.close()
+        # during the outage: new complaints are taken in, handlers act, every update answers
+        during = [(await file_complaint(fclient, task_queue, Intake.model_validate(intake_body(f"outage-late-{i}")),
+                                        archive)).complaint_id for i in range(5)]
+        ids = before + during
+        for cid in ids:
+            for k in range(3):
+                status = await asyncio.wait_for(step(fclient, cid, k), 30)
+            assert status["stage"] == "solution", cid
+
+        async def retrying() -> list[int]:
+            described = await fclient.get_workflow_handle(f"complaint-{ids[0]}").describe()
+            attempts = [a.attempt for a in described.raw_description.pending_activities
+                        if a.activity_type.name == "archive_record" and a.HasField("last_failure")]
+            return attempts if attempts and max(attempts) >= 3 else []
+
+        attempts = await eventually(retrying, timeout=OUTAGE)
+        assert attempts, "archive writes are retried while the archive is away"
+        assert not any(trails(archive_engine, during).values()), "nothing reached the archive during the outage"
+        await asyncio.sleep(max(0, OUTAGE - 8))
+        for cid in ids:
+            handle = fclient.get_workflow_handle(f"complaint-{cid}")
+            assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING, f"{cid} failed"
+        await proxy.open()
+
+        expected = {cid: ["received", "stage_entered", "action", "action", "action"] for cid in ids}
+
+        async def complete() -> bool:
+            found = trails(archive_engine, ids)
+            return all(len(found[cid]) == len(expected[cid]) for cid in ids)
+
+        await eventually(complete, timeout=120)
+        for cid, trail in trails(archive_engine, ids).items():
+            assert trail_faults(trail) == [], cid
+            assert [row["kind"] for row in trail] == expected[cid], cid
+            assert [row["action"] for row in trail[2:]] == [name for name, _ in STEPS[:3]], cid
+            assert [row["at"] for row in trail] == sorted(row["at"] for row in trail), cid
+            assert (await status_of(fclient, cid))["stage"] == "solution"
+    finally:
+        await proxy.close()
