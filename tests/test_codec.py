@@ -106,11 +106,14 @@ def test_key_file_is_created_once_private_and_reused(tmp_path: Path) -> None:
     assert load_or_create_keys(TEST_KEY, key_file) == parse_keys(TEST_KEY)
 
 
-def test_malformed_keys_name_the_entry() -> None:
+def test_malformed_keys_name_the_entry_never_its_key_material() -> None:
     with pytest.raises(CodecKeyError, match="bad"):
         parse_keys("bad:notbase64!")
-    with pytest.raises(CodecKeyError, match="short"):
-        parse_keys("short:" + base64.b64encode(b"12345").decode())
+    with pytest.raises(CodecKeyError, match="key 2 .*'short'"):
+        parse_keys(f"{TEST_KEY},short:" + base64.b64encode(b"12345").decode())
+    with pytest.raises(CodecKeyError) as no_id:
+        parse_keys(":" + base64.b64encode(b"secret-key-material-32-bytes-xx!").decode())
+    assert "c2VjcmV0" not in str(no_id.value)
 
 
 # --- failures ------------------------------------------------------------------------

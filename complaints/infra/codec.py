@@ -47,14 +47,14 @@ class CodecKeyError(ValueError):
 def parse_keys(text: str) -> dict[str, bytes]:
     """`kid:base64key` entries separated by commas or new lines; the first is current."""
     keys: dict[str, bytes] = {}
-    for entry in text.replace(",", "\n").split():
+    for number, entry in enumerate(text.replace(",", "\n").split(), 1):
         kid, _, b64 = entry.partition(":")
         try:
             key = base64.b64decode(b64, validate=True)
         except ValueError:
             key = b""
-        if not kid or len(key) not in (16, 24, 32):
-            raise CodecKeyError(f"codec key {kid or entry[:8]!r}: expected kid:base64 of a 128/192/256-bit key")
+        if not kid or len(key) not in (16, 24, 32):  # never echo the entry: it may be key material
+            raise CodecKeyError(f"codec key {number} ({kid or 'no id'!r}): expected kid:base64 of a 128/192/256-bit key")
         keys[kid] = key
     if not keys:
         raise CodecKeyError("no codec key configured")

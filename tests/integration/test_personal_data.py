@@ -35,7 +35,7 @@ from complaints.api.auth import parse_keys as parse_api_keys
 from complaints.api.codec import codec_router
 from complaints.domain.models import ComplaintStatus, Intake, Stage
 from complaints.infra.archive import Archive
-from complaints.infra.codec import KEY_ID, new_key_entry
+from complaints.infra.codec import KEY_ID, VISIBILITY, new_key_entry
 from complaints.infra.settings import Settings
 from complaints.infra.temporal import connect, data_converter
 from complaints.intake import file_complaint
@@ -184,6 +184,7 @@ async def test_history_holds_ciphertext_only_and_the_codec_endpoint_reads_it(
     payloads = [p for m in history.events for p in payloads_in(m)]
     sealed = [p for p in payloads if p.metadata.get(KEY_ID)]
     assert len(sealed) >= 10 and {p.metadata[KEY_ID] for p in sealed} == {b"test-1"}
+    assert [p for p in payloads if VISIBILITY in p.metadata] == []  # the tag stays home: plain readers get JSON
     decoded = await decode_over_http(codec_api, payloads)
     assert sorted(found(b"".join(p.SerializeToString() for p in decoded))) == sorted(SECRETS)
 
