@@ -182,7 +182,9 @@ class ComplaintWorkflow:
     # --- deadlines -----------------------------------------------------------------------
 
     def open_deadlines(self) -> list[str]:
-        """Deadlines still running: not met, not breached, and the decision clock not paused."""
+        """Deadlines still running: not met, not breached, the decision clock not paused, not closed."""
+        if self.s.stage is Stage.closed:
+            return []
         return [name for name in self.due
                 if name not in self.s.met and name not in self.s.breaches
                 and not (name == "decision" and self.s.paused)]
@@ -360,10 +362,15 @@ class ComplaintWorkflow:
 
     @workflow.signal
     def lead_assigned(self, lead: str) -> None:
-        """The emergency team acknowledged the case and named its lead."""
+        """The emergency team acknowledged the case and named its lead; the handler is told who."""
         if self.s.stage is not Stage.closed:
             self.s.lead = lead
-            self.journal_record("lead_assigned", lead, details={"lead": lead})
+            notices = []
+            if workflow.patched("lead-notifies-handler"):  # runs from before it keep their recorded path
+                notices = [Notice(kind="lead_assigned", recipient=f"handler:{self.s.handler or 'unassigned'}",
+                                  message=f"{lead} leads the emergency team's work on complaint "
+                                          f"{self.s.complaint_id}")]
+            self.journal_record("lead_assigned", lead, details={"lead": lead}, notices=notices)
             self.publish()
 
     def escalate_to_team(self, source: EscalationSource, reason: str, by: str) -> None:
@@ -397,8 +404,7 @@ class ComplaintWorkflow:
     def publish(self) -> None:
         """Keep the search attributes and the Web UI's current details in step with the state."""
         status = self.status()
-        closed = status.stage is Stage.closed
-        nxt = None if closed else status.next_deadline  # a closed complaint has nothing left due
+        nxt = status.next_deadline
         values: dict[SearchAttributeKey, Any] = {
             STAGE: status.stage.value, CATEGORY: status.category and status.category.value,
             SEVERITY: status.severity and status.severity.value, CHANNEL: status.channel.value,
@@ -411,9 +417,16 @@ class ComplaintWorkflow:
                 key.value_set(value) if value is not None else key.value_unset() for key, value in changed.items()
             ])
             self.published.update({key.name: value for key, value in changed.items()})
+        workflow.set_current_details(PublicText(self.current_details(status)))
+
+    def current_details(self, status: ComplaintStatus) -> str:
+        """Markdown for the Web UI: where the complaint stands and every deadline's state."""
+        closed = status.stage is Stage.closed
+        nxt = status.next_deadline
         outcome = f" ({status.outcome.value})" if closed and status.outcome else ""
         lines = [f"**Stage:** {status.stage.value}{outcome}",
-                 f"**Next deadline:** {nxt} at {local(self.due[nxt])} (Asia/Shanghai)" if nxt else "**Next deadline:** none",
+                 f"**Next deadline:** {nxt} at {local(self.due[nxt])} (Asia/Shanghai)" if nxt
+                 else "**Next deadline:** none",
                  f"**Held by:** {status.handler or 'not yet assigned'}"]
         if status.escalated:
             lines.append(f"**Escalated:** {', '.join(e.source.value for e in status.escalations)}"
@@ -432,7 +445,7 @@ class ComplaintWorkflow:
 
         plan = [f"- {name}: {local(due)}, {state(name)}" for name, due in sorted(self.due.items(), key=lambda d: d[1])]
         table = "\n\n**Deadlines** (Asia/Shanghai):\n\n" + "\n".join(plan) if plan else ""
-        workflow.set_current_details(PublicText("  \n".join(lines) + table))
+        return "  \n".join(lines) + table
 
     # --- validation: one function for every action ------------------------------------------
 
