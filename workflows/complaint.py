@@ -135,7 +135,7 @@ class ComplaintWorkflow:
     async def receive(self) -> None:
         """Fix the deadlines, escalate an urgent complaint at once, open the assessment."""
         plan = await workflow.execute_activity_method(
-            Deadlines.plan_deadlines, self.s.received_at, summary="deadlines: fix at receipt", **QUICK
+            Deadlines.plan_deadlines, self.s.received_at, summary=PublicText("deadlines: fix at receipt"), **QUICK
         )
         self.due, self.warn, self.warning_at = dict(plan.due), dict(plan.warn), plan.warning_at
         self.s.deadlines = dict(plan.due)
@@ -160,7 +160,7 @@ class ComplaintWorkflow:
         wait = alarm.at - workflow.now()
         if wait > timedelta(0):
             try:
-                await workflow.wait_condition(changed, timeout=wait, timeout_summary=alarm.label)
+                await workflow.wait_condition(changed, timeout=wait, timeout_summary=PublicText(alarm.label))
                 return
             except asyncio.TimeoutError:
                 pass
@@ -172,11 +172,11 @@ class ComplaintWorkflow:
         if self.s.interim_measure:
             self.later(lambda: workflow.execute_activity_method(
                 CollectionContact.lift_collection_contact, args=[self.s.complaint_id, now],
-                summary="collection contact: resume", **PATIENT))
+                summary=PublicText("collection contact: resume"), **PATIENT))
         if self.s.escalated:
             self.later(lambda: workflow.execute_activity_method(
                 EmergencyDesk.close_emergency_case, self.s.complaint_id,
-                summary="emergency team: case closed", **PATIENT))
+                summary=PublicText("emergency team: case closed"), **PATIENT))
         self.finished = True
 
     # --- deadlines -----------------------------------------------------------------------
@@ -230,7 +230,7 @@ class ComplaintWorkflow:
             now = workflow.now()
             self.later(lambda: workflow.execute_activity_method(
                 CollectionContact.suspend_collection_contact, args=[self.s.complaint_id, key, now],
-                summary="collection contact: suspend", **PATIENT))
+                summary=PublicText("collection contact: suspend"), **PATIENT))
         self.act("assess", a)
         if a.severity is Severity.urgent and not self.escalated_by(EscalationSource.urgent_assessment):
             self.escalate_to_team(EscalationSource.urgent_assessment, "assessed urgent", a.handler)
@@ -324,7 +324,7 @@ class ComplaintWorkflow:
                         content=self.complaint.intake.content, evidence=self.evidence)
         try:
             await workflow.execute_activity_method(Merger.hand_over_repeat, args=[m.into, repeat],
-                                                   summary=f"merge into {m.into}", **QUICK)
+                                                   summary=PublicText(f"merge into {m.into}"), **QUICK)
         except ActivityError as err:
             reason = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
             raise ApplicationError(reason, type="Refused", non_retryable=True) from None
@@ -382,7 +382,8 @@ class ComplaintWorkflow:
         notice = EscalationNotice(complaint_id=self.s.complaint_id, seq=seq, category=self.s.category,
                                   severity=self.s.severity, stage=self.s.stage, escalation=entry)
         self.later(lambda: workflow.execute_activity_method(
-            EmergencyDesk.alert_emergency_team, notice, summary=f"emergency team: {source.value}", **PATIENT))
+            EmergencyDesk.alert_emergency_team, notice, summary=PublicText(f"emergency team: {source.value}"),
+            **PATIENT))
         self.publish()
 
     def escalated_by(self, source: EscalationSource) -> bool:
@@ -562,7 +563,7 @@ class ComplaintWorkflow:
                         stage=self.s.stage, facts=self.archive_facts(), **fields)
         label = record.action or kind.replace("_", " ")
         self.later(lambda: workflow.execute_activity_method(
-            Archivist.archive_record, record, summary=f"archive: {label}", **PATIENT))
+            Archivist.archive_record, record, summary=PublicText(f"archive: {label}"), **PATIENT))
         return self.seq
 
     def journal_receipt(self) -> None:
@@ -581,7 +582,7 @@ class ComplaintWorkflow:
                                             message=f"We received your complaint {self.s.complaint_id} and will "
                                                     "reply in writing.")])
             duplicate = await workflow.execute_activity_method(
-                Archivist.archive_receipt, record, summary="archive: complaint received", **PATIENT)
+                Archivist.archive_receipt, record, summary=PublicText("archive: complaint received"), **PATIENT)
             if duplicate:
                 self.s.possible_duplicate_of = duplicate
 

@@ -20,6 +20,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.api.failure.v1 import Failure
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import DefaultFailureConverter, PayloadCodec, PayloadConverter
@@ -105,6 +106,8 @@ class EncryptionCodec(PayloadCodec):
             # the tag has done its work; without it the `temporal` CLI prints the JSON, not base64
             untagged = Payload(metadata={k: v for k, v in payload.metadata.items() if k != VISIBILITY},
                                data=payload.data)
+            if payload.metadata.get("messageType") == b"temporal.api.sdk.v1.WorkflowMetadata":
+                return untagged  # handler names and the current details, composed without free text
             return _rewrite_fields(untagged, self.seal_text)
         nonce = os.urandom(12)
         sealed = self._keys[self._current].encrypt(nonce, payload.SerializeToString(), self._current.encode())
@@ -173,7 +176,7 @@ class PublicAwarePayloadConverter(PydanticPayloadConverter):
     def to_payloads(self, values: Sequence[Any]) -> list[Payload]:
         payloads = super().to_payloads(values)
         for value, payload in zip(values, payloads, strict=True):
-            if isinstance(value, Public | PublicText):
+            if isinstance(value, Public | PublicText | WorkflowMetadata):
                 payload.metadata[VISIBILITY] = b"public"
         return payloads
 
