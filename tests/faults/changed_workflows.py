@@ -29,18 +29,18 @@ class Unguarded(ComplaintWorkflow):
     @workflow.signal
     def lead_assigned(self, lead: str) -> None:
         super().lead_assigned(lead)
-        if self.s.stage is not Stage.closed:
+        if self.s.stage is not Stage.closed and self.takes_new_path():
             notice_record(self, lead)
+
+    def takes_new_path(self) -> bool:
+        return True
 
 
 @workflow.defn(name="ComplaintWorkflow")
-class Guarded(ComplaintWorkflow):
+class Guarded(Unguarded):
     @workflow.run
     async def run(self, complaint: NewComplaint) -> ComplaintStatus:
         return await super().run(complaint)
 
-    @workflow.signal
-    def lead_assigned(self, lead: str) -> None:
-        super().lead_assigned(lead)
-        if self.s.stage is not Stage.closed and workflow.patched("lead-notice-record"):
-            notice_record(self, lead)
+    def takes_new_path(self) -> bool:
+        return workflow.patched("lead-notice-record")
