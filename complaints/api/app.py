@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from complaints.api import examples
 from complaints.api.auth import ROLES, parse_keys, require
@@ -212,6 +213,36 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 # --- the app -----------------------------------------------------------------------------
 
+BODY_LIMIT = 1_000_000
+"""Bytes a complaint or action body may have: ten times the largest valid one, far from exhausting memory."""
+
+
+class BodyLimit:
+    """Refuse oversized bodies on the complaint routes (413) before they are read into memory."""
+
+    def __init__(self, app: ASGIApp, limit: int = BODY_LIMIT, paths: tuple[str, ...] = ("/complaints", "/emergency")):
+        self.app, self.limit, self.paths = app, limit, paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.paths):
+            return await self.app(scope, receive, send)
+        too_large = f"request body over {self.limit} bytes"
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            return await JSONResponse({"detail": too_large}, status_code=413)(scope, receive, send)
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise HTTPException(413, too_large)
+            return message
+
+        await self.app(scope, counted, send)
+
+
 
 async def _connect(app: FastAPI, settings: Settings) -> bool:
     try:
@@ -252,4 +283,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(DeskError, _desk_error)
     app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(BodyLimit)
     return app

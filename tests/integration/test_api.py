@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -211,6 +212,20 @@ async def test_bad_input_is_422_naming_the_field_and_reason_without_echoing_it(h
     assert "reason" in fields(await http.post(f"/complaints/{cid}/escalate", json={"by": "m"}, headers=auth("manager")))
     assert "severity" in fields(await http.get("/complaints?severity=mild", headers=auth("handler")))
     assert "escalated" in fields(await http.get("/complaints?escalated=perhaps", headers=auth("handler")))
+
+
+async def test_oversized_bodies_are_413_whether_declared_or_streamed(http: httpx.AsyncClient) -> None:
+    huge = json.dumps(intake("HUGE", evidence=["x" * 200] * 6000)).encode()
+    headers = {**auth("channel"), "Content-Type": "application/json"}
+    declared = await http.post("/complaints", content=huge, headers=headers)
+
+    async def chunks():
+        for start in range(0, len(huge), 65536):
+            yield huge[start:start + 65536]
+
+    streamed = await http.post("/complaints", content=chunks(), headers=headers)
+    assert (declared.status_code, streamed.status_code) == (413, 413)
+    assert (await http.post("/complaints", json=intake("NOT-HUGE"), headers=auth("channel"))).status_code == 201
 
 
 async def test_docs_show_examples_for_intake_and_every_update(http: httpx.AsyncClient) -> None:
