@@ -24,6 +24,7 @@ from complaints.domain.policy import Policy, PolicyError
 from complaints.domain.workdays import HolidayFileError, WorkingCalendar, parse_holiday_file
 from complaints.infra import logging as logs
 from complaints.infra.archive import Archive
+from complaints.infra.codec import CodecKeyError
 from complaints.infra.db import engine_for
 from complaints.infra.migrations import SchemaBehind, require_current_schema
 from complaints.infra.settings import Settings
@@ -74,10 +75,13 @@ async def main() -> int:
         calendar = load_calendar(settings.holiday_file)
         engine = engine_for(settings.db_url)
         require_current_schema(engine)
-    except (PolicyError, HolidayFileError, SchemaBehind) as err:
+        client = await connect(settings)
+    except (PolicyError, HolidayFileError, SchemaBehind, CodecKeyError) as err:
         print(f"worker not started: {err}", file=sys.stderr)
         return 2
-    client = await connect(settings)
+    except RuntimeError as err:  # the SDK's connection failure
+        print(f"worker not started: cannot reach Temporal at {settings.temporal_address}: {err}", file=sys.stderr)
+        return 2
     worker = new_worker(client, settings.task_queue, policy, calendar, Archive(engine))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

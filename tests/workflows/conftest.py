@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -69,6 +70,14 @@ class Desk:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"condition not met; status: {status}")
             await asyncio.sleep(0.05)
+
+    async def sleep(self, duration: timedelta) -> None:
+        """Skip time a day at a time: one long skip through many firing timers can outlast
+        the test server's own time limit on a loaded machine."""
+        while duration > timedelta(0):
+            step = min(duration, timedelta(days=1))
+            await self.env.sleep(step)
+            duration -= step
 
     async def act(self, handle: WorkflowHandle, update: str, payload: dict[str, Any]) -> dict[str, Any]:
         return await handle.execute_update(update, payload)

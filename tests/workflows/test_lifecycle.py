@@ -59,7 +59,7 @@ async def test_a_breached_deadline_is_recorded_escalated_and_the_complaint_still
     cid = status["complaint_id"]
     due = status["deadlines"][deadline]
     now = await desk.env.get_current_time()
-    await desk.env.sleep(datetime.fromisoformat(due) - now + timedelta(minutes=1))
+    await desk.sleep(datetime.fromisoformat(due) - now + timedelta(minutes=1))
 
     status = await desk.until(handle, lambda s: deadline in s["breaches"])
     assert status["escalated"]

@@ -48,7 +48,7 @@ async def test_extensions_move_the_decision_within_the_caps_and_tell_the_complai
     message = await refused(desk, handle, "extend", extension("senior_manager", 1, "director-sun"))
     assert "at most twice" in message
 
-    await desk.env.sleep(timedelta(days=20))  # past the original 15 days: no decision breach
+    await desk.sleep(timedelta(days=20))  # past the original 15 days: no decision breach
     status = await handle.query("status")
     assert "decision" not in status["breaches"]
     cid = status["complaint_id"]
@@ -65,10 +65,10 @@ async def test_a_first_extension_past_thirty_days_is_refused(desk):
 async def test_a_pause_spanning_the_deadline_stops_the_decision_clock_but_not_the_plan(desk, archive):
     handle = await desk.file()
     await desk.steps(handle, 1)
-    await desk.env.sleep(timedelta(days=10))
+    await desk.sleep(timedelta(days=10))
     status = await desk.act(handle, "pause", {"handler": HANDLER, "reason": "forensic appraisal of the recording"})
     assert status["paused"] and await attribute(handle, PAUSED) is True
-    await desk.env.sleep(timedelta(days=10))  # day 20: the original decision deadline (day 15) has passed
+    await desk.sleep(timedelta(days=10))  # day 20: the original decision deadline (day 15) has passed
     status = await handle.query("status")
     assert "decision" not in status["breaches"]
     assert "investigation" in status["breaches"]  # the firm's own plan deadlines kept running
@@ -76,7 +76,7 @@ async def test_a_pause_spanning_the_deadline_stops_the_decision_clock_but_not_th
     assert not status["paused"] and await attribute(handle, PAUSED) is False
     moved = days_from_receipt(status, "decision")
     assert timedelta(days=24, hours=23) < moved < timedelta(days=25, hours=1)  # 15 days + 10 paused
-    await desk.env.sleep(timedelta(days=6))
+    await desk.sleep(timedelta(days=6))
     status = await desk.until(handle, lambda s: "decision" in s["breaches"])
     assert status["pauses"][0]["resumed_at"] is not None
     assert any(n["kind"] == "pause" for n in archive.notices(status["complaint_id"]))

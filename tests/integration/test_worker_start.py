@@ -1,0 +1,41 @@
+"""The worker refuses to start, in one plain line, when its configuration cannot be used."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from complaints.infra.migrations import upgrade
+from complaints.infra.db import engine_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def ready_db(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'archive.db'}"
+    upgrade(engine_for(url))
+    return url
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"COMPLAINTS_POLICY_FILE": "{tmp}/policy.toml"}, "deadlines.plan"),
+        ({"COMPLAINTS_CODEC_KEYS": "broken"}, "codec key"),
+        ({"COMPLAINTS_HOLIDAY_FILE": "{tmp}/missing.toml"}, "COMPLAINTS_HOLIDAY_FILE"),
+        ({"TEMPORAL_ADDRESS": "127.0.0.1:1"}, "cannot reach Temporal"),
+    ],
+)
+def test_a_worker_with_unusable_configuration_says_why_and_exits(tmp_path, ready_db, env, says):
+    (tmp_path / "policy.toml").write_text('[deadlines]\nplan = "two days"\n')
+    settings = {k: v.format(tmp=tmp_path) for k, v in env.items()}
+    run = subprocess.run([sys.executable, "worker.py"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, COMPLAINTS_DB_URL=ready_db, COMPLAINTS_DATA_DIR=str(tmp_path),
+                                  **settings))
+    assert run.returncode == 2
+    assert says in run.stderr and "Traceback" not in run.stderr
