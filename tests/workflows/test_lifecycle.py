@@ -169,3 +169,22 @@ async def test_the_stage_search_attribute_follows_the_stage(desk):
     assert await attribute(handle, STAGE) == "assessment"
     await desk.steps(handle, 1)
     assert await attribute(handle, STAGE) == "investigation"
+
+
+@pytest.mark.parametrize(
+    ("received", "execution", "summary", "provisional"),
+    [
+        ("2026-09-30T10:00:00+08:00", "2026-10-15T16:00:00+00:00", "2026-10-27T16:00:00+00:00", False),  # Golden Week
+        ("2026-09-20T10:00:00+08:00", "2026-09-30T16:00:00+00:00", "2026-10-16T16:00:00+00:00", False),  # make-up Sunday
+        ("2026-12-28T10:00:00+08:00", "2027-01-06T16:00:00+00:00", "2027-01-18T16:00:00+00:00", True),   # into 2027
+    ],
+)
+async def test_the_workflow_takes_its_working_day_deadlines_from_the_calendar(desk, received, execution, summary,
+                                                                             provisional):
+    if datetime.fromisoformat(received) > await desk.env.get_current_time():
+        await desk.sleep(datetime.fromisoformat(received) - await desk.env.get_current_time())
+    handle = await desk.file(received_at=received)
+    status = await handle.query("status")
+    assert datetime.fromisoformat(status["deadlines"]["execution"]) == datetime.fromisoformat(execution)
+    assert datetime.fromisoformat(status["deadlines"]["summary"]) == datetime.fromisoformat(summary)
+    assert status["calendar_provisional"] is provisional
