@@ -38,6 +38,10 @@ class UtcMoment(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    @property
+    def python_type(self) -> type:
+        return datetime
+
     def process_bind_param(self, value: Any, dialect: Any) -> datetime | None:
         if isinstance(value, str):
             value = datetime.fromisoformat(value)

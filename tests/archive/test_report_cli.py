@@ -15,13 +15,13 @@ import pytest
 from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
+from bench.archive_data import generate, load, utc
 from complaints.cli.main import app
 
 from complaints.infra.archive import Archive
 from complaints.infra.migrations import upgrade
 from complaints.reports import build_report
 
-from .generated import generate, load, utc
 from .test_report import PERIOD
 
 PERSONAL = re.compile(r"138\d{8}|CUST\d|generated")
