@@ -20,9 +20,7 @@ import os
 import platform
 import random
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +39,7 @@ from sqlalchemy import create_engine, select, text  # noqa: E402
 from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 
+from bench.procs import Proc  # noqa: E402
 from bench.shape import STEPS, intake_body  # noqa: E402
 from complaints.infra.migrations import upgrade  # noqa: E402
 from complaints.infra.schema import deadlines  # noqa: E402
@@ -49,51 +48,6 @@ from tests.devserver import DevServer, free_port  # noqa: E402
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CHANNEL_KEY, HANDLER_KEY = "bench-channel", "bench-handler"
 RESULTS = ROOT / "bench" / "results"
-
-
-# --- processes -------------------------------------------------------------------------------
-
-
-@dataclass
-class Proc:
-    name: str
-    args: list[str]
-    env: dict[str, str]
-    log: Path
-    ready: str
-    process: subprocess.Popen | None = None
-
-    def start(self) -> Proc:
-        with open(self.log, "ab") as out:
-            self.process = subprocess.Popen(self.args, cwd=ROOT, env={**os.environ, **self.env}, stdout=out,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited: {self.log.read_text()[-3000:]}")
-            if self.ready in self.log.read_text(errors="replace"):
-                return self
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.name} did not start: {self.log.read_text()[-3000:]}")
-
-    def memory(self) -> dict[str, int]:
-        """Peak and current resident memory (kB) from /proc/<pid>/status."""
-        assert self.process
-        fields = {}
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmHWM", "VmRSS"):
-                fields[key] = int(value.split()[0])
-        return fields
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
 
 
 # --- driving -----------------------------------------------------------------------------------

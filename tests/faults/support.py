@@ -8,9 +8,6 @@ it up.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -21,6 +18,7 @@ from sqlalchemy import Engine, select
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
+from bench.procs import Proc
 from bench.shape import STEPS
 from complaints.infra.schema import audit, deadlines
 from complaints.infra.settings import Settings
@@ -37,49 +35,16 @@ def policy_file(path: Path, **deadlines: str) -> Path:
     return path
 
 
-class WorkerProcess:
+class WorkerProcess(Proc):
     """`python worker.py` as an operator runs it, in its own process group."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = {**os.environ, **env}
-        self.log_path = log
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> WorkerProcess:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
-        self.process = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=self.env, stdout=log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"worker exited with {self.process.returncode}: {self.log()}")
-            if b"worker started" in self.log_path.read_bytes():
-                return self
-            time.sleep(0.1)
-        raise RuntimeError(f"worker did not start: {self.log()}")
+        super().__init__("worker", [sys.executable, "worker.py"], env, log, "worker started")
 
     @property
     def pid(self) -> int:
         assert self.process is not None
         return self.process.pid
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")[-4000:]
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group: no shutdown, no goodbye to the server."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 def worker_env(address: str, db_url: str, task_queue: str, codec_keys: str, policy: Path | None = None) -> dict:

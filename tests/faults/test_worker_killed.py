@@ -113,5 +113,5 @@ async def test_sigkilled_worker_loses_nothing_and_every_deadline_fires(
             "warning", "breach", "escalation"], cid
         assert [row["action"] for row in trail if row["action"]] == [name for name, _ in STEPS[:done[cid] + 1]]
 
-    running = await fclient.count_workflows(f'WorkflowType = "ComplaintWorkflow" AND ExecutionStatus = "Running"')
+    running = await fclient.count_workflows('WorkflowType = "ComplaintWorkflow" AND ExecutionStatus = "Running"')
     assert running.count == N, "no complaint failed or vanished"

@@ -1,0 +1,61 @@
+"""A child process in its own process group: started with an environment, ready when its log says so,
+stopped (or killed) with everything it started."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Proc:
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    log: Path
+    ready: str
+    process: subprocess.Popen | None = None
+
+    def start(self) -> Proc:
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen(self.args, cwd=ROOT, env={**os.environ, **self.env}, stdout=out,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited: {self.log.read_text()[-3000:]}")
+            if self.ready in self.log.read_text(errors="replace"):
+                return self
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not start: {self.log.read_text()[-3000:]}")
+
+    def memory(self) -> dict[str, int]:
+        """Peak and current resident memory (kB) from /proc/<pid>/status."""
+        assert self.process
+        fields = {}
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmHWM", "VmRSS"):
+                fields[key] = int(value.split()[0])
+        return fields
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no shutdown, no goodbye to anyone."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
