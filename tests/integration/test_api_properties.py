@@ -43,7 +43,7 @@ def mutated(draw: st.DrawFn, kind: str) -> Any:
     body = copy.deepcopy(EXAMPLE_BODIES[kind])
     for _ in range(draw(st.integers(1, 3))):
         target, keys = body, list(body)
-        if "complainant" in body and draw(st.booleans()):
+        if isinstance(body.get("complainant"), dict) and draw(st.booleans()):
             target, keys = body["complainant"], list(body["complainant"])
         key = draw(st.sampled_from(keys + ["unexpected"]))
         if draw(st.booleans()) and key in target:
