@@ -352,7 +352,7 @@ def _not_found(err: RPCError, complaint_id: str) -> NotFound | None:
 
 
 def _unavailable(err: RPCError) -> Unavailable:
-    if err.status == RPCStatusCode.DEADLINE_EXCEEDED:
+    if err.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
         return Unavailable("no worker answered in time (is a worker running on the task queue?); try again")
     return Unavailable(f"Temporal did not answer ({err.status.name if err.status else 'error'}); try again")
 

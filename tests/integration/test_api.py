@@ -261,6 +261,21 @@ async def test_without_temporal_health_and_routes_are_503_not_500(api_settings: 
     assert "Temporal" in status.json()["detail"]
 
 
+async def test_without_a_worker_reads_and_actions_are_503_saying_so(app, monkeypatch: pytest.MonkeyPatch) -> None:
+    import complaints.desk
+
+    monkeypatch.setattr(complaints.desk, "RPC_TIMEOUT", timedelta(seconds=1))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
+        filed = await client.post("/complaints", json=intake("NO-WORKER"), headers=auth("channel"))
+        assert filed.status_code == 201  # accepted: the workflow waits for a worker
+        cid = filed.json()["complaint_id"]
+        status = await client.get(f"/complaints/{cid}", headers=auth("auditor"))
+        action = await client.post(f"/complaints/{cid}/withdraw", json={"handler": "h", "reason": "r"},
+                                   headers=auth("handler"))
+    assert (status.status_code, action.status_code) == (503, 503)
+    assert "worker" in status.json()["detail"] and "in time" in action.json()["detail"]
+
+
 @pytest.mark.parametrize("keys", ["k1:janitor", "justakey"])
 def test_bad_key_configuration_stops_the_app_at_start(keys: str) -> None:
     from complaints.api.auth import ApiKeyError
