@@ -19,7 +19,6 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from functools import cache
 from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, literal_column, or_, select
@@ -98,14 +97,31 @@ def percentile(distribution: dict[int, int], p: float) -> float | None:
     return at(low) + (at(math.ceil(position)) - at(low)) * (position - low)
 
 
-def working_days_between(received: date, closed: date, calendar: WorkingCalendar) -> int:
-    """Working days after the receipt date up to the closing date: closed the same day is 0,
-    by the end of the 15th working day is at most 15 (the `summary` deadline's measure)."""
-    days, day = 0, received
-    while day < closed:
-        day += timedelta(days=1)
-        days += calendar.is_working_day(day)
-    return days
+class WorkingDayCounter:
+    """Working days between two dates, each calendar day looked up once (the calendar's own
+    lookup is slow, and a large period has thousands of (received, closed) pairs)."""
+
+    def __init__(self, calendar: WorkingCalendar) -> None:
+        self.calendar = calendar
+        self.start: date | None = None
+        self.upto: list[int] = []  # upto[i]: working days in (start, start + i]
+
+    def cover(self, first: date, last: date) -> None:
+        """Look up every day from `first` to `last` that is not looked up yet."""
+        if self.start is None or first < self.start:
+            self.start, self.upto = first, [0]
+        while self.start + timedelta(days=len(self.upto) - 1) < last:
+            day = self.start + timedelta(days=len(self.upto))
+            self.upto.append(self.upto[-1] + self.calendar.is_working_day(day))
+
+    def between(self, received: date, closed: date) -> int:
+        """Working days after the receipt date up to the closing date: closed the same day is
+        0, by the end of the 15th working day at most 15 (the `summary` deadline's measure)."""
+        if closed <= received:
+            return 0
+        self.cover(received, closed)
+        assert self.start is not None
+        return self.upto[(closed - self.start).days] - self.upto[(received - self.start).days]
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -202,10 +218,13 @@ def _handling_time(db: Any, closed: Any, calendar: WorkingCalendar) -> dict[str,
     pairs = shanghai_date(c.received_at), shanghai_date(c.closed_at)
     rows = db.execute(select(*pairs, func.count()).where(closed, c.outcome == Outcome.resolved.value)
                       .group_by(*pairs)).all()
-    between = cache(lambda r, k: working_days_between(r, k, calendar))
+    pairs_seen = [(_day(got), _day(done), n) for got, done, n in rows]
+    counter = WorkingDayCounter(calendar)
+    if pairs_seen:  # one pass over the calendar from the earliest receipt to the latest closing
+        counter.cover(min(p[0] for p in pairs_seen), max(p[1] for p in pairs_seen))
     distribution: dict[int, int] = defaultdict(int)
-    for got, done, n in rows:
-        distribution[between(_day(got), _day(done))] += n
+    for got, done, n in pairs_seen:
+        distribution[counter.between(got, done)] += n
     median, p90 = percentile(distribution, 0.5), percentile(distribution, 0.9)
     return {"complaints": sum(distribution.values()),
             "median": None if median is None else round(median, 2), "p90": None if p90 is None else round(p90, 2),

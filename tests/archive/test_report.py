@@ -11,7 +11,7 @@ from bench.archive_data import Generated, generate, load, utc
 from complaints.domain.models import DEADLINES
 from complaints.domain.workdays import WorkingCalendar
 from complaints.infra.archive import Archive
-from complaints.reports import Period, build_report
+from complaints.reports import Period, WorkingDayCounter, build_report
 
 from .expected import expected_report
 
@@ -91,3 +91,15 @@ def test_report_on_100k_complaints_is_computed_in_sql(any_archive: Archive, larg
     report = build_report(any_archive.engine, PERIOD, WorkingCalendar())
     print(f"100k report on {any_archive.engine.dialect.name}: {time.perf_counter() - started:.2f}s")
     assert_matches(report, want)
+
+
+@pytest.mark.parametrize(("received", "closed", "days"), [
+    (date(2026, 9, 30), date(2026, 9, 30), 0),   # closed the day it came
+    (date(2026, 9, 30), date(2026, 10, 9), 2),   # National Day: 1-7 October off, 8 and 9 worked
+    (date(2026, 10, 9), date(2026, 10, 12), 2),  # Saturday 10 October is a make-up working day
+    (date(2026, 10, 16), date(2026, 10, 19), 1),  # over an ordinary weekend
+])
+def test_handling_time_counts_mainland_working_days(received: date, closed: date, days: int) -> None:
+    counter = WorkingDayCounter(WorkingCalendar())
+    assert counter.between(received, closed) == days
+    assert counter.between(date(2026, 1, 5), date(2026, 1, 9)) == 4  # earlier than cached: still right
