@@ -100,20 +100,23 @@ def _print_tables(r: dict[str, Any]) -> None:
                   _pct(d["met_rate"]), _pct(d["breached_rate"]), _pct(d["open_rate"]), _pct(d["compliance"]))
     console.print(t)
 
-    def counts(title: str, values: dict[str, int], key: str) -> None:
+    def counts(title: str, values: dict[str, int], key: str, unit: str = "complaints", limit: int = 0) -> None:
         table = Table(title=title)
         table.add_column(key)
-        table.add_column("complaints", justify="right")
-        for k, v in values.items():
+        table.add_column(unit, justify="right")
+        shown = list(values.items())[:limit] if limit else list(values.items())
+        for k, v in shown:
             table.add_row(k, str(v))
+        if len(shown) < len(values):
+            table.add_row(f"... {len(values) - len(shown)} more (--format json or csv lists all)", "")
         console.print(table)
 
     counts("By category (received)", r["by_category"], "category")
     counts("By channel (received)", r["by_channel"], "channel")
     counts("By severity (received)", r["by_severity"], "severity")
     counts("By respondent (received)", {f"{x['kind']} {x['id']}": x["complaints"] for x in r["by_respondent"]},
-           "respondent")
-    counts("Escalations raised, by source", r["escalations_by_source"], "source")
+           "respondent", limit=20)
+    counts("Escalations raised, by source", r["escalations_by_source"], "source", unit="escalations")
     counts("Satisfaction (closed)", r["satisfaction"], "score")
     counts("Top root causes (closed)", {x["root_cause"]: x["complaints"] for x in r["root_causes"]}, "root cause")
     h = r["handling_working_days"]
@@ -121,4 +124,4 @@ def _print_tables(r: dict[str, Any]) -> None:
                   f"days: median {h['median']}, 90th percentile {h['p90']}, longest {h['max']}")
     rep = r["repeat_complainants"]
     console.print(f"Repeat complainants: {rep['complainants']} people filed {rep['complaints']} complaints")
-    counts("Regulator's clock and repeats (received)", r["regulator"], "action")
+    counts("Regulator's clock (received)", r["regulator"], "action", unit="count")
