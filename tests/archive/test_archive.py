@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -139,3 +140,15 @@ def test_worker_refuses_an_archive_that_is_behind(empty_db_url: str) -> None:
     behind = run_worker(empty_db_url)
     assert behind.returncode == 2
     assert f"is at schema 0001, this code needs {head()}: run `complaints db upgrade`" in behind.stderr
+
+
+def test_concurrent_attempts_of_one_record_write_it_once(any_archive: Archive) -> None:
+    """An activity retried while its first attempt is still running: both write, one wins."""
+    archive = any_archive
+    archive.write(receipt())
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        for attempt in [pool.submit(archive.write, escalation(2)) for _ in range(6)]:
+            attempt.result()  # none raises
+    assert count(archive, audit, complaint_id="C1", seq=2) == 1
+    assert count(archive, escalations, complaint_id="C1") == 1
+    assert count(archive, outbox, complaint_id="C1", seq=2) == 1
