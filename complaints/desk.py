@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -158,7 +158,6 @@ class Desk:
             intake = body if isinstance(body, Intake) else Intake.model_validate(body)
         except ValidationError as err:
             raise Invalid.of(err) from None
-        refuse_nul(intake.model_dump(mode="json"))
         try:
             return await file_complaint(self.client, self.task_queue, intake, self.archive)
         except IntakeRefused as err:
@@ -199,7 +198,6 @@ class Desk:
             model.model_validate(payload)
         except ValidationError as err:
             raise Invalid.of(err) from None
-        refuse_nul(payload)
         handle = self._handle(complaint_id)
         try:
             return await handle.execute_update(action, payload, result_type=ComplaintStatus, rpc_timeout=RPC_TIMEOUT)
@@ -218,7 +216,6 @@ class Desk:
             escalation = Escalate.model_validate(payload)
         except ValidationError as err:
             raise Invalid.of(err) from None
-        refuse_nul(escalation.model_dump(mode="json"))
         handle = self._handle(complaint_id)
         try:
             await handle.signal("escalate", escalation.model_dump(mode="json"), rpc_timeout=RPC_TIMEOUT)
@@ -274,7 +271,6 @@ class Desk:
             if any(field == "complaint_id" for field, _ in bad.errors):
                 raise NotFound(f"complaint {complaint_id} is not an open emergency case") from None
             raise bad from None
-        refuse_nul({"lead": ack.lead})
         handle = self.client.get_workflow_handle(self.team_id)
         try:
             return await handle.execute_update("acknowledge", ack.model_dump(mode="json"), result_type=OpenCase,
@@ -313,23 +309,6 @@ async def _answers(probe: Callable[[], Any]) -> bool:
         return bool(await asyncio.wait_for(probe(), timeout=5))
     except Exception:  # noqa: BLE001 - any failure means "does not answer"
         return False
-
-
-def refuse_nul(payload: Any) -> None:
-    """PostgreSQL cannot store NUL characters: refuse them at the door rather than stall the archive."""
-    def paths(value: Any, at: tuple[str, ...]) -> Iterator[str]:
-        if isinstance(value, str) and "\x00" in value:
-            yield ".".join(at) or "body"
-        elif isinstance(value, dict):
-            for key, inner in value.items():
-                yield from paths(inner, (*at, str(key)[:60]))
-        elif isinstance(value, list):
-            for index, inner in enumerate(value):
-                yield from paths(inner, (*at, str(index)))
-
-    found = list(paths(payload, ()))
-    if found:
-        raise Invalid([(name, "contains a NUL character") for name in found])
 
 
 def _is_id(complaint_id: str) -> bool:

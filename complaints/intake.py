@@ -23,6 +23,7 @@ from workflows.complaint import ComplaintWorkflow, local
 from workflows.visibility import BREACHED, CATEGORY, CHANNEL, ESCALATED, PAUSED, SEVERITY, STAGE
 
 CLOCK_SKEW = timedelta(minutes=5)
+OLDEST = timedelta(days=366)
 
 
 class IntakeRefused(ValueError):
@@ -70,6 +71,8 @@ async def file_complaint(
     received_at = intake.received_at or now
     if received_at > now + CLOCK_SKEW:
         raise IntakeRefused("received_at", "is in the future")
+    if received_at < now - OLDEST:
+        raise IntakeRefused("received_at", "is more than a year ago; file it with the date it reached the firm")
     complaint_id = complaint_id_for(intake)
     review = review_link(archive, intake.review_of, now) if intake.review_of else None
     guess = classify(intake.channel, f"{intake.subject or ''}\n{intake.content}")

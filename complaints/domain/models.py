@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 
 class Channel(StrEnum):
@@ -150,9 +150,18 @@ Moment = Annotated[datetime, AfterValidator(_aware)]
 
 
 class Strict(BaseModel):
-    """Input models refuse unknown fields: a typo must not be silently dropped."""
+    """Input models refuse unknown fields (a typo must not be silently dropped) and NUL
+    characters (PostgreSQL cannot store them: the archive write would retry forever)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            raise ValueError("contains a NUL character")
+        return value
 
 
 # --- results of activities ---------------------------------------------------------

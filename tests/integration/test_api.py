@@ -195,6 +195,7 @@ async def test_bad_input_is_422_naming_the_field_and_reason_without_echoing_it(h
                                                                 "id_number": "123"})))["complainant.id_number"]
     future = (datetime.now(timezone.utc) + timedelta(days=2)).isoformat()
     assert fields(await post(intake(received_at=future)))["received_at"] == "is in the future"
+    assert "more than a year ago" in fields(await post(intake(received_at="0001-01-01T00:00:00Z")))["received_at"]
     assert "CNOSUCHCOMPLAINT" in fields(await post(intake(review_of="CNOSUCHCOMPLAINT")))["review_of"]
     assert "not permitted" in fields(await post(intake(colour="blue")))["colour"]
     assert fields(await post(intake(subject="a\x00b"))) == {"subject": "contains a NUL character"}  # PostgreSQL
@@ -229,7 +230,10 @@ async def test_oversized_bodies_are_413_whether_declared_or_streamed(http: httpx
 
 
 async def test_docs_show_examples_for_intake_and_every_update(http: httpx.AsyncClient) -> None:
-    assert (await http.get("/docs")).status_code == 200
+    page = await http.get("/docs")
+    assert page.status_code == 200 and "cdn" not in page.text  # served from the installed bundle: works offline
+    for asset in ("/docs-assets/swagger-ui-bundle.js", "/docs-assets/swagger-ui.css"):
+        assert asset in page.text and (await http.get(asset)).status_code == 200
     schema = (await http.get("/openapi.json")).json()
     body = schema["paths"]["/complaints"]["post"]["requestBody"]["content"]["application/json"]
     assert {"phone", "email"} <= set(body["examples"])
