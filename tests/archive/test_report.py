@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import date
 
 import pytest
+from sqlalchemy import event
 
 from bench.archive_data import Generated, generate, load, utc
 from complaints.domain.models import DEADLINES
@@ -87,10 +89,16 @@ def large() -> tuple[Generated, dict]:
 def test_report_on_100k_complaints_is_computed_in_sql(any_archive: Archive, large: tuple[Generated, dict]) -> None:
     data, want = large
     load(any_archive.engine, data, fast=True)
+    statements: list[str] = []
+    event.listen(any_archive.engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *rest: statements.append(statement))
     started = time.perf_counter()
     report = build_report(any_archive.engine, PERIOD, WorkingCalendar())
     print(f"100k report on {any_archive.engine.dialect.name}: {time.perf_counter() - started:.2f}s")
     assert_matches(report, want)
+    # every query is an aggregate: no row of a complaint is fetched as such
+    queries = [q for q in statements if q.lstrip().upper().startswith("SELECT")]
+    assert queries and all(re.search(r"\bcount\(|\bsum\(|GROUP BY", q, re.IGNORECASE) for q in queries), queries
 
 
 @pytest.mark.parametrize(("received", "closed", "days"), [
