@@ -372,7 +372,10 @@ def draw_chart(report: dict[str, Any], path: str, top_categories: int = 6) -> No
                     + (f"; first and last {unit} partly outside the period" if partial else ""))
     below.set_ylabel(f"complaints per {unit}")
     below.grid(alpha=0.3)
-    below.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    if totals:
+        below.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    else:
+        below.text(0.5, 0.5, "no complaints received in the period", transform=below.transAxes, ha="center")
     below.tick_params(axis="x", labelrotation=30)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

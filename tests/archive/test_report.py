@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event
@@ -13,7 +14,7 @@ from bench.archive_data import Generated, generate, load, utc
 from complaints.domain.models import DEADLINES
 from complaints.domain.workdays import WorkingCalendar
 from complaints.infra.archive import Archive
-from complaints.reports import Period, WorkingDayCounter, build_report
+from complaints.reports import Period, WorkingDayCounter, build_report, draw_chart
 
 from .expected import expected_report
 
@@ -72,11 +73,13 @@ def test_report_figures_match_the_generated_archive(any_archive: Archive) -> Non
                                    if utc(2026, 9, 14, 16) <= c["received_at"] < utc(2026, 10, 31, 16))
 
 
-def test_an_empty_period_reports_zeros_not_errors(any_archive: Archive) -> None:
+def test_an_empty_period_reports_zeros_not_errors(any_archive: Archive, tmp_path: Path) -> None:
     report = build_report(any_archive.engine, Period(date(2030, 1, 1), date(2030, 1, 31)))
     assert report["received"] == 0 and report["closed"] == 0
     assert report["deadlines"]["summary"]["compliance"] is None
     assert report["handling_working_days"] == {"complaints": 0, "median": None, "p90": None, "max": None}
+    draw_chart(report, str(tmp_path / "empty.png"))
+    assert (tmp_path / "empty.png").stat().st_size > 10_000
 
 
 @pytest.fixture(scope="module")
