@@ -220,15 +220,20 @@ def _handling_time(db: Any, closed: Any, calendar: WorkingCalendar) -> dict[str,
                       .group_by(*pairs)).all()
     pairs_seen = [(_day(got), _day(done), n) for got, done, n in rows]
     counter = WorkingDayCounter(calendar)
+    years: set[int] = set()
     if pairs_seen:  # one pass over the calendar from the earliest receipt to the latest closing
-        counter.cover(min(p[0] for p in pairs_seen), max(p[1] for p in pairs_seen))
+        first, last = min(p[0] for p in pairs_seen), max(p[1] for p in pairs_seen)
+        counter.cover(first, last)
+        years = set(range(first.year, last.year + 1))
     distribution: dict[int, int] = defaultdict(int)
     for got, done, n in pairs_seen:
         distribution[counter.between(got, done)] += n
     median, p90 = percentile(distribution, 0.5), percentile(distribution, 0.9)
     return {"complaints": sum(distribution.values()),
             "median": None if median is None else round(median, 2), "p90": None if p90 is None else round(p90, 2),
-            "max": max(distribution, default=None)}
+            "max": max(distribution, default=None),
+            # a year neither chinesecalendar nor the holiday file knows counts weekends only
+            "calendar_provisional": any(not calendar.knows(year) for year in years)}
 
 
 def _satisfaction(rows: list[Any]) -> dict[str, int]:

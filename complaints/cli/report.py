@@ -121,7 +121,9 @@ def _print_tables(r: dict[str, Any]) -> None:
     counts("Top root causes (closed)", {x["root_cause"]: x["complaints"] for x in r["root_causes"]}, "root cause")
     h = r["handling_working_days"]
     console.print(f"Handling time of the {h['complaints']} resolved complaints closed in the period, in working "
-                  f"days: median {h['median']}, 90th percentile {h['p90']}, longest {h['max']}")
+                  f"days: median {h['median']}, 90th percentile {h['p90']}, longest {h['max']}"
+                  + (" (provisional: a year the calendar does not know yet counts weekends only)"
+                     if h["calendar_provisional"] else ""))
     rep = r["repeat_complainants"]
     console.print(f"Repeat complainants: {rep['complainants']} people filed {rep['complaints']} complaints")
     counts("Regulator's clock (received)", r["regulator"], "action", unit="count")

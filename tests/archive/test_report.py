@@ -68,6 +68,7 @@ def test_report_figures_match_the_generated_archive(any_archive: Archive) -> Non
     want = expected_report(data, PERIOD.start, PERIOD.end, WorkingCalendar())
     assert want["repeat_complainants"]["complainants"] > 0 and want["handling_days"], "the data must exercise both"
     assert_matches(report, want)
+    assert report["handling_working_days"]["calendar_provisional"] is False  # 2026 is published
     # the boundary complaints: inside at 00:00 Shanghai time on the first day, outside at 00:00 after the last
     assert want["received"] == sum(1 for c in data.complaints
                                    if utc(2026, 9, 14, 16) <= c["received_at"] < utc(2026, 10, 31, 16))
@@ -77,7 +78,8 @@ def test_an_empty_period_reports_zeros_not_errors(any_archive: Archive, tmp_path
     report = build_report(any_archive.engine, Period(date(2030, 1, 1), date(2030, 1, 31)))
     assert report["received"] == 0 and report["closed"] == 0
     assert report["deadlines"]["summary"]["compliance"] is None
-    assert report["handling_working_days"] == {"complaints": 0, "median": None, "p90": None, "max": None}
+    assert report["handling_working_days"] == {"complaints": 0, "median": None, "p90": None, "max": None,
+                                               "calendar_provisional": False}
     draw_chart(report, str(tmp_path / "empty.png"))
     assert (tmp_path / "empty.png").stat().st_size > 10_000
 
@@ -114,3 +116,13 @@ def test_handling_time_counts_mainland_working_days(received: date, closed: date
     counter = WorkingDayCounter(WorkingCalendar())
     assert counter.between(received, closed) == days
     assert counter.between(date(2026, 1, 5), date(2026, 1, 9)) == 4  # earlier than cached: still right
+
+
+def test_a_year_the_calendar_does_not_know_is_counted_and_flagged(any_archive: Archive) -> None:
+    data = generate(200, utc(2030, 1, 1), utc(2030, 1, 31))
+    load(any_archive.engine, data)
+    period = Period(date(2030, 1, 1), date(2030, 3, 31))
+    report = build_report(any_archive.engine, period, WorkingCalendar())
+    assert report["handling_working_days"]["complaints"] > 0
+    assert report["handling_working_days"]["calendar_provisional"] is True
+    assert_matches(report, expected_report(data, period.start, period.end, WorkingCalendar()))
