@@ -39,7 +39,7 @@ from sqlalchemy import create_engine, select, text  # noqa: E402
 from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 
-from bench.procs import Proc  # noqa: E402
+from bench.procs import Proc, cpu_seconds  # noqa: E402
 from bench.shape import STEPS, intake_body  # noqa: E402
 from complaints.infra.migrations import upgrade  # noqa: E402
 from complaints.infra.schema import deadlines  # noqa: E402
@@ -154,12 +154,14 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 
 async def phase(name: str, base: str, client: Client, path: Route, task_queue: str, worker: Proc, n: int,
-                concurrency: int, sample: int) -> dict[str, Any]:
+                concurrency: int, sample: int, server_pid: int, api: Proc) -> dict[str, Any]:
     print(f"[{name}] driving {n} through intake and {len(STEPS)} updates, {concurrency} at a time", flush=True)
+    cpu = {"worker": worker.cpu_seconds(), "temporal_server": cpu_seconds(server_pid), "api": api.cpu_seconds()}
     started = time.monotonic()
     run = await drive(base, path, f"{name}-{uuid.uuid4().hex[:6]}", n, concurrency, STEPS)
     answered = time.monotonic()
     ended = await until_none_running(client, task_queue)
+    used = {"worker": worker.cpu_seconds(), "temporal_server": cpu_seconds(server_pid), "api": api.cpu_seconds()}
     stats = await histories(client, [path.workflow_id.format(id=i) for i in random.sample(run.ids, min(sample, n))])
     result = {
         "complaints": n,
@@ -170,6 +172,8 @@ async def phase(name: str, base: str, client: Client, path: Route, task_queue: s
         "retries": dict(run.retries),
         **{k: round(v, 1) if isinstance(v, float) else v for k, v in stats.items()},
         "worker_memory_kb": worker.memory(),
+        "cpu_ms_per_complaint": {k: round((used[k] - cpu[k]) * 1000 / n, 1) for k in cpu},
+        "load_average_after": os.getloadavg(),
     }
     print(json.dumps(result, indent=1), flush=True)
     return result
@@ -285,19 +289,23 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                                            window)
         else:
             results["complaintflow"] = await phase("complaintflow", base, client, OURS, queue, worker, args.n,
-                                                   args.concurrency, args.sample)
+                                                   args.concurrency, args.sample, server.process.pid, api)
             if not args.skip_reference:
                 reference = Proc("reference worker", [sys.executable, "-m", "bench.reference_worker"], env,
                                  work / "reference.log", "worker started")
                 procs.append(reference.start())
                 results["reference"] = await phase("reference", base, client, REFERENCE, ref_queue, reference,
-                                                   args.n, args.concurrency, args.sample)
+                                                   args.n, args.concurrency, args.sample, server.process.pid, api)
                 ours, ref = results["complaintflow"], results["reference"]
                 results["ratios"] = {
                     "throughput_vs_reference": round(ours["completed_per_second"] / ref["completed_per_second"], 3),
                     "history_events_vs_reference": round(ours["events_per_complaint"] / ref["events_per_complaint"],
                                                          3),
                     "history_bytes_vs_reference": round(ours["bytes_per_complaint"] / ref["bytes_per_complaint"], 3),
+                    "worker_cpu_vs_reference": round(ours["cpu_ms_per_complaint"]["worker"]
+                                                     / ref["cpu_ms_per_complaint"]["worker"], 3),
+                    "server_cpu_vs_reference": round(ours["cpu_ms_per_complaint"]["temporal_server"]
+                                                     / ref["cpu_ms_per_complaint"]["temporal_server"], 3),
                     "worker_peak_memory_vs_reference": round(
                         ours["worker_memory_kb"]["VmHWM"] / ref["worker_memory_kb"]["VmHWM"], 3),
                 }

@@ -45,6 +45,11 @@ class Proc:
                 fields[key] = int(value.split()[0])
         return fields
 
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the process has used so far."""
+        assert self.process
+        return cpu_seconds(self.process.pid)
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
@@ -59,3 +64,9 @@ class Proc:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process `pid` (from /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
