@@ -10,6 +10,8 @@ delays the record but never a deadline or a handler's action.
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -86,6 +88,21 @@ def local(moment: datetime) -> str:
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
+def after_receipt(action: Callable[..., Any]) -> Callable[..., Awaitable[ComplaintStatus]]:
+    """A handler's action sent while the deadlines are still being fixed (the first second
+    of a complaint's life) waits for the assessment to open, then is checked again."""
+
+    @functools.wraps(action)
+    async def handler(self: ComplaintWorkflow, payload: dict) -> ComplaintStatus:
+        if self.s.stage is Stage.receipt:
+            await workflow.wait_condition(lambda: self.s.stage is not Stage.receipt)
+            self.check(action.__name__, payload)
+        result = action(self, payload)
+        return await result if inspect.isawaitable(result) else result
+
+    return handler
+
+
 @workflow.defn
 class ComplaintWorkflow:
     @workflow.init
@@ -140,8 +157,6 @@ class ComplaintWorkflow:
         self.due, self.warn, self.warning_at = dict(plan.due), dict(plan.warn), plan.warning_at
         self.s.deadlines = dict(plan.due)
         self.s.calendar_provisional = plan.calendar_provisional
-        if self.s.stage is not Stage.receipt:
-            return  # withdrawn while its deadlines were being fixed
         if self.s.severity is Severity.urgent:
             self.escalate_to_team(EscalationSource.urgent_assessment,
                                   "; ".join(self.complaint.classification.reasons), "classifier")
@@ -219,6 +234,7 @@ class ComplaintWorkflow:
     # --- handler actions: the stages, in order -------------------------------------------
 
     @workflow.update
+    @after_receipt
     def assess(self, payload: dict) -> ComplaintStatus:
         a = Assess.model_validate(payload)
         self.s.category, self.s.severity = a.category, a.severity
@@ -237,6 +253,7 @@ class ComplaintWorkflow:
         return self.status()
 
     @workflow.update
+    @after_receipt
     def investigate(self, payload: dict) -> ComplaintStatus:
         i = Investigate.model_validate(payload)
         self.evidence += i.evidence
@@ -244,15 +261,18 @@ class ComplaintWorkflow:
         return self.act("investigate", i)
 
     @workflow.update
+    @after_receipt
     def propose_solution(self, payload: dict) -> ComplaintStatus:
         self.plan_proposed = True
         return self.act("propose_solution", ProposeSolution.model_validate(payload))
 
     @workflow.update
+    @after_receipt
     def record_execution(self, payload: dict) -> ComplaintStatus:
         return self.act("record_execution", RecordExecution.model_validate(payload))
 
     @workflow.update
+    @after_receipt
     def record_feedback(self, payload: dict) -> ComplaintStatus:
         f = RecordFeedback.model_validate(payload)
         self.facts.setdefault("decided_at", workflow.now())
@@ -267,12 +287,14 @@ class ComplaintWorkflow:
         return self.status()
 
     @workflow.update
+    @after_receipt
     def record_revisit(self, payload: dict) -> ComplaintStatus:
         r = RecordRevisit.model_validate(payload)
         self.s.reached, self.s.satisfaction = r.reached, r.satisfaction
         return self.act("record_revisit", r)
 
     @workflow.update
+    @after_receipt
     def summarize(self, payload: dict) -> ComplaintStatus:
         s = Summarize.model_validate(payload)
         self.s.outcome = Outcome.resolved
@@ -280,6 +302,7 @@ class ComplaintWorkflow:
         return self.act("summarize", s)
 
     @workflow.update
+    @after_receipt
     def withdraw(self, payload: dict) -> ComplaintStatus:
         w = Withdraw.model_validate(payload)
         self.s.outcome = Outcome.withdrawn
@@ -288,6 +311,7 @@ class ComplaintWorkflow:
     # --- the regulator's clock (contract 2b) ---------------------------------------------
 
     @workflow.update
+    @after_receipt
     def extend(self, payload: dict) -> ComplaintStatus:
         e = Extend.model_validate(payload)
         self.move_decision(timedelta(days=e.days))
@@ -299,6 +323,7 @@ class ComplaintWorkflow:
             message=f"The decision on your complaint is extended to {local(self.due['decision'])}: {e.reason}")])
 
     @workflow.update
+    @after_receipt
     def pause(self, payload: dict) -> ComplaintStatus:
         p = Pause.model_validate(payload)
         self.s.paused = True
@@ -309,6 +334,7 @@ class ComplaintWorkflow:
                     "this time does not count against the decision deadline.")])
 
     @workflow.update
+    @after_receipt
     def resume(self, payload: dict) -> ComplaintStatus:
         r = Resume.model_validate(payload)
         pause = self.s.pauses[-1]
@@ -318,6 +344,7 @@ class ComplaintWorkflow:
         return self.act("resume", r, deadlines={"decision": self.due["decision"]})
 
     @workflow.update
+    @after_receipt
     async def merge(self, payload: dict) -> ComplaintStatus:
         m = Merge.model_validate(payload)
         repeat = Repeat(complaint_id=self.s.complaint_id, handler=m.handler,
@@ -400,7 +427,9 @@ class ComplaintWorkflow:
         })
 
     def situation(self) -> stages.Situation:
-        return stages.Situation(self.s.stage, self.plan_proposed, self.s.paused, "decision" in self.s.met)
+        """What the rules see; in receipt, the assessment about to open (actions wait for it)."""
+        stage = Stage.assessment if self.s.stage is Stage.receipt else self.s.stage
+        return stages.Situation(stage, self.plan_proposed, self.s.paused, "decision" in self.s.met)
 
     def publish(self) -> None:
         """Keep the search attributes and the Web UI's current details in step with the state."""
@@ -572,7 +601,7 @@ class ComplaintWorkflow:
         seq = self.seq
 
         async def write() -> None:
-            await workflow.wait_condition(lambda: bool(self.due) or self.s.stage is Stage.closed)
+            await workflow.wait_condition(lambda: bool(self.due))
             record = Record(complaint_id=self.s.complaint_id, seq=seq, at=self.s.received_at,
                             actor=self.s.channel.value, kind="received", stage=Stage.receipt,
                             intake=self.complaint.intake, deadlines=self.due,

@@ -8,10 +8,12 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from sqlalchemy import select
 
+from complaints.domain.models import Intake
 from complaints.infra.schema import contact_suspensions, deadlines
+from complaints.intake import file_complaint
 from workflows.visibility import BREACHED, ESCALATED, STAGE
 
-from .conftest import HANDLER, STAGE_AFTER, STEPS, attribute
+from .conftest import BODY, HANDLER, STAGE_AFTER, STEPS, attribute
 
 
 async def test_happy_path_from_receipt_to_closed_with_its_audit_trail(desk, archive):
@@ -188,3 +190,17 @@ async def test_the_workflow_takes_its_working_day_deadlines_from_the_calendar(de
     assert datetime.fromisoformat(status["deadlines"]["execution"]) == datetime.fromisoformat(execution)
     assert datetime.fromisoformat(status["deadlines"]["summary"]) == datetime.fromisoformat(summary)
     assert status["calendar_provisional"] is provisional
+
+
+async def test_an_action_sent_while_the_deadlines_are_fixed_waits_for_the_assessment(desk, client, task_queue,
+                                                                                     archive):
+    intake = Intake.model_validate({**BODY, "external_ref": "EAGER-1"})
+    filed = await file_complaint(client, task_queue, intake, archive, now=await desk.env.get_current_time())
+    handle = client.get_workflow_handle(filed.workflow_id)
+    desk.filed.append(handle)
+    status = await handle.execute_update("assess", STEPS[0][1])  # sent at once: the complaint is in receipt
+    assert status["stage"] == "investigation"
+    assert [h["stage"] for h in status["history"]] == ["receipt", "assessment", "investigation"]
+    with pytest.raises(WorkflowUpdateFailedError) as refused:  # the rules still apply after the wait
+        await handle.execute_update("summarize", STEPS[-1][1])
+    assert "stage investigation" in str(refused.value.cause)
