@@ -72,11 +72,16 @@ PATIENT = {  # archive and team calls: retried with backoff for as long as it ta
 }
 QUICK = {"start_to_close_timeout": timedelta(seconds=30), "retry_policy": RetryPolicy(maximum_attempts=5)}
 # Archive writes as local activities: run by the worker inside the workflow task, no activity
-# task round trip through the server. Same unlimited retries and backoff as PATIENT; a retry
-# due within a second is made in place, a later one waits on a durable timer, so the workflow
-# task is not held open through an archive outage and updates keep being answered.
+# task round trip through the server. Unlimited retries with backoff; a retry due within a
+# second is made in place, a later one waits on a durable timer (the workflow task is not
+# held open through an archive outage, updates keep being answered). Each such timer is
+# history, so the backoff grows to 10 minutes: a day-long outage costs ~900 events.
 ARCHIVE_LOCALLY = "archive-local-activities"  # the patch: runs started before it keep regular activities
-PATIENT_LOCAL = {**PATIENT, "local_retry_threshold": timedelta(seconds=1)}
+PATIENT_LOCAL = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10)),
+    "local_retry_threshold": timedelta(seconds=1),
+}
 
 
 @dataclass(frozen=True)
