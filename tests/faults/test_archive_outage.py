@@ -10,6 +10,7 @@ import asyncio
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 
 from bench.shape import STEPS, intake_body
@@ -59,10 +60,18 @@ async def test_archive_outage_delays_the_record_but_not_the_complaint(
             assert status["stage"] == "solution", cid
 
         async def retrying() -> list[int]:
-            described = await fclient.get_workflow_handle(f"complaint-{ids[0]}").describe()
-            attempts = [a.attempt for a in described.raw_description.pending_activities
-                        if a.activity_type.name == "archive_record" and a.HasField("last_failure")]
-            return attempts if attempts and max(attempts) >= 3 else []
+            """Attempts of the first complaint's pending archive write, once it has failed twice.
+
+            Archive writes are local activities (the `archive-local-activities` patch): they are
+            not pending activities on the server. A failed write retried within a second is
+            retried in place; a later retry waits on a durable backoff timer, a timer without a
+            summary (every deadline timer has one), so the third attempt follows the second such
+            timer."""
+            handle = fclient.get_workflow_handle(f"complaint-{ids[0]}")
+            history = await handle.fetch_history()
+            backoffs = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
+                        and not e.user_metadata.HasField("summary")]
+            return [len(backoffs) + 1] if len(backoffs) >= 2 else []
 
         attempts = await eventually(retrying, timeout=OUTAGE)
         assert attempts, "archive writes are retried while the archive is away"

@@ -6,6 +6,7 @@ a changed condition) fails here, in CI, instead of in production weeks later.
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -23,7 +24,22 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def test_the_recorded_paths_are_all_there():
-    assert {p.stem for p in HISTORIES} >= {"happy-path", "breach-path", "regulator-path"}
+    assert {p.stem for p in HISTORIES} >= {"happy-path", "breach-path", "regulator-path",
+                                           "happy-path-local-archive", "breach-path-local-archive"}
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
+def test_each_history_stands_for_its_side_of_the_archive_patch(path: Path):
+    """Runs from before `archive-local-activities` archive with activity tasks, runs after it locally."""
+    events = json.loads(path.read_text())["events"]
+    patches = [e["markerRecordedEventAttributes"]["details"]["patch-data"]["payloads"][0]["data"] for e in events
+               if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
+               and e["markerRecordedEventAttributes"]["markerName"] == "core_patch"]
+    local = any(b"archive-local-activities" in base64.b64decode(data) for data in patches)
+    archive_tasks = [e for e in events if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED" and e[
+        "activityTaskScheduledEventAttributes"]["activityType"]["name"].startswith("archive_")]
+    assert local == path.stem.endswith("-local-archive")
+    assert bool(archive_tasks) != local
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
