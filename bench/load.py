@@ -96,10 +96,6 @@ async def one(http: httpx.AsyncClient, path: Route, body: dict, run: Run, steps:
             answer = await post(http, path.action.format(id=cid, action=name), payload, HANDLER_KEY)
             if answer.status_code == 200:
                 break
-            if answer.status_code == 409 and "stage receipt" in answer.text:
-                run.retries["assess in receipt (409)"] += 1  # deadlines not fixed yet: the desk says try again
-                await asyncio.sleep(0.05)
-                continue
             if answer.status_code == 409 and timed_out:
                 break  # the call that timed out had gone through after all
             if answer.status_code == 503:
