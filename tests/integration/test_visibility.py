@@ -199,7 +199,7 @@ async def test_complaint_page_tells_its_story(desk: Desk) -> None:
 
 
 async def summaries(client: Client, handle: WorkflowHandle) -> tuple[list[str], set[str]]:
-    """Timer and activity summaries from the event history, decoded as the UI would."""
+    """Timer and activity summaries (local activities' on their markers) from the event history."""
     timers, steps = [], set()
     converter = client.data_converter
     async for event in handle.fetch_history_events():
@@ -208,7 +208,8 @@ async def summaries(client: Client, handle: WorkflowHandle) -> tuple[list[str], 
         [text] = await converter.decode([event.user_metadata.summary])
         if event.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
             timers.append(text)
-        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        elif event.event_type in (EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+                                  EventType.EVENT_TYPE_MARKER_RECORDED):  # archive writes are local activities
             steps.add(text)
     return timers, steps
 
