@@ -29,7 +29,13 @@ from complaints.infra.temporal import connect
 from workflows.visibility import ALL
 
 BIN = Path(sys.executable).parent
-TYPES = {"KEYWORD": "Keyword", "BOOL": "Bool", "DATETIME": "Datetime"}
+
+
+def search_attribute_flags() -> list[str]:
+    """`temporal server start-dev` flags registering every search attribute of the contract."""
+    types = {"KEYWORD": "Keyword", "BOOL": "Bool", "DATETIME": "Datetime"}
+    return [flag for key in ALL
+            for flag in ("--search-attribute", f"{key.name}={types[key.indexed_value_type.name]}")]
 
 
 class StackError(RuntimeError):
@@ -124,8 +130,7 @@ class Stack:
                 "--log-level", "warn"]
         if reader:  # the browser cannot send our bearer header: the UI decodes with the auditor's key
             args += ["--ui-codec-endpoint", f"http://localhost:{s.api_port}/codec/k/{reader}"]
-        for key in ALL:
-            args += ["--search-attribute", f"{key.name}={TYPES[key.indexed_value_type.name]}"]
+        args += search_attribute_flags()
         say("starting Temporal dev server ...")
         wait_port(temporal_port, "Temporal", self.spawn("temporal", args, env))
         wait_port(s.ui_port, "Temporal Web UI", self.children[-1][1])

@@ -8,9 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from workflows.visibility import ALL
-
-TYPES = {"KEYWORD": "Keyword", "BOOL": "Bool", "DATETIME": "Datetime"}
+from complaints.devstack import search_attribute_flags
 
 
 def free_port() -> int:
@@ -35,8 +33,8 @@ class DevServer:
         args += ["--ui-port", str(self.ui_port)] if ui and self.ui_port else ["--headless"]
         if codec_endpoint:
             args += ["--ui-codec-endpoint", codec_endpoint]
-        for key in ALL if search_attributes else ():
-            args += ["--search-attribute", f"{key.name}={TYPES[key.indexed_value_type.name]}"]
+        if search_attributes:
+            args += search_attribute_flags()
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                         start_new_session=True)
         deadline = time.time() + 60
