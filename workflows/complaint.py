@@ -444,8 +444,9 @@ class ComplaintWorkflow:
         stage = Stage.assessment if self.s.stage is Stage.receipt else self.s.stage
         return stages.Situation(stage, self.plan_proposed, self.s.paused, "decision" in self.s.met)
 
-    def publish(self) -> None:
-        """Keep the search attributes and the Web UI's current details in step with the state."""
+    def publish(self) -> ComplaintStatus:
+        """Keep the search attributes and the Web UI's current details in step with the state;
+        returns the status it published, which is the answer to the action that changed it."""
         status = self.status()
         nxt = status.next_deadline
         values: dict[SearchAttributeKey, Any] = {
@@ -461,6 +462,7 @@ class ComplaintWorkflow:
             ])
             self.published.update({key.name: value for key, value in changed.items()})
         workflow.set_current_details(PublicText(self.current_details(status)))
+        return status
 
     def current_details(self, status: ComplaintStatus) -> str:
         """Markdown for the Web UI: where the complaint stands and every deadline's state."""
@@ -579,8 +581,7 @@ class ComplaintWorkflow:
         self.changes += 1
         self.journal_record("action", handler, action=action, details=parsed.model_dump(mode="json"),
                             met=[met] if met else [], **record)
-        self.publish()
-        return self.status()
+        return self.publish()
 
     def move(self, stage: Stage, actor: str) -> None:
         self.s.stage = stage
