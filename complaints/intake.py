@@ -12,14 +12,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from complaints.domain import regulator
 from complaints.domain.classify import classify
 from complaints.domain.models import Intake, NewComplaint, PublicText, ReviewOf, Severity, workflow_id
+from complaints.domain.workdays import local_time
 from complaints.infra.archive import Archive
-from workflows.complaint import ComplaintWorkflow, local
+from workflows.complaint import ComplaintWorkflow
 from workflows.visibility import BREACHED, CATEGORY, CHANNEL, ESCALATED, PAUSED, SEVERITY, STAGE
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -106,7 +112,7 @@ def _details(complaint: NewComplaint, severity: str) -> str:
     intake = complaint.intake
     lines = [
         f"### Complaint {complaint.complaint_id}",
-        f"- **Received:** {local(complaint.received_at)} Asia/Shanghai "
+        f"- **Received:** {local_time(complaint.received_at)} Asia/Shanghai "
         f"({complaint.received_at.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC) via {intake.channel.value}",
         f"- **Proposed category:** {complaint.classification.category.value} ({severity})",
         f"- **Why:** {'; '.join(complaint.classification.reasons)}",

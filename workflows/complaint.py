@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         ACTION_INPUTS,
         Assess,
         ComplaintStatus,
+        Escalate,
         EscalationEntry,
         EscalationNotice,
         EscalationSource,
@@ -59,10 +60,9 @@ with workflow.unsafe.imports_passed_through():
         Stage,
         Summarize,
         Withdraw,
-        Escalate,
         explain,
     )
-    from complaints.domain.workdays import SHANGHAI
+    from complaints.domain.workdays import local_time as local
 
 from .visibility import BREACHED, CATEGORY, CHANNEL, ESCALATED, NEXT_DEADLINE, PAUSED, SEVERITY, STAGE
 
@@ -93,10 +93,6 @@ class Alarm:
     @property
     def label(self) -> str:
         return f"{self.deadline} {'warning' if self.warning else 'deadline'}"
-
-
-def local(moment: datetime) -> str:
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def after_receipt(action: Callable[..., Any]) -> Callable[..., Awaitable[ComplaintStatus]]:

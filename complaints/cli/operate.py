@@ -21,7 +21,7 @@ from rich.text import Text
 
 from complaints.desk import Desk, DeskError, Filters, Invalid, Listed, NotFound, Refused, Unavailable, open_desk
 from complaints.domain.models import ACTION_INPUTS, ComplaintStatus, OpenCases
-from complaints.domain.workdays import SHANGHAI
+from complaints.domain.workdays import local_time
 from complaints.infra.settings import Settings
 
 out = Console(highlight=False)
@@ -50,7 +50,7 @@ def fail(kind: type[DeskError], message: str) -> None:
 
 
 def local(moment: datetime | None) -> str:
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else "-"
+    return local_time(moment) if moment else "-"
 
 
 def dump(value: BaseModel | list[Any]) -> None:

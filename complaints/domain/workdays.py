@@ -17,6 +17,11 @@ import chinese_calendar
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+def local_time(moment: datetime) -> str:
+    """A moment as people at the desk read it: Shanghai time, to the minute."""
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
 class HolidayFileError(ValueError):
     """An operator holiday file that cannot be used; the message names the entry."""
 
