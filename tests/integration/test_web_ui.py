@@ -125,6 +125,8 @@ async def web_ui(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Asy
             await handle.execute_update("assess", {"handler": "handler-3", "category": "collection.off_hours",
                                                    "severity": "normal"})
             run_id = (await handle.describe()).run_id
+            await until_listed(client, f'ComplaintStage="investigation" AND TaskQueue="{task_queue}"',
+                               watched.workflow_id)
             browser = await playwright.chromium.launch(executable_path=chromium, args=FLAGS)
             yield WebUI(f"http://127.0.0.1:{ui_port}", task_queue, watched.workflow_id, other.workflow_id, run_id,
                         browser)
@@ -133,6 +135,17 @@ async def web_ui(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Asy
         api.should_exit = True
         await serving
         server.stop()
+
+
+async def until_listed(client, query: str, workflow_id: str, within: float = 30.0) -> None:
+    """Wait for visibility to list the workflow under `query`: the UI loads its list once, so a
+    page opened before the upsert reached visibility would show nothing on a busy machine."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + within
+    while workflow_id not in {w.id async for w in client.list_workflows(query)}:
+        if loop.time() > end:
+            raise AssertionError(f"{workflow_id} not listed by {query} within {within:.0f} s")
+        await asyncio.sleep(0.2)
 
 
 async def new_page(ui: WebUI, width: int = 1600) -> Page:
