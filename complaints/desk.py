@@ -165,7 +165,7 @@ class Desk:
         except RPCError as err:
             raise _unavailable(err) from None
         except SQLAlchemyError:
-            raise Unavailable("the archive did not answer; try again") from None
+            raise _archive_down() from None
 
     # one complaint
 
@@ -175,7 +175,8 @@ class Desk:
         return self.client.get_workflow_handle(workflow_id(complaint_id))
 
     async def status(self, complaint_id: str) -> ComplaintStatus:
-        """The `status` query; a closed complaint also lists the reviews filed against it."""
+        """The `status` query; a closed complaint also lists the reviews filed against it, so without
+        the archive its status is 503 rather than a status that silently omits them."""
         handle = self._handle(complaint_id)
         try:
             status = await handle.query("status", result_type=ComplaintStatus, rpc_timeout=RPC_TIMEOUT)
@@ -184,7 +185,10 @@ class Desk:
         except WorkflowQueryFailedError as err:
             raise Unavailable(f"complaint {complaint_id} could not answer: {err}") from None
         if status.stage is Stage.closed:
-            status.reviews = await asyncio.to_thread(self.archive.reviews_of, complaint_id)
+            try:
+                status.reviews = await asyncio.to_thread(self.archive.reviews_of, complaint_id)
+            except SQLAlchemyError:
+                raise _archive_down("it lists the reviews of a closed complaint") from None
         return status
 
     async def act(self, complaint_id: str, action: str, payload: dict[str, Any]) -> ComplaintStatus:
@@ -328,6 +332,10 @@ def _refusal(err: WorkflowUpdateFailedError) -> DeskError:
 
 def _not_found(err: RPCError, complaint_id: str) -> NotFound | None:
     return NotFound(f"no complaint {complaint_id}") if err.status == RPCStatusCode.NOT_FOUND else None
+
+
+def _archive_down(why: str = "") -> Unavailable:
+    return Unavailable(f"the archive did not answer{f' ({why})' if why else ''}; try again")
 
 
 def _unavailable(err: RPCError) -> Unavailable:

@@ -14,7 +14,8 @@ from complaints.api.app import create_app
 from complaints.domain.models import ACTION_INPUTS, Channel
 from complaints.infra.settings import Settings
 from tests.devserver import free_port
-from tests.integration.apihelp import KEYS, api_settings, app, auth, eventually, http, intake  # noqa: F401
+from tests.integration.apihelp import (  # noqa: F401
+    KEYS, api_settings, app, auth, eventually, http, intake, unreachable_archive)
 
 HANDLER = "h.zhang"
 LIFECYCLE = [
@@ -251,6 +252,20 @@ async def test_health_is_503_when_the_archive_does_not_answer(api_settings: Sett
             httpx.AsyncClient(transport=httpx.ASGITransport(app=broken), base_url="http://api") as client:
         r = await client.get("/healthz")
         assert r.status_code == 503 and r.json() == {"temporal": True, "archive": False}
+
+
+async def test_a_closed_complaint_is_503_naming_the_archive_while_the_archive_is_down(
+        http: httpx.AsyncClient, api_settings: Settings) -> None:
+    cid = await file(http, "ARCHIVE-DOWN")
+    closed = await http.post(f"/complaints/{cid}/withdraw", json={"handler": HANDLER, "reason": "settled"},
+                             headers=auth("handler"))
+    assert closed.status_code == 200 and closed.json()["stage"] == "closed"
+    down = create_app(dataclasses.replace(api_settings, db_url=unreachable_archive()))
+    async with down.router.lifespan_context(down), \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=down), base_url="http://api") as client:
+        r = await client.get(f"/complaints/{cid}", headers=auth("auditor"))
+    assert r.status_code == 503  # its reviews are in the archive: no status that silently lacks them
+    assert r.json() == {"detail": "the archive did not answer (it lists the reviews of a closed complaint); try again"}
 
 
 async def test_without_temporal_health_and_routes_are_503_not_500(api_settings: Settings) -> None:
