@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,11 +21,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import (
     Client,
+    WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
 )
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -51,10 +54,14 @@ from complaints.infra.temporal import connect
 from complaints.intake import Filed, IntakeRefused, file_complaint
 from workflows.visibility import BREACHED, CATEGORY, CHANNEL, ESCALATED, NEXT_DEADLINE, PAUSED, SEVERITY, STAGE
 
-RPC_TIMEOUT = timedelta(seconds=20)
-"""How long a query or update may wait for a worker before the desk says Temporal is unavailable."""
+RPC_TIMEOUT = Settings.rpc_timeout
+"""How long a query or update may wait for a worker, unless configured (COMPLAINTS_RPC_TIMEOUT)."""
+
+OUTCOME_WAIT = timedelta(seconds=2)
+"""How long asking for a queued update's outcome waits before answering that it is still queued."""
 
 ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
+KEY_PATTERN = r"^[A-Za-z0-9._:\-]{1,64}$"
 
 
 # --- what can go wrong, in the desk's words ---------------------------------------------
@@ -74,6 +81,15 @@ class Refused(DeskError):
 
 class Unavailable(DeskError):
     """Temporal or the archive did not answer (HTTP 503); nothing was lost, try again."""
+
+
+class Queued(DeskError):
+    """No worker answered in time (HTTP 202): the update waits in Temporal under its key, is checked
+    and applied when a worker returns, and its outcome is read back by the same key."""
+
+    def __init__(self, complaint_id: str, key: str) -> None:
+        super().__init__(f"queued, not yet checked or applied: no worker answered in time; its key is {key}")
+        self.complaint_id, self.key = complaint_id, key
 
 
 class Invalid(DeskError):
@@ -149,6 +165,7 @@ class Desk:
     archive: Archive
     task_queue: str
     team_id: str
+    rpc_timeout: timedelta = RPC_TIMEOUT
 
     # intake
 
@@ -165,7 +182,7 @@ class Desk:
         except RPCError as err:
             raise _unavailable(err) from None
         except SQLAlchemyError:
-            raise Unavailable("the archive did not answer; try again") from None
+            raise _archive_down() from None
 
     # one complaint
 
@@ -175,20 +192,29 @@ class Desk:
         return self.client.get_workflow_handle(workflow_id(complaint_id))
 
     async def status(self, complaint_id: str) -> ComplaintStatus:
-        """The `status` query; a closed complaint also lists the reviews filed against it."""
+        """The `status` query; a closed complaint also lists the reviews filed against it, so without
+        the archive its status is 503 rather than a status that silently omits them."""
         handle = self._handle(complaint_id)
         try:
-            status = await handle.query("status", result_type=ComplaintStatus, rpc_timeout=RPC_TIMEOUT)
+            status = await handle.query("status", result_type=ComplaintStatus, rpc_timeout=self.rpc_timeout)
         except RPCError as err:
             raise _not_found(err, complaint_id) or _unavailable(err) from None
         except WorkflowQueryFailedError as err:
             raise Unavailable(f"complaint {complaint_id} could not answer: {err}") from None
         if status.stage is Stage.closed:
-            status.reviews = await asyncio.to_thread(self.archive.reviews_of, complaint_id)
+            try:
+                status.reviews = await asyncio.to_thread(self.archive.reviews_of, complaint_id)
+            except SQLAlchemyError:
+                raise _archive_down("it lists the reviews of a closed complaint") from None
         return status
 
-    async def act(self, complaint_id: str, action: str, payload: dict[str, Any]) -> ComplaintStatus:
-        """A handler's update: the new status, or Refused naming the stage and what it accepts."""
+    async def act(self, complaint_id: str, action: str, payload: dict[str, Any], key: str | None = None
+                  ) -> ComplaintStatus:
+        """A handler's update: the new status, or Refused naming the stage and what it accepts.
+
+        `key` is the Temporal update id, so an action sent again with the same key attaches to the
+        first one and answers its outcome instead of being applied (or refused) a second time.
+        """
         model = ACTION_INPUTS.get(action)
         if model is None:
             raise NotFound(f"unknown action {action!r}; actions are {', '.join(ACTION_INPUTS)}")
@@ -198,17 +224,46 @@ class Desk:
             model.model_validate(payload)
         except ValidationError as err:
             raise Invalid.of(err) from None
+        key = update_key(key)
         handle = self._handle(complaint_id)
         try:
-            return await handle.execute_update(action, payload, result_type=ComplaintStatus, rpc_timeout=RPC_TIMEOUT)
+            # Accepted, then the result, each bounded: execute_update polls without a deadline for the
+            # result of an update a worker accepted but has not finished (say it was stopped meanwhile).
+            update = await handle.start_update(action, payload, id=key, wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                                               result_type=ComplaintStatus, rpc_timeout=self.rpc_timeout)
+            return await update.result(rpc_timeout=self.rpc_timeout)
         except WorkflowUpdateFailedError as err:
             raise _refusal(err) from None
         except WorkflowUpdateRPCTimeoutOrCancelledError:
-            raise Unavailable(f"complaint {complaint_id} did not answer in time; try again") from None
+            raise Queued(complaint_id, key) from None
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND and await self._closed(handle):
                 raise Refused(f"{action} refused: the complaint is in stage closed, which accepts nothing") from None
             raise _not_found(err, complaint_id) or _unavailable(err) from None
+
+    async def outcome(self, complaint_id: str, key: str) -> ComplaintStatus:
+        """The outcome of the action sent under `key`: the status it answered, its refusal, or Queued.
+
+        Temporal keeps no record of a refused update, so a refusal the caller did not wait for is
+        not found here; sending the action again with the same key answers it.
+        """
+        handle = self._handle(complaint_id)
+        if re.fullmatch(KEY_PATTERN, key) is None:
+            raise NotFound("no update under this key")
+        try:
+            return await handle.get_update_handle(key, result_type=ComplaintStatus).result(rpc_timeout=OUTCOME_WAIT)
+        except WorkflowUpdateFailedError as err:
+            raise _refusal(err) from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            raise Queued(complaint_id, key) from None
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise _unavailable(err) from None
+            if await self._described(handle) is None:
+                raise NotFound(f"no complaint {complaint_id}") from None
+            raise NotFound(f"no update {key} on complaint {complaint_id}: none was sent under this key, or it was "
+                           "refused (Temporal keeps no refusal); send the action again with this key to see its "
+                           "outcome") from None
 
     async def escalate(self, complaint_id: str, payload: dict[str, Any]) -> None:
         """A manager's escalation to the emergency team (the `escalate` signal)."""
@@ -218,18 +273,21 @@ class Desk:
             raise Invalid.of(err) from None
         handle = self._handle(complaint_id)
         try:
-            await handle.signal("escalate", escalation.model_dump(mode="json"), rpc_timeout=RPC_TIMEOUT)
+            await handle.signal("escalate", escalation.model_dump(mode="json"), rpc_timeout=self.rpc_timeout)
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND and await self._closed(handle):
                 raise Refused("escalate refused: the complaint is closed") from None
             raise _not_found(err, complaint_id) or _unavailable(err) from None
 
     async def _closed(self, handle: WorkflowHandle[Any, Any]) -> bool:
+        described = await self._described(handle)
+        return described is not None and described.status != WorkflowExecutionStatus.RUNNING
+
+    async def _described(self, handle: WorkflowHandle[Any, Any]) -> WorkflowExecutionDescription | None:
         try:
-            described = await handle.describe(rpc_timeout=RPC_TIMEOUT)
+            return await handle.describe(rpc_timeout=self.rpc_timeout)
         except RPCError:
-            return False
-        return described.status != WorkflowExecutionStatus.RUNNING
+            return None
 
     # many complaints
 
@@ -238,7 +296,7 @@ class Desk:
         rows = []
         try:
             async for wf in self.client.list_workflows(filters.visibility_query(self.task_queue),
-                                                       limit=filters.limit, rpc_timeout=RPC_TIMEOUT):
+                                                       limit=filters.limit, rpc_timeout=self.rpc_timeout):
                 sa = wf.typed_search_attributes
                 rows.append(Listed(
                     complaint_id=wf.id.removeprefix("complaint-"), stage=sa.get(STAGE), category=sa.get(CATEGORY),
@@ -256,7 +314,7 @@ class Desk:
         """The emergency team's open escalated cases (none before the first escalation)."""
         handle = self.client.get_workflow_handle(self.team_id)
         try:
-            return await handle.query("open_cases", result_type=OpenCases, rpc_timeout=RPC_TIMEOUT)
+            return await handle.query("open_cases", result_type=OpenCases, rpc_timeout=self.rpc_timeout)
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 return OpenCases(cases=[])
@@ -274,7 +332,7 @@ class Desk:
         handle = self.client.get_workflow_handle(self.team_id)
         try:
             return await handle.execute_update("acknowledge", ack.model_dump(mode="json"), result_type=OpenCase,
-                                               rpc_timeout=RPC_TIMEOUT)
+                                               rpc_timeout=self.rpc_timeout)
         except WorkflowUpdateFailedError as err:
             raise _refusal(err) from None
         except WorkflowUpdateRPCTimeoutOrCancelledError:
@@ -315,6 +373,15 @@ def _is_id(complaint_id: str) -> bool:
     return re.fullmatch(ID_PATTERN, complaint_id) is not None
 
 
+def update_key(key: str | None) -> str:
+    """The update id of an action: the caller's Idempotency-Key, or a fresh one when it sent none."""
+    if key is None:
+        return uuid.uuid4().hex
+    if re.fullmatch(KEY_PATTERN, key) is None:
+        raise Invalid([("Idempotency-Key", "must be 1 to 64 letters, digits, '.', '_', ':' or '-'")])
+    return key
+
+
 def _refusal(err: WorkflowUpdateFailedError) -> DeskError:
     cause = err.cause
     if isinstance(cause, ApplicationError):
@@ -328,6 +395,10 @@ def _refusal(err: WorkflowUpdateFailedError) -> DeskError:
 
 def _not_found(err: RPCError, complaint_id: str) -> NotFound | None:
     return NotFound(f"no complaint {complaint_id}") if err.status == RPCStatusCode.NOT_FOUND else None
+
+
+def _archive_down(why: str = "") -> Unavailable:
+    return Unavailable(f"the archive did not answer{f' ({why})' if why else ''}; try again")
 
 
 def _unavailable(err: RPCError) -> Unavailable:
@@ -350,5 +421,6 @@ async def open_desk(settings: Settings) -> AsyncIterator[Desk]:
 
 
 def desk_for(settings: Settings, client: Client) -> Desk:
-    return Desk(client, Archive(engine_for(settings.db_url)), settings.task_queue, settings.emergency_team_id)
+    return Desk(client, Archive(engine_for(settings.db_url)), settings.task_queue, settings.emergency_team_id,
+                settings.rpc_timeout)
 

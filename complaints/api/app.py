@@ -1,8 +1,9 @@
 """The HTTP API of contract section 5: thin routes over `complaints.desk.Desk`.
 
 Every failure becomes a clear status (401/403 auth, 404 unknown, 409 wrong stage,
-422 field and reason, 503 Temporal or archive away); no input yields a 500 and no
-answer echoes input values. `create_app()` is also where other routers are included.
+422 field and reason, 503 Temporal or archive away, 202 for an action no worker has taken
+yet); no input yields a 500 and no answer echoes input values. `create_app()` is also
+where other routers are included.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the per-action body types at runtime.
@@ -13,7 +14,7 @@ from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Any
 
 import swagger_ui_bundle
-from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -32,10 +33,12 @@ from complaints.desk import (
     Invalid,
     Listed,
     NotFound,
+    Queued,
     Refused,
     Unavailable,
     archive_answers,
     desk_for,
+    update_key,
 )
 from complaints.domain.models import (
     ACTION_INPUTS,
@@ -65,6 +68,15 @@ class FiledOut(BaseModel):
 class Accepted(BaseModel):
     complaint_id: str
     accepted: bool = True
+
+
+class UpdateQueued(BaseModel):
+    """An action no worker has taken yet: where to read its outcome."""
+
+    complaint_id: str
+    idempotency_key: str
+    detail: str
+    outcome: str
 
 
 class Lead(Strict):
@@ -126,20 +138,40 @@ async def escalate(complaint_id: str, desk: DeskDep, _: Annotated[Any, Depends(r
     return Accepted(complaint_id=complaint_id)
 
 
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", description="the update id: sending the action again with the same key answers the "
+    "first one's outcome instead of applying it twice; 1 to 64 letters, digits, `.`, `_`, `:` or `-`")]
+QUEUED = {202: {"model": UpdateQueued, "description": "no worker answered in time: queued, not yet checked or "
+                "applied; `outcome` is where to read it"}}
+
+
 def _action_route(action: str, model: type[Strict]) -> None:
     async def act(complaint_id: str, desk: DeskDep, _: Annotated[Any, Depends(require("handler"))],
-                  body: Annotated[model, Body(openapi_examples={action: {"value": examples.ACTIONS[action]}})]  # type: ignore[valid-type]
-                  ) -> ComplaintStatus:
-        return await desk.act(complaint_id, action, body.model_dump(mode="json", exclude_unset=True))
+                  body: Annotated[model, Body(openapi_examples={action: {"value": examples.ACTIONS[action]}})],  # type: ignore[valid-type]
+                  response: Response, idempotency_key: IdempotencyKey = None) -> ComplaintStatus:
+        key = update_key(idempotency_key)
+        response.headers["Idempotency-Key"] = key
+        return await desk.act(complaint_id, action, body.model_dump(mode="json", exclude_unset=True), key)
 
-    act.__doc__ = f"The handler's `{action}` update; 409 when the complaint's stage does not accept it."
+    act.__doc__ = (f"The handler's `{action}` update; 409 when the complaint's stage does not accept it. "
+                   "The answer's `Idempotency-Key` header is the key it ran under (a new one if none was sent).")
     router.add_api_route(f"/complaints/{{complaint_id}}/{action}", act, methods=["POST"], name=action,
                          response_model=ComplaintStatus, tags=["handler actions"],
-                         responses={409: {"description": "the stage does not accept this action"}})
+                         responses={409: {"description": "the stage does not accept this action"}, **QUEUED})
 
 
 for _action, _model in ACTION_INPUTS.items():
     _action_route(_action, _model)
+
+
+@router.get("/complaints/{complaint_id}/updates/{idempotency_key}", response_model=ComplaintStatus,
+            tags=["handler actions"], responses={409: {"description": "the action was refused"}, **QUEUED})
+async def update_outcome(complaint_id: str, idempotency_key: str, desk: DeskDep,
+                         _: Annotated[Any, Depends(require(*READERS))]) -> ComplaintStatus:
+    """The outcome of the action sent with this `Idempotency-Key`: the status it answered, 409 its
+    refusal, 202 while still queued; 404 for a key Temporal does not know (a refusal is not kept:
+    send the action again with the same key to hear it)."""
+    return await desk.outcome(complaint_id, idempotency_key)
 
 
 @router.post("/complaints/{complaint_id}/{action}", include_in_schema=False)
@@ -203,9 +235,19 @@ async def _request_invalid(_: Request, exc: Exception) -> JSONResponse:
     return _invalid([explained(e) for e in exc.errors()])
 
 
+def _queued(queued: Queued) -> JSONResponse:
+    outcome = f"/complaints/{queued.complaint_id}/updates/{queued.key}"
+    body = UpdateQueued(complaint_id=queued.complaint_id, idempotency_key=queued.key, detail=str(queued),
+                        outcome=outcome)
+    return JSONResponse(body.model_dump(), status_code=202, headers={"Location": outcome,
+                                                                     "Idempotency-Key": queued.key})
+
+
 async def _desk_error(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, Invalid):
         return _invalid(exc.errors)
+    if isinstance(exc, Queued):
+        return _queued(exc)
     return JSONResponse({"detail": str(exc)}, status_code=STATUS_OF.get(type(exc), 409))
 
 

@@ -2,7 +2,8 @@
 
 Each is a thin shell over `complaints.desk.Desk`, like the HTTP API: a missing complaint,
 a refused action or a bad field is one line on standard error and an exit code
-(2 bad input, 3 not found, 4 refused, 5 Temporal or archive unavailable), never a traceback.
+(2 bad input, 3 not found, 4 refused, 5 Temporal or archive unavailable, 6 an action queued
+because no worker answered in time), never a traceback.
 """
 
 from __future__ import annotations
@@ -19,16 +20,28 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from complaints.desk import Desk, DeskError, Filters, Invalid, Listed, NotFound, Refused, Unavailable, open_desk
+from complaints.desk import (
+    Desk,
+    DeskError,
+    Filters,
+    Invalid,
+    Listed,
+    NotFound,
+    Queued,
+    Refused,
+    Unavailable,
+    open_desk,
+    update_key,
+)
 from complaints.domain.models import ACTION_INPUTS, ComplaintStatus, OpenCases
 from complaints.domain.workdays import local_time
 from complaints.infra.settings import Settings
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
-EXIT_CODES: dict[type[DeskError], int] = {Invalid: 2, NotFound: 3, Refused: 4, Unavailable: 5}
+EXIT_CODES: dict[type[DeskError], int] = {Invalid: 2, NotFound: 3, Refused: 4, Unavailable: 5, Queued: 6}
 LABELS: dict[type[DeskError], str] = {Invalid: "invalid", NotFound: "not found", Refused: "refused",
-                                      Unavailable: "unavailable"}
+                                      Unavailable: "unavailable", Queued: "queued"}
 
 
 def on_desk(work: Callable[[Desk], Awaitable[None]]) -> None:
@@ -152,12 +165,22 @@ def act(
     update: str = typer.Argument(..., help=f"one of {', '.join(ACTION_INPUTS)}"),
     fields: list[str] = typer.Argument(None, help="key=value pairs; repeat a key for a list"),
     payload_json: Optional[str] = typer.Option(None, "--json", help="the whole payload as a JSON object"),
+    key: Optional[str] = typer.Option(None, "--key", help="the action's Idempotency-Key: give the key a queued or "
+                                      "unanswered action printed to see its outcome; it is never applied twice"),
 ) -> None:
     """Take a handler action: `act C123 assess handler=h.zhang category=service.fees severity=normal`."""
     payload = parse_payload(update, fields or [], payload_json)
 
     async def work(desk: Desk) -> None:
-        s = await desk.act(complaint_id, update, payload)
+        sent = update_key(key)
+        again = f"to see its outcome or retry without applying it twice, repeat this command with --key {sent}"
+        try:
+            s = await desk.act(complaint_id, update, payload, sent)
+        except Queued:
+            fail(Queued, f"{update} on {complaint_id} is not yet checked or applied: no worker answered in time; "
+                         f"{again}")
+        except Unavailable as error:
+            fail(Unavailable, f"{error}; {again}")
         out.print(Text(f"{complaint_id}: {update} accepted; stage {s.stage.value}; "
                        f"accepts now: {', '.join(s.accepts) or 'nothing'}"))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from complaints.domain.models import EMERGENCY_TEAM_ID
@@ -28,6 +29,8 @@ class Settings:
     api_keys: str | None = None
     data_dir: Path = field(default_factory=_data_dir)
     emergency_team_id: str = EMERGENCY_TEAM_ID
+    rpc_timeout: timedelta = timedelta(seconds=20)
+    """How long the API and the CLI wait for a worker to answer a query or an update."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -47,4 +50,5 @@ class Settings:
             api_keys=env("COMPLAINTS_API_KEYS") or None,
             data_dir=data_dir,
             emergency_team_id=env("COMPLAINTS_EMERGENCY_TEAM_ID") or EMERGENCY_TEAM_ID,
+            rpc_timeout=timedelta(seconds=float(env("COMPLAINTS_RPC_TIMEOUT", "20"))),
         )

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from complaints.api.app import create_app
 from complaints.infra.settings import Settings
+from tests.devserver import free_port
 
 KEYS = {"channel": "k-channel", "handler": "k-handler", "manager": "k-manager", "emergency": "k-emergency",
         "auditor": "k-auditor"}
@@ -41,6 +42,11 @@ def intake(external_ref: str | None = None, **changes: Any) -> dict[str, Any]:
         body["external_ref"] = external_ref
     body.update(changes)
     return body
+
+
+def unreachable_archive() -> str:
+    """A PostgreSQL URL on a port nobody listens on: the archive as seen during an outage."""
+    return f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/test"
 
 
 @pytest.fixture

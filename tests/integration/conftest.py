@@ -36,10 +36,16 @@ async def dev_client(dev_settings: Settings) -> AsyncIterator[Client]:
 
 
 @pytest.fixture
-async def dev_worker(dev_client: Client, task_queue: str, policy, calendar, archive, team_id: str):
+def worker_on(dev_client: Client, task_queue: str, policy, calendar, archive, team_id: str):
+    """This test's worker, to start and stop at will: `async with worker_on(): ...` (a worker away and back)."""
     from worker import new_worker
 
-    async with new_worker(dev_client, task_queue, policy, calendar, archive, team_id) as running:
+    return lambda: new_worker(dev_client, task_queue, policy, calendar, archive, team_id)
+
+
+@pytest.fixture
+async def dev_worker(worker_on):
+    async with worker_on() as running:
         yield running
 
 

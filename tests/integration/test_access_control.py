@@ -26,6 +26,7 @@ CONTRACT: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/complaints/{complaint_id}/escalate"): frozenset({"manager"}),
     **{("POST", f"/complaints/{{complaint_id}}/{action}"): frozenset({"handler"}) for action in ACTION_INPUTS},
     ("POST", "/complaints/{complaint_id}/{action}"): frozenset({"handler"}),
+    ("GET", "/complaints/{complaint_id}/updates/{idempotency_key}"): READERS,
     ("GET", "/emergency/cases"): frozenset({"emergency", "manager"}),
     ("POST", "/emergency/cases/{complaint_id}/acknowledge"): frozenset({"emergency"}),
     ("POST", "/codec/decode"): READERS,
@@ -65,7 +66,8 @@ def body_for(path: str) -> dict | None:
 
 async def call(http: httpx.AsyncClient, method: str, path: str, cid: str, key: str | None) -> httpx.Response:
     """The route with the complaint's id; a key-in-path route carries `key`, others send it as a bearer."""
-    url = re.sub(r"\{action\}", "no_such_action", path.replace("{complaint_id}", cid))
+    url = re.sub(r"\{action\}", "no_such_action", path.replace("{complaint_id}", cid)).replace(
+        "{idempotency_key}", "no-such-update")
     if "{key}" in url:
         return await http.request(method, url.replace("{key}", key or "-"), json=body_for(path))
     headers = {"Authorization": f"Bearer {key}"} if key else {}

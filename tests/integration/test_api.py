@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -14,7 +15,8 @@ from complaints.api.app import create_app
 from complaints.domain.models import ACTION_INPUTS, Channel
 from complaints.infra.settings import Settings
 from tests.devserver import free_port
-from tests.integration.apihelp import KEYS, api_settings, app, auth, eventually, http, intake  # noqa: F401
+from tests.integration.apihelp import (  # noqa: F401
+    KEYS, api_settings, app, auth, eventually, http, intake, unreachable_archive)
 
 HANDLER = "h.zhang"
 LIFECYCLE = [
@@ -253,6 +255,20 @@ async def test_health_is_503_when_the_archive_does_not_answer(api_settings: Sett
         assert r.status_code == 503 and r.json() == {"temporal": True, "archive": False}
 
 
+async def test_a_closed_complaint_is_503_naming_the_archive_while_the_archive_is_down(
+        http: httpx.AsyncClient, api_settings: Settings) -> None:
+    cid = await file(http, "ARCHIVE-DOWN")
+    closed = await http.post(f"/complaints/{cid}/withdraw", json={"handler": HANDLER, "reason": "settled"},
+                             headers=auth("handler"))
+    assert closed.status_code == 200 and closed.json()["stage"] == "closed"
+    down = create_app(dataclasses.replace(api_settings, db_url=unreachable_archive()))
+    async with down.router.lifespan_context(down), \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=down), base_url="http://api") as client:
+        r = await client.get(f"/complaints/{cid}", headers=auth("auditor"))
+    assert r.status_code == 503  # its reviews are in the archive: no status that silently lacks them
+    assert r.json() == {"detail": "the archive did not answer (it lists the reviews of a closed complaint); try again"}
+
+
 async def test_without_temporal_health_and_routes_are_503_not_500(api_settings: Settings) -> None:
     lonely = create_app(dataclasses.replace(api_settings, temporal_address=f"127.0.0.1:{free_port()}"))
     async with lonely.router.lifespan_context(lonely), \
@@ -265,19 +281,76 @@ async def test_without_temporal_health_and_routes_are_503_not_500(api_settings: 
     assert "Temporal" in status.json()["detail"]
 
 
-async def test_without_a_worker_reads_and_actions_are_503_saying_so(app, monkeypatch: pytest.MonkeyPatch) -> None:
-    import complaints.desk
+@pytest.fixture
+async def impatient(api_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API waiting one second for a worker, with no worker of its own: tests start and stop them."""
+    impatient = create_app(dataclasses.replace(api_settings, rpc_timeout=timedelta(seconds=1)))
+    async with impatient.router.lifespan_context(impatient), \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=impatient), base_url="http://api") as client:
+        yield client
 
-    monkeypatch.setattr(complaints.desk, "RPC_TIMEOUT", timedelta(seconds=1))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
-        filed = await client.post("/complaints", json=intake("NO-WORKER"), headers=auth("channel"))
-        assert filed.status_code == 201  # accepted: the workflow waits for a worker
-        cid = filed.json()["complaint_id"]
-        status = await client.get(f"/complaints/{cid}", headers=auth("auditor"))
-        action = await client.post(f"/complaints/{cid}/withdraw", json={"handler": "h", "reason": "r"},
-                                   headers=auth("handler"))
-    assert (status.status_code, action.status_code) == (503, 503)
-    assert "worker" in status.json()["detail"] and "in time" in action.json()["detail"]
+
+async def test_without_a_worker_reads_are_503_and_actions_202_queued(impatient: httpx.AsyncClient) -> None:
+    filed = await impatient.post("/complaints", json=intake("NO-WORKER"), headers=auth("channel"))
+    assert filed.status_code == 201  # accepted: the workflow waits for a worker
+    cid = filed.json()["complaint_id"]
+    status = await impatient.get(f"/complaints/{cid}", headers=auth("auditor"))
+    action = await impatient.post(f"/complaints/{cid}/withdraw", json={"handler": "h", "reason": "r"},
+                                  headers=auth("handler"))
+    assert (status.status_code, action.status_code) == (503, 202)
+    assert "worker" in status.json()["detail"]
+    key = action.headers["Idempotency-Key"]  # none was sent: the API made one and says which
+    assert action.json() == {
+        "complaint_id": cid, "idempotency_key": key, "outcome": f"/complaints/{cid}/updates/{key}",
+        "detail": f"queued, not yet checked or applied: no worker answered in time; its key is {key}"}
+    assert action.headers["Location"] == action.json()["outcome"]
+
+
+async def test_an_action_queued_while_no_worker_runs_is_applied_once_when_one_returns(
+        impatient: httpx.AsyncClient, worker_on) -> None:
+    async with worker_on():
+        cid = await file(impatient, "AWAY-1")
+        await eventually(lambda: impatient.get(f"/complaints/{cid}", headers=auth("handler")),
+                         lambda r: r.json()["stage"] == "assessment")
+    pause = {"handler": HANDLER, "reason": "forensic appraisal of the recording"}
+    keyed = {**auth("handler"), "Idempotency-Key": "pause-appraisal-1"}
+    queued = await impatient.post(f"/complaints/{cid}/pause", json=pause, headers=keyed)
+    assert queued.status_code == 202 and queued.headers["Idempotency-Key"] == "pause-appraisal-1"
+    outcome = queued.json()["outcome"]
+    assert outcome == f"/complaints/{cid}/updates/pause-appraisal-1"
+    pending = await impatient.get(outcome, headers=auth("handler"))
+    assert pending.status_code == 202 and pending.json() == queued.json()
+    async with worker_on():
+        done = await eventually(lambda: impatient.get(outcome, headers=auth("handler")),
+                                lambda r: r.status_code != 202, seconds=30)
+        assert done.status_code == 200 and done.json()["paused"] is True
+        retried = await impatient.post(f"/complaints/{cid}/pause", json=pause, headers=keyed)
+        assert retried.status_code == 200 and retried.json() == done.json()  # the first outcome, not "already paused"
+        status = (await impatient.get(f"/complaints/{cid}", headers=auth("handler"))).json()
+    assert len(status["pauses"]) == 1 and status["paused"] is True
+
+
+async def test_an_action_sent_again_with_its_key_answers_the_first_outcome_and_applies_once(
+        http: httpx.AsyncClient) -> None:
+    cid = await file(http, "EXTEND-TWICE")
+    await eventually(lambda: http.get(f"/complaints/{cid}", headers=auth("handler")),
+                     lambda r: r.json()["stage"] == "assessment")
+    extend = {"handler": HANDLER, "approver": "m.chen", "approver_role": "manager", "reason": "appraisal", "days": 10}
+    keyed = {**auth("handler"), "Idempotency-Key": "extend:2026-12-02.1"}
+    first, again = [await http.post(f"/complaints/{cid}/extend", json=extend, headers=keyed) for _ in range(2)]
+    assert (first.status_code, again.status_code) == (200, 200) and again.json() == first.json()
+    assert len(first.json()["extensions"]) == 1
+    polled = await http.get(f"/complaints/{cid}/updates/extend:2026-12-02.1", headers=auth("auditor"))
+    assert polled.status_code == 200 and polled.json() == first.json()
+    status = (await http.get(f"/complaints/{cid}", headers=auth("handler"))).json()
+    assert status["deadlines"]["decision"] == first.json()["deadlines"]["decision"] and len(status["extensions"]) == 1
+    bad = await http.post(f"/complaints/{cid}/extend", json=extend, headers={**auth("handler"),
+                                                                              "Idempotency-Key": "no spaces/here"})
+    assert fields(bad) == {"Idempotency-Key": "must be 1 to 64 letters, digits, '.', '_', ':' or '-'"}
+    unknown = await http.get(f"/complaints/{cid}/updates/never-sent", headers=auth("handler"))
+    assert unknown.status_code == 404 and "send the action again with this key" in unknown.json()["detail"]
+    no_complaint = await http.get("/complaints/CFFFFFFFFFFFFFFF/updates/never-sent", headers=auth("handler"))
+    assert no_complaint.json() == {"detail": "no complaint CFFFFFFFFFFFFFFF"}
 
 
 @pytest.mark.parametrize("keys", ["k1:janitor", "justakey"])

@@ -16,7 +16,7 @@ from complaints.cli.operate import parse_payload
 from complaints.desk import Desk, Filters, desk_for
 from complaints.infra.settings import Settings
 from tests.devserver import free_port
-from tests.integration.apihelp import api_settings, eventually, intake  # noqa: F401
+from tests.integration.apihelp import api_settings, eventually, intake, unreachable_archive  # noqa: F401
 
 COMPLAINTS = str(Path(sys.executable).parent / "complaints")
 
@@ -87,6 +87,36 @@ async def test_refusals_and_unknown_complaints_are_one_line_and_an_exit_code(des
     assert not_a_case.returncode == 3 and "not an open emergency case" in not_a_case.stderr
     assert all(len(d.stderr.strip().splitlines()) == 1
                for d in (wrong_stage, unknown, bad_payload, bad_filter, not_a_case))
+
+
+async def test_status_of_a_closed_complaint_without_the_archive_is_exit_5_naming_it(desk: Desk, cli_env) -> None:
+    cid = await filed(desk, "CLI-ARCHIVE-DOWN")
+    await desk.act(cid, "withdraw", {"handler": "h.li", "reason": "settled"})
+    done = await run({**cli_env, "COMPLAINTS_DB_URL": unreachable_archive()}, "status", cid)
+    assert done.returncode == 5, done.stderr
+    assert done.stderr.strip() == ("unavailable: the archive did not answer (it lists the reviews of a closed "
+                                   "complaint); try again")
+
+
+async def test_an_action_no_worker_answers_is_queued_and_its_key_gives_the_outcome_once(
+        api_settings: Settings, dev_client, worker_on, cli_env) -> None:
+    desk = desk_for(api_settings, dev_client)
+    async with worker_on():
+        cid = await filed(desk, "CLI-AWAY")
+    impatient = {**cli_env, "COMPLAINTS_RPC_TIMEOUT": "1"}
+    pause = ["act", cid, "pause", "handler=h.li", "reason=forensic appraisal"]
+    queued = await run(impatient, *pause)
+    assert queued.returncode == 6, queued.stderr
+    assert queued.stderr.startswith(f"queued: pause on {cid} is not yet checked or applied")
+    key = queued.stderr.strip().rsplit("repeat this command with --key ", 1)[1]
+    async with worker_on():
+        done = await eventually(lambda: run(impatient, *pause, "--key", key), lambda d: d.returncode != 6, seconds=30)
+        again = await run(impatient, *pause, "--key", key)  # the first outcome, not "refused: already paused"
+        status = await desk.status(cid)
+    assert (done.returncode, again.returncode) == (0, 0) and f"{cid}: pause accepted" in again.stdout
+    assert len(status.pauses) == 1
+    bad_key = await run(impatient, *pause, "--key", "not a key")
+    assert bad_key.returncode == 2 and bad_key.stderr.startswith("invalid: Idempotency-Key: must be 1 to 64")
 
 
 async def test_list_escalate_cases_and_ack(desk: Desk, cli_env) -> None:
