@@ -3,8 +3,8 @@
 The process, top to bottom: receive (deadlines fixed, archived, urgent ones escalated),
 then keep the deadlines while handlers move the complaint through its stages with
 updates, then wind up (interim measure lifted, emergency case closed). Every change is
-journalled: the archive writes run in order beside the process, so an archive outage
-delays the record but never a deadline or a handler's action.
+journalled through the outbox (workflows/outbox.py), whose lanes run beside the process, so
+an archive outage delays the record but never a deadline, a handler's action or an alert.
 """
 
 from __future__ import annotations
@@ -64,24 +64,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from complaints.domain.workdays import local_time as local
 
+from .outbox import Outbox
 from .visibility import BREACHED, CATEGORY, CHANNEL, ESCALATED, NEXT_DEADLINE, PAUSED, SEVERITY, STAGE
 
-PATIENT = {  # archive and team calls: retried with backoff for as long as it takes
-    "start_to_close_timeout": timedelta(seconds=30),
-    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
-}
 QUICK = {"start_to_close_timeout": timedelta(seconds=30), "retry_policy": RetryPolicy(maximum_attempts=5)}
-# Archive writes as local activities: run by the worker inside the workflow task, no activity
-# task round trip through the server. Unlimited retries with backoff; a retry due within a
-# second is made in place, a later one waits on a durable timer (the workflow task is not
-# held open through an archive outage, updates keep being answered). Each such timer is
-# history, so the backoff grows to 10 minutes: a day-long outage costs ~900 events.
-ARCHIVE_LOCALLY = "archive-local-activities"  # the patch: runs started before it keep regular activities
-PATIENT_LOCAL = {
-    "start_to_close_timeout": timedelta(seconds=30),
-    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10)),
-    "local_retry_threshold": timedelta(seconds=1),
-}
 
 
 @dataclass(frozen=True)
@@ -95,17 +81,25 @@ class Alarm:
         return f"{self.deadline} {'warning' if self.warning else 'deadline'}"
 
 
-def after_receipt(action: Callable[..., Any]) -> Callable[..., Awaitable[ComplaintStatus]]:
-    """A handler's action sent while the deadlines are still being fixed (the first second
-    of a complaint's life) waits for the assessment to open, then is checked again."""
+def one_at_a_time(action: Callable[..., Any]) -> Callable[..., Awaitable[ComplaintStatus]]:
+    """A handler's action, run one at a time (as in the samples' safe message handlers).
+
+    An action sent while the deadlines are still being fixed (the first second of a
+    complaint's life) waits for the assessment to open; one sent while another is still
+    running (a merge awaiting its hand-over) waits its turn. Either is checked again against
+    what it finds: a withdrawal that waited for a merge to close the complaint is refused.
+    """
 
     @functools.wraps(action)
     async def handler(self: ComplaintWorkflow, payload: dict) -> ComplaintStatus:
+        waited = self.s.stage is Stage.receipt or self.acting.locked()
         if self.s.stage is Stage.receipt:
             await workflow.wait_condition(lambda: self.s.stage is not Stage.receipt)
-            self.check(action.__name__, payload)
-        result = action(self, payload)
-        return await result if inspect.isawaitable(result) else result
+        async with self.acting:
+            if waited:
+                self.check(action.__name__, payload)
+            result = action(self, payload)
+            return await result if inspect.isawaitable(result) else result
 
     return handler
 
@@ -137,9 +131,8 @@ class ComplaintWorkflow:
         self.evidence = list(complaint.intake.evidence)
         self.facts: dict[str, Any] = {}
         self.seq = 0
-        self.journal: list[Callable[[], Awaitable[None]]] = []
-        self.archive_locally = False  # set by run(): see ARCHIVE_LOCALLY
-        self.finished = False
+        self.outbox = Outbox()
+        self.acting = asyncio.Lock()
         self.changes = 0
         self.published: dict[str, Any] = {}
         self.journal_receipt()  # seq 1, first in the journal, whatever arrives meanwhile
@@ -148,14 +141,12 @@ class ComplaintWorkflow:
 
     @workflow.run
     async def run(self, complaint: NewComplaint) -> ComplaintStatus:
-        self.archive_locally = workflow.patched(ARCHIVE_LOCALLY)  # decided once, at the run's first task
-        archivist = asyncio.create_task(self.keep_archive())
+        self.outbox.open()
         await self.receive()
         while self.s.stage is not Stage.closed:
             await self.keep_deadlines()
         self.wind_up()
-        await archivist
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self.outbox.close()
         return self.status()
 
     async def receive(self) -> None:
@@ -194,14 +185,11 @@ class ComplaintWorkflow:
         """Lift the interim measure and tell the team the case is closed."""
         now = workflow.now()
         if self.s.interim_measure:
-            self.later(lambda: workflow.execute_activity_method(
-                CollectionContact.lift_collection_contact, args=[self.s.complaint_id, now],
-                summary=PublicText("collection contact: resume"), **PATIENT))
+            self.outbox.call("archive", CollectionContact.lift_collection_contact, self.s.complaint_id, now,
+                             summary="collection contact: resume")
         if self.s.escalated:
-            self.later(lambda: workflow.execute_activity_method(
-                EmergencyDesk.close_emergency_case, self.s.complaint_id,
-                summary=PublicText("emergency team: case closed"), **PATIENT))
-        self.finished = True
+            self.outbox.call("alerts", EmergencyDesk.close_emergency_case, self.s.complaint_id,
+                             summary="emergency team: case closed")
 
     # --- deadlines -----------------------------------------------------------------------
 
@@ -243,7 +231,7 @@ class ComplaintWorkflow:
     # --- handler actions: the stages, in order -------------------------------------------
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     def assess(self, payload: dict) -> ComplaintStatus:
         a = Assess.model_validate(payload)
         self.s.category, self.s.severity = a.category, a.severity
@@ -253,16 +241,15 @@ class ComplaintWorkflow:
             customer = self.complaint.intake.complainant
             key = customer.customer_id or customer.phone or customer.email or self.s.complaint_id
             now = workflow.now()
-            self.later(lambda: workflow.execute_activity_method(
-                CollectionContact.suspend_collection_contact, args=[self.s.complaint_id, key, now],
-                summary=PublicText("collection contact: suspend"), **PATIENT))
+            self.outbox.call("archive", CollectionContact.suspend_collection_contact, self.s.complaint_id, key, now,
+                             summary="collection contact: suspend")
         self.act("assess", a)
         if a.severity is Severity.urgent and not self.escalated_by(EscalationSource.urgent_assessment):
             self.escalate_to_team(EscalationSource.urgent_assessment, "assessed urgent", a.handler)
         return self.status()
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     def investigate(self, payload: dict) -> ComplaintStatus:
         i = Investigate.model_validate(payload)
         self.evidence += i.evidence
@@ -270,18 +257,18 @@ class ComplaintWorkflow:
         return self.act("investigate", i)
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     def propose_solution(self, payload: dict) -> ComplaintStatus:
         self.plan_proposed = True
         return self.act("propose_solution", ProposeSolution.model_validate(payload))
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     def record_execution(self, payload: dict) -> ComplaintStatus:
         return self.act("record_execution", RecordExecution.model_validate(payload))
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     def record_feedback(self, payload: dict) -> ComplaintStatus:
         f = RecordFeedback.model_validate(payload)
         self.facts.setdefault("decided_at", workflow.now())
@@ -296,14 +283,14 @@ class ComplaintWorkflow:
         return self.status()
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     def record_revisit(self, payload: dict) -> ComplaintStatus:
         r = RecordRevisit.model_validate(payload)
         self.s.reached, self.s.satisfaction = r.reached, r.satisfaction
         return self.act("record_revisit", r)
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     def summarize(self, payload: dict) -> ComplaintStatus:
         s = Summarize.model_validate(payload)
         self.s.outcome = Outcome.resolved
@@ -311,7 +298,7 @@ class ComplaintWorkflow:
         return self.act("summarize", s)
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     def withdraw(self, payload: dict) -> ComplaintStatus:
         w = Withdraw.model_validate(payload)
         self.s.outcome = Outcome.withdrawn
@@ -320,7 +307,7 @@ class ComplaintWorkflow:
     # --- the regulator's clock (contract 2b) ---------------------------------------------
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     def extend(self, payload: dict) -> ComplaintStatus:
         e = Extend.model_validate(payload)
         self.move_decision(timedelta(days=e.days))
@@ -332,7 +319,7 @@ class ComplaintWorkflow:
             message=f"The decision on your complaint is extended to {local(self.due['decision'])}: {e.reason}")])
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     def pause(self, payload: dict) -> ComplaintStatus:
         p = Pause.model_validate(payload)
         self.s.paused = True
@@ -343,7 +330,7 @@ class ComplaintWorkflow:
                     "this time does not count against the decision deadline.")])
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     def resume(self, payload: dict) -> ComplaintStatus:
         r = Resume.model_validate(payload)
         pause = self.s.pauses[-1]
@@ -353,7 +340,7 @@ class ComplaintWorkflow:
         return self.act("resume", r, deadlines={"decision": self.due["decision"]})
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     async def merge(self, payload: dict) -> ComplaintStatus:
         m = Merge.model_validate(payload)
         repeat = Repeat(complaint_id=self.s.complaint_id, handler=m.handler,
@@ -417,9 +404,8 @@ class ComplaintWorkflow:
             kind="emergency", recipient="emergency-team", message=f"{source.value}: {reason}")])
         notice = EscalationNotice(complaint_id=self.s.complaint_id, seq=seq, category=self.s.category,
                                   severity=self.s.severity, stage=self.s.stage, escalation=entry)
-        self.later(lambda: workflow.execute_activity_method(
-            EmergencyDesk.alert_emergency_team, notice, summary=PublicText(f"emergency team: {source.value}"),
-            **PATIENT))
+        self.outbox.call("alerts", EmergencyDesk.alert_emergency_team, notice,
+                         summary=f"emergency team: {source.value}")
         self.publish()
 
     def escalated_by(self, source: EscalationSource) -> bool:
@@ -601,7 +587,7 @@ class ComplaintWorkflow:
         record = Record(complaint_id=self.s.complaint_id, seq=self.seq, at=workflow.now(), actor=actor, kind=kind,
                         stage=self.s.stage, facts=self.archive_facts(), **fields)
         label = record.action or kind.replace("_", " ")
-        self.later(lambda: self.archive(Archivist.archive_record, record, f"archive: {label}"))
+        self.outbox.put("archive", lambda: self.outbox.write(Archivist.archive_record, record, f"archive: {label}"))
         return self.seq
 
     def journal_receipt(self) -> None:
@@ -619,19 +605,11 @@ class ComplaintWorkflow:
                             notices=[Notice(kind="acknowledgement", recipient="complainant",
                                             message=f"We received your complaint {self.s.complaint_id} and will "
                                                     "reply in writing.")])
-            duplicate = await self.archive(Archivist.archive_receipt, record, "archive: complaint received")
+            duplicate = await self.outbox.write(Archivist.archive_receipt, record, "archive: complaint received")
             if duplicate:
                 self.s.possible_duplicate_of = duplicate
 
-        self.later(write)
-
-    def archive(self, write: Callable[[Archivist, Record], Any], record: Record, summary: str) -> Awaitable[Any]:
-        """One archive write, the one place that decides how it runs: as a local activity on
-        runs that started with the ARCHIVE_LOCALLY patch, as a regular activity on older runs."""
-        if self.archive_locally:
-            return workflow.execute_local_activity_method(write, record, summary=PublicText(summary),
-                                                          **PATIENT_LOCAL)
-        return workflow.execute_activity_method(write, record, summary=PublicText(summary), **PATIENT)
+        self.outbox.put("archive", write)
 
     def archive_facts(self) -> dict[str, Any]:
         s = self.s
@@ -647,14 +625,3 @@ class ComplaintWorkflow:
             "respondent_name": s.respondent.name if s.respondent else None,
             **self.facts,
         }
-
-    def later(self, effect: Callable[[], Awaitable[Any]]) -> None:
-        self.journal.append(effect)
-
-    async def keep_archive(self) -> None:
-        """Run the journalled side effects one at a time, in the order they happened."""
-        while True:
-            await workflow.wait_condition(lambda: bool(self.journal) or self.finished)
-            if not self.journal:
-                return
-            await self.journal.pop(0)()
