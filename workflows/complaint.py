@@ -13,8 +13,7 @@ import asyncio
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -64,21 +63,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from complaints.domain.workdays import local_time as local
 
+from .deadlines import Alarm, DeadlineClock
 from .outbox import Outbox
+from .versions import ARCHIVE_LOCALLY, RELEASE_2026_12
 from .visibility import BREACHED, CATEGORY, CHANNEL, ESCALATED, NEXT_DEADLINE, PAUSED, SEVERITY, STAGE
 
 QUICK = {"start_to_close_timeout": timedelta(seconds=30), "retry_policy": RetryPolicy(maximum_attempts=5)}
-
-
-@dataclass(frozen=True)
-class Alarm:
-    at: datetime
-    deadline: str
-    warning: bool
-
-    @property
-    def label(self) -> str:
-        return f"{self.deadline} {'warning' if self.warning else 'deadline'}"
 
 
 def one_at_a_time(action: Callable[..., Any]) -> Callable[..., Awaitable[ComplaintStatus]]:
@@ -123,10 +113,7 @@ class ComplaintWorkflow:
             history=[HistoryEntry(stage=Stage.receipt, entered_at=complaint.received_at,
                                   actor=complaint.intake.channel.value)],
         )
-        self.due: dict[str, datetime] = {}
-        self.warn: dict[str, datetime] = {}
-        self.warning_at = 0.8
-        self.warned: set[str] = set()
+        self.clock = DeadlineClock()
         self.plan_proposed = False
         self.evidence = list(complaint.intake.evidence)
         self.facts: dict[str, Any] = {}
@@ -141,7 +128,8 @@ class ComplaintWorkflow:
 
     @workflow.run
     async def run(self, complaint: NewComplaint) -> ComplaintStatus:
-        self.outbox.open()
+        self.latest = workflow.patched(RELEASE_2026_12)  # decided once: see workflows/versions.py
+        self.outbox.open(archive_locally=workflow.patched(ARCHIVE_LOCALLY), two_lanes=self.latest)
         await self.receive()
         while self.s.stage is not Stage.closed:
             await self.keep_deadlines()
@@ -154,7 +142,7 @@ class ComplaintWorkflow:
         plan = await workflow.execute_activity_method(
             Deadlines.plan_deadlines, self.s.received_at, summary=PublicText("deadlines: fix at receipt"), **QUICK
         )
-        self.due, self.warn, self.warning_at = dict(plan.due), dict(plan.warn), plan.warning_at
+        self.clock.fix(self.s.received_at, plan)
         self.s.deadlines = dict(plan.due)
         self.s.calendar_provisional = plan.calendar_provisional
         if self.s.severity is Severity.urgent:
@@ -165,21 +153,18 @@ class ComplaintWorkflow:
         self.publish()
 
     async def keep_deadlines(self) -> None:
-        """Sleep until the next warning or deadline, or until the complaint changes."""
-        alarm = self.next_alarm()
+        """Sleep until the next warning or deadline is due and ring it, or until the next alarm
+        changes (an action met a deadline, an extension moved one, the complaint closed)."""
+        alarm = self.clock.next_alarm(self.open_deadlines())
         seen = self.changes
-        changed = lambda: self.changes != seen  # noqa: E731 - a condition, read in place
-        if alarm is None:
-            await workflow.wait_condition(changed)
-            return
-        wait = alarm.at - workflow.now()
-        if wait > timedelta(0):
-            try:
-                await workflow.wait_condition(changed, timeout=wait, timeout_summary=PublicText(alarm.label))
-                return
-            except asyncio.TimeoutError:
-                pass
-        self.ring(alarm)
+
+        def woken() -> bool:
+            if not self.latest:  # runs from before the release woke on every change
+                return self.changes != seen
+            return self.s.stage is Stage.closed or self.clock.next_alarm(self.open_deadlines()) != alarm
+
+        if await self.clock.sleep_until(alarm, woken):
+            self.ring(alarm)
 
     def wind_up(self) -> None:
         """Lift the interim measure and tell the team the case is closed."""
@@ -197,28 +182,19 @@ class ComplaintWorkflow:
         """Deadlines still running: not met, not breached, the decision clock not paused, not closed."""
         if self.s.stage is Stage.closed:
             return []
-        return [name for name in self.due
+        return [name for name in self.clock.deadlines
                 if name not in self.s.met and name not in self.s.breaches
                 and not (name == "decision" and self.s.paused)]
 
-    def next_alarm(self) -> Alarm | None:
-        now = workflow.now()
-        alarms = [
-            Alarm(self.warn[name], name, True) if name not in self.warned and self.due[name] > now
-            else Alarm(self.due[name], name, False)
-            for name in self.open_deadlines()
-        ]
-        return min(alarms, key=lambda a: (a.at, a.deadline), default=None)
-
     def ring(self, alarm: Alarm) -> None:
-        due = self.due[alarm.deadline]
+        due = self.clock.due(alarm.deadline)
+        self.clock.rang(alarm)
         if alarm.warning:
-            self.warned.add(alarm.deadline)
             holder = self.s.handler or "unassigned"
             self.journal_record("warning", "system", details={"deadline": alarm.deadline, "due": due.isoformat()},
                                 notices=[Notice(kind="warning", recipient=f"handler:{holder}",
                                                 message=f"{alarm.deadline} deadline at {local(due)} is "
-                                                        f"{self.warning_at:.0%} gone")])
+                                                        f"{self.clock.warning_at:.0%} gone")])
         else:
             self.s.breaches.append(alarm.deadline)
             self.journal_record("breach", "system", details={"deadline": alarm.deadline, "due": due.isoformat()},
@@ -310,13 +286,12 @@ class ComplaintWorkflow:
     @one_at_a_time
     def extend(self, payload: dict) -> ComplaintStatus:
         e = Extend.model_validate(payload)
-        self.move_decision(timedelta(days=e.days))
-        self.warned.discard("decision")
+        self.move_decision(timedelta(days=e.days), warn_again=True)
         self.s.extensions.append(Extension(approver=e.approver, approver_role=e.approver_role, reason=e.reason,
-                                           days=e.days, at=workflow.now(), decision_due=self.due["decision"]))
-        return self.act("extend", e, deadlines={"decision": self.due["decision"]}, notices=[Notice(
+                                           days=e.days, at=workflow.now(), decision_due=self.clock.due("decision")))
+        return self.act("extend", e, deadlines={"decision": self.clock.due("decision")}, notices=[Notice(
             kind="extension", recipient="complainant",
-            message=f"The decision on your complaint is extended to {local(self.due['decision'])}: {e.reason}")])
+            message=f"The decision on your complaint is extended to {local(self.clock.due('decision'))}: {e.reason}")])
 
     @workflow.update
     @one_at_a_time
@@ -336,8 +311,8 @@ class ComplaintWorkflow:
         pause = self.s.pauses[-1]
         pause.resumed_at = workflow.now()
         self.s.paused = False
-        self.move_decision(pause.resumed_at - pause.started_at)
-        return self.act("resume", r, deadlines={"decision": self.due["decision"]})
+        self.move_decision(pause.resumed_at - pause.started_at, warn_again=False)
+        return self.act("resume", r, deadlines={"decision": self.clock.due("decision")})
 
     @workflow.update
     @one_at_a_time
@@ -418,7 +393,7 @@ class ComplaintWorkflow:
         running = self.open_deadlines()
         return self.s.model_copy(update={
             "accepts": stages.accepted(self.situation()),
-            "next_deadline": min(running, key=lambda n: self.due[n]) if running else None,
+            "next_deadline": min(running, key=lambda n: self.clock.due(n)) if running else None,
         })
 
     def situation(self) -> stages.Situation:
@@ -435,7 +410,7 @@ class ComplaintWorkflow:
             STAGE: status.stage.value, CATEGORY: status.category and status.category.value,
             SEVERITY: status.severity and status.severity.value, CHANNEL: status.channel.value,
             ESCALATED: status.escalated, BREACHED: bool(status.breaches), PAUSED: status.paused,
-            NEXT_DEADLINE: self.due[nxt] if nxt else None,
+            NEXT_DEADLINE: self.clock.due(nxt) if nxt else None,
         }
         changed = {key: value for key, value in values.items() if self.published.get(key.name, "?") != value}
         if changed:
@@ -452,7 +427,7 @@ class ComplaintWorkflow:
         nxt = status.next_deadline
         outcome = f" ({status.outcome.value})" if closed and status.outcome else ""
         lines = [f"**Stage:** {status.stage.value}{outcome}",
-                 f"**Next deadline:** {nxt} at {local(self.due[nxt])} (Asia/Shanghai)" if nxt
+                 f"**Next deadline:** {nxt} at {local(self.clock.due(nxt))} (Asia/Shanghai)" if nxt
                  else "**Next deadline:** none",
                  f"**Held by:** {status.handler or 'not yet assigned'}"]
         if status.escalated:
@@ -470,7 +445,7 @@ class ComplaintWorkflow:
                 return "**breached**"
             return "no longer running" if closed else "paused" if name == "decision" and status.paused else "running"
 
-        plan = [f"- {name}: {local(due)}, {state(name)}" for name, due in sorted(self.due.items(), key=lambda d: d[1])]
+        plan = [f"- {name}: {local(due)}, {state(name)}" for name, due in self.clock.schedule().items()]
         table = "\n\n**Deadlines** (Asia/Shanghai):\n\n" + "\n".join(plan) if plan else ""
         return "  \n".join(lines) + table
 
@@ -490,7 +465,7 @@ class ComplaintWorkflow:
             why = (f"{action} refused: {parsed.handler} handled the original complaint {original.complaint_id}; "
                    "a review must be handled by someone else")
         if not why and isinstance(parsed, Extend):
-            new_due = self.due["decision"] + timedelta(days=parsed.days)
+            new_due = self.clock.due("decision") + timedelta(days=parsed.days)
             why = regulator.extension_refusal(self.s.extensions, parsed.approver_role, new_due,
                                               self.s.received_at, self.paused_time())
         if not why and isinstance(parsed, Merge) and parsed.into == self.s.complaint_id:
@@ -572,10 +547,8 @@ class ComplaintWorkflow:
         if stage is Stage.closed:
             self.facts["closed_at"] = workflow.now()
 
-    def move_decision(self, by: timedelta) -> None:
-        self.due["decision"] += by
-        self.warn["decision"] = self.s.received_at + (self.due["decision"] - self.s.received_at) * self.warning_at
-        self.s.deadlines["decision"] = self.due["decision"]
+    def move_decision(self, by: timedelta, warn_again: bool) -> None:
+        self.s.deadlines["decision"] = self.clock.move("decision", by, warn_again)
         self.changes += 1
 
     def paused_time(self) -> timedelta:
@@ -596,10 +569,10 @@ class ComplaintWorkflow:
         seq = self.seq
 
         async def write() -> None:
-            await workflow.wait_condition(lambda: bool(self.due))
+            await workflow.wait_condition(lambda: self.clock.fixed)
             record = Record(complaint_id=self.s.complaint_id, seq=seq, at=self.s.received_at,
                             actor=self.s.channel.value, kind="received", stage=Stage.receipt,
-                            intake=self.complaint.intake, deadlines=self.due,
+                            intake=self.complaint.intake, deadlines=self.clock.schedule(),
                             details={"classification": self.complaint.classification.model_dump(mode="json")},
                             facts=self.archive_facts() | {"stage": Stage.receipt.value},
                             notices=[Notice(kind="acknowledgement", recipient="complainant",

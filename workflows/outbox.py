@@ -6,7 +6,7 @@ workflows (the emergency team's alert and its closing). Each lane runs in the or
 happened, and neither waits for the other, so an archive outage delays the record but
 never the emergency team's alert.
 
-Runs started before the lanes (patch `TWO_LANES`) keep the single queue their histories
+Runs started before the lanes (workflows/versions.py) keep the single queue their histories
 recorded; runs started before `ARCHIVE_LOCALLY` keep archive writes as regular activities.
 """
 
@@ -25,9 +25,6 @@ with workflow.unsafe.imports_passed_through():
 
 Lane = Literal["archive", "alerts"]
 Effect = Callable[[], Awaitable[Any]]
-
-TWO_LANES = "outbox-two-lanes"
-ARCHIVE_LOCALLY = "archive-local-activities"
 
 PATIENT = {  # archive and team calls: retried with backoff for as long as it takes
     "start_to_close_timeout": timedelta(seconds=30),
@@ -53,10 +50,9 @@ class Outbox:
         self.two_lanes = False
         self.archive_locally = False
 
-    def open(self) -> None:
-        """Decide, once at the run's first task, how this run's effects run, and start the lanes."""
-        self.archive_locally = workflow.patched(ARCHIVE_LOCALLY)
-        self.two_lanes = workflow.patched(TWO_LANES)
+    def open(self, archive_locally: bool, two_lanes: bool) -> None:
+        """Start the lanes; the run's patches say how its effects run."""
+        self.archive_locally, self.two_lanes = archive_locally, two_lanes
         lanes: tuple[Lane, ...] = ("archive", "alerts") if self.two_lanes else ("archive",)
         self._lanes = [asyncio.create_task(self._drain(lane)) for lane in lanes]
 

@@ -8,7 +8,7 @@ The payloads are encrypted with the test suite's key (tests.conftest.TEST_KEY).
 `happy-path`, `breach-path` and `regulator-path` were recorded before the
 `archive-local-activities` patch (archive writes as regular activities): they stand for the
 complaints that started before it, so do not re-record them. `*-local-archive` are the same
-scripts recorded after it, and `*-two-lanes` after the `outbox-two-lanes` patch (archive
+scripts recorded after it, and `*-two-lanes` after the `release-2026-12` patch (archive
 writes and alerts in lanes of their own). Name the paths to record: `python -m
 tests.replay.record HAPPY-PATH-TWO-LANES BREACH-PATH-TWO-LANES`.
 """
