@@ -3,8 +3,8 @@
 The process, top to bottom: receive (deadlines fixed, archived, urgent ones escalated),
 then keep the deadlines while handlers move the complaint through its stages with
 updates, then wind up (interim measure lifted, emergency case closed). Every change is
-journalled: the archive writes run in order beside the process, so an archive outage
-delays the record but never a deadline or a handler's action.
+journalled through the outbox (workflows/outbox.py), whose lanes run beside the process, so
+an archive outage delays the record but never a deadline, a handler's action or an alert.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ import asyncio
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -64,48 +63,33 @@ with workflow.unsafe.imports_passed_through():
     )
     from complaints.domain.workdays import local_time as local
 
+from .deadlines import Alarm, DeadlineClock
+from .outbox import Outbox
+from .versions import ARCHIVE_LOCALLY, RELEASE_2026_12
 from .visibility import BREACHED, CATEGORY, CHANNEL, ESCALATED, NEXT_DEADLINE, PAUSED, SEVERITY, STAGE
 
-PATIENT = {  # archive and team calls: retried with backoff for as long as it takes
-    "start_to_close_timeout": timedelta(seconds=30),
-    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
-}
 QUICK = {"start_to_close_timeout": timedelta(seconds=30), "retry_policy": RetryPolicy(maximum_attempts=5)}
-# Archive writes as local activities: run by the worker inside the workflow task, no activity
-# task round trip through the server. Unlimited retries with backoff; a retry due within a
-# second is made in place, a later one waits on a durable timer (the workflow task is not
-# held open through an archive outage, updates keep being answered). Each such timer is
-# history, so the backoff grows to 10 minutes: a day-long outage costs ~900 events.
-ARCHIVE_LOCALLY = "archive-local-activities"  # the patch: runs started before it keep regular activities
-PATIENT_LOCAL = {
-    "start_to_close_timeout": timedelta(seconds=30),
-    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10)),
-    "local_retry_threshold": timedelta(seconds=1),
-}
 
 
-@dataclass(frozen=True)
-class Alarm:
-    at: datetime
-    deadline: str
-    warning: bool
+def one_at_a_time(action: Callable[..., Any]) -> Callable[..., Awaitable[ComplaintStatus]]:
+    """A handler's action, run one at a time (as in the samples' safe message handlers).
 
-    @property
-    def label(self) -> str:
-        return f"{self.deadline} {'warning' if self.warning else 'deadline'}"
-
-
-def after_receipt(action: Callable[..., Any]) -> Callable[..., Awaitable[ComplaintStatus]]:
-    """A handler's action sent while the deadlines are still being fixed (the first second
-    of a complaint's life) waits for the assessment to open, then is checked again."""
+    An action sent while the deadlines are still being fixed (the first second of a
+    complaint's life) waits for the assessment to open; one sent while another is still
+    running (a merge awaiting its hand-over) waits its turn. Either is checked again against
+    what it finds: a withdrawal that waited for a merge to close the complaint is refused.
+    """
 
     @functools.wraps(action)
     async def handler(self: ComplaintWorkflow, payload: dict) -> ComplaintStatus:
+        waited = self.s.stage is Stage.receipt or self.acting.locked()
         if self.s.stage is Stage.receipt:
             await workflow.wait_condition(lambda: self.s.stage is not Stage.receipt)
-            self.check(action.__name__, payload)
-        result = action(self, payload)
-        return await result if inspect.isawaitable(result) else result
+        async with self.acting:
+            if waited:
+                self.check(action.__name__, payload)
+            result = action(self, payload)
+            return await result if inspect.isawaitable(result) else result
 
     return handler
 
@@ -129,17 +113,13 @@ class ComplaintWorkflow:
             history=[HistoryEntry(stage=Stage.receipt, entered_at=complaint.received_at,
                                   actor=complaint.intake.channel.value)],
         )
-        self.due: dict[str, datetime] = {}
-        self.warn: dict[str, datetime] = {}
-        self.warning_at = 0.8
-        self.warned: set[str] = set()
+        self.clock = DeadlineClock()
         self.plan_proposed = False
         self.evidence = list(complaint.intake.evidence)
         self.facts: dict[str, Any] = {}
         self.seq = 0
-        self.journal: list[Callable[[], Awaitable[None]]] = []
-        self.archive_locally = False  # set by run(): see ARCHIVE_LOCALLY
-        self.finished = False
+        self.outbox = Outbox()
+        self.acting = asyncio.Lock()
         self.changes = 0
         self.published: dict[str, Any] = {}
         self.journal_receipt()  # seq 1, first in the journal, whatever arrives meanwhile
@@ -148,14 +128,13 @@ class ComplaintWorkflow:
 
     @workflow.run
     async def run(self, complaint: NewComplaint) -> ComplaintStatus:
-        self.archive_locally = workflow.patched(ARCHIVE_LOCALLY)  # decided once, at the run's first task
-        archivist = asyncio.create_task(self.keep_archive())
+        self.latest = workflow.patched(RELEASE_2026_12)  # decided once: see workflows/versions.py
+        self.outbox.open(archive_locally=workflow.patched(ARCHIVE_LOCALLY), two_lanes=self.latest)
         await self.receive()
         while self.s.stage is not Stage.closed:
             await self.keep_deadlines()
         self.wind_up()
-        await archivist
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self.outbox.close()
         return self.status()
 
     async def receive(self) -> None:
@@ -163,7 +142,7 @@ class ComplaintWorkflow:
         plan = await workflow.execute_activity_method(
             Deadlines.plan_deadlines, self.s.received_at, summary=PublicText("deadlines: fix at receipt"), **QUICK
         )
-        self.due, self.warn, self.warning_at = dict(plan.due), dict(plan.warn), plan.warning_at
+        self.clock.fix(self.s.received_at, plan)
         self.s.deadlines = dict(plan.due)
         self.s.calendar_provisional = plan.calendar_provisional
         if self.s.severity is Severity.urgent:
@@ -174,34 +153,28 @@ class ComplaintWorkflow:
         self.publish()
 
     async def keep_deadlines(self) -> None:
-        """Sleep until the next warning or deadline, or until the complaint changes."""
-        alarm = self.next_alarm()
+        """Sleep until the next warning or deadline is due and ring it, or until the next alarm
+        changes (an action met a deadline, an extension moved one, the complaint closed)."""
+        alarm = self.clock.next_alarm(self.open_deadlines())
         seen = self.changes
-        changed = lambda: self.changes != seen  # noqa: E731 - a condition, read in place
-        if alarm is None:
-            await workflow.wait_condition(changed)
-            return
-        wait = alarm.at - workflow.now()
-        if wait > timedelta(0):
-            try:
-                await workflow.wait_condition(changed, timeout=wait, timeout_summary=PublicText(alarm.label))
-                return
-            except asyncio.TimeoutError:
-                pass
-        self.ring(alarm)
+
+        def woken() -> bool:
+            if not self.latest:  # runs from before the release woke on every change
+                return self.changes != seen
+            return self.s.stage is Stage.closed or self.clock.next_alarm(self.open_deadlines()) != alarm
+
+        if await self.clock.sleep_until(alarm, woken):
+            self.ring(alarm)
 
     def wind_up(self) -> None:
         """Lift the interim measure and tell the team the case is closed."""
         now = workflow.now()
         if self.s.interim_measure:
-            self.later(lambda: workflow.execute_activity_method(
-                CollectionContact.lift_collection_contact, args=[self.s.complaint_id, now],
-                summary=PublicText("collection contact: resume"), **PATIENT))
+            self.outbox.call("archive", CollectionContact.lift_collection_contact, self.s.complaint_id, now,
+                             summary="collection contact: resume")
         if self.s.escalated:
-            self.later(lambda: workflow.execute_activity_method(
-                EmergencyDesk.close_emergency_case, self.s.complaint_id,
-                summary=PublicText("emergency team: case closed"), **PATIENT))
-        self.finished = True
+            self.outbox.call("alerts", EmergencyDesk.close_emergency_case, self.s.complaint_id,
+                             summary="emergency team: case closed")
 
     # --- deadlines -----------------------------------------------------------------------
 
@@ -209,28 +182,19 @@ class ComplaintWorkflow:
         """Deadlines still running: not met, not breached, the decision clock not paused, not closed."""
         if self.s.stage is Stage.closed:
             return []
-        return [name for name in self.due
+        return [name for name in self.clock.deadlines
                 if name not in self.s.met and name not in self.s.breaches
                 and not (name == "decision" and self.s.paused)]
 
-    def next_alarm(self) -> Alarm | None:
-        now = workflow.now()
-        alarms = [
-            Alarm(self.warn[name], name, True) if name not in self.warned and self.due[name] > now
-            else Alarm(self.due[name], name, False)
-            for name in self.open_deadlines()
-        ]
-        return min(alarms, key=lambda a: (a.at, a.deadline), default=None)
-
     def ring(self, alarm: Alarm) -> None:
-        due = self.due[alarm.deadline]
+        due = self.clock.due(alarm.deadline)
+        self.clock.rang(alarm)
         if alarm.warning:
-            self.warned.add(alarm.deadline)
             holder = self.s.handler or "unassigned"
             self.journal_record("warning", "system", details={"deadline": alarm.deadline, "due": due.isoformat()},
                                 notices=[Notice(kind="warning", recipient=f"handler:{holder}",
                                                 message=f"{alarm.deadline} deadline at {local(due)} is "
-                                                        f"{self.warning_at:.0%} gone")])
+                                                        f"{self.clock.warning_at:.0%} gone")])
         else:
             self.s.breaches.append(alarm.deadline)
             self.journal_record("breach", "system", details={"deadline": alarm.deadline, "due": due.isoformat()},
@@ -243,7 +207,7 @@ class ComplaintWorkflow:
     # --- handler actions: the stages, in order -------------------------------------------
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     def assess(self, payload: dict) -> ComplaintStatus:
         a = Assess.model_validate(payload)
         self.s.category, self.s.severity = a.category, a.severity
@@ -253,16 +217,15 @@ class ComplaintWorkflow:
             customer = self.complaint.intake.complainant
             key = customer.customer_id or customer.phone or customer.email or self.s.complaint_id
             now = workflow.now()
-            self.later(lambda: workflow.execute_activity_method(
-                CollectionContact.suspend_collection_contact, args=[self.s.complaint_id, key, now],
-                summary=PublicText("collection contact: suspend"), **PATIENT))
+            self.outbox.call("archive", CollectionContact.suspend_collection_contact, self.s.complaint_id, key, now,
+                             summary="collection contact: suspend")
         self.act("assess", a)
         if a.severity is Severity.urgent and not self.escalated_by(EscalationSource.urgent_assessment):
             self.escalate_to_team(EscalationSource.urgent_assessment, "assessed urgent", a.handler)
         return self.status()
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     def investigate(self, payload: dict) -> ComplaintStatus:
         i = Investigate.model_validate(payload)
         self.evidence += i.evidence
@@ -270,18 +233,18 @@ class ComplaintWorkflow:
         return self.act("investigate", i)
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     def propose_solution(self, payload: dict) -> ComplaintStatus:
         self.plan_proposed = True
         return self.act("propose_solution", ProposeSolution.model_validate(payload))
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     def record_execution(self, payload: dict) -> ComplaintStatus:
         return self.act("record_execution", RecordExecution.model_validate(payload))
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     def record_feedback(self, payload: dict) -> ComplaintStatus:
         f = RecordFeedback.model_validate(payload)
         self.facts.setdefault("decided_at", workflow.now())
@@ -296,14 +259,14 @@ class ComplaintWorkflow:
         return self.status()
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     def record_revisit(self, payload: dict) -> ComplaintStatus:
         r = RecordRevisit.model_validate(payload)
         self.s.reached, self.s.satisfaction = r.reached, r.satisfaction
         return self.act("record_revisit", r)
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     def summarize(self, payload: dict) -> ComplaintStatus:
         s = Summarize.model_validate(payload)
         self.s.outcome = Outcome.resolved
@@ -311,7 +274,7 @@ class ComplaintWorkflow:
         return self.act("summarize", s)
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     def withdraw(self, payload: dict) -> ComplaintStatus:
         w = Withdraw.model_validate(payload)
         self.s.outcome = Outcome.withdrawn
@@ -320,19 +283,18 @@ class ComplaintWorkflow:
     # --- the regulator's clock (contract 2b) ---------------------------------------------
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     def extend(self, payload: dict) -> ComplaintStatus:
         e = Extend.model_validate(payload)
-        self.move_decision(timedelta(days=e.days))
-        self.warned.discard("decision")
+        self.move_decision(timedelta(days=e.days), warn_again=True)
         self.s.extensions.append(Extension(approver=e.approver, approver_role=e.approver_role, reason=e.reason,
-                                           days=e.days, at=workflow.now(), decision_due=self.due["decision"]))
-        return self.act("extend", e, deadlines={"decision": self.due["decision"]}, notices=[Notice(
+                                           days=e.days, at=workflow.now(), decision_due=self.clock.due("decision")))
+        return self.act("extend", e, deadlines={"decision": self.clock.due("decision")}, notices=[Notice(
             kind="extension", recipient="complainant",
-            message=f"The decision on your complaint is extended to {local(self.due['decision'])}: {e.reason}")])
+            message=f"The decision on your complaint is extended to {local(self.clock.due('decision'))}: {e.reason}")])
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     def pause(self, payload: dict) -> ComplaintStatus:
         p = Pause.model_validate(payload)
         self.s.paused = True
@@ -343,17 +305,17 @@ class ComplaintWorkflow:
                     "this time does not count against the decision deadline.")])
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     def resume(self, payload: dict) -> ComplaintStatus:
         r = Resume.model_validate(payload)
         pause = self.s.pauses[-1]
         pause.resumed_at = workflow.now()
         self.s.paused = False
-        self.move_decision(pause.resumed_at - pause.started_at)
-        return self.act("resume", r, deadlines={"decision": self.due["decision"]})
+        self.move_decision(pause.resumed_at - pause.started_at, warn_again=False)
+        return self.act("resume", r, deadlines={"decision": self.clock.due("decision")})
 
     @workflow.update
-    @after_receipt
+    @one_at_a_time
     async def merge(self, payload: dict) -> ComplaintStatus:
         m = Merge.model_validate(payload)
         repeat = Repeat(complaint_id=self.s.complaint_id, handler=m.handler,
@@ -417,9 +379,8 @@ class ComplaintWorkflow:
             kind="emergency", recipient="emergency-team", message=f"{source.value}: {reason}")])
         notice = EscalationNotice(complaint_id=self.s.complaint_id, seq=seq, category=self.s.category,
                                   severity=self.s.severity, stage=self.s.stage, escalation=entry)
-        self.later(lambda: workflow.execute_activity_method(
-            EmergencyDesk.alert_emergency_team, notice, summary=PublicText(f"emergency team: {source.value}"),
-            **PATIENT))
+        self.outbox.call("alerts", EmergencyDesk.alert_emergency_team, notice,
+                         summary=f"emergency team: {source.value}")
         self.publish()
 
     def escalated_by(self, source: EscalationSource) -> bool:
@@ -432,7 +393,7 @@ class ComplaintWorkflow:
         running = self.open_deadlines()
         return self.s.model_copy(update={
             "accepts": stages.accepted(self.situation()),
-            "next_deadline": min(running, key=lambda n: self.due[n]) if running else None,
+            "next_deadline": min(running, key=lambda n: self.clock.due(n)) if running else None,
         })
 
     def situation(self) -> stages.Situation:
@@ -449,7 +410,7 @@ class ComplaintWorkflow:
             STAGE: status.stage.value, CATEGORY: status.category and status.category.value,
             SEVERITY: status.severity and status.severity.value, CHANNEL: status.channel.value,
             ESCALATED: status.escalated, BREACHED: bool(status.breaches), PAUSED: status.paused,
-            NEXT_DEADLINE: self.due[nxt] if nxt else None,
+            NEXT_DEADLINE: self.clock.due(nxt) if nxt else None,
         }
         changed = {key: value for key, value in values.items() if self.published.get(key.name, "?") != value}
         if changed:
@@ -466,7 +427,7 @@ class ComplaintWorkflow:
         nxt = status.next_deadline
         outcome = f" ({status.outcome.value})" if closed and status.outcome else ""
         lines = [f"**Stage:** {status.stage.value}{outcome}",
-                 f"**Next deadline:** {nxt} at {local(self.due[nxt])} (Asia/Shanghai)" if nxt
+                 f"**Next deadline:** {nxt} at {local(self.clock.due(nxt))} (Asia/Shanghai)" if nxt
                  else "**Next deadline:** none",
                  f"**Held by:** {status.handler or 'not yet assigned'}"]
         if status.escalated:
@@ -484,7 +445,7 @@ class ComplaintWorkflow:
                 return "**breached**"
             return "no longer running" if closed else "paused" if name == "decision" and status.paused else "running"
 
-        plan = [f"- {name}: {local(due)}, {state(name)}" for name, due in sorted(self.due.items(), key=lambda d: d[1])]
+        plan = [f"- {name}: {local(due)}, {state(name)}" for name, due in self.clock.schedule().items()]
         table = "\n\n**Deadlines** (Asia/Shanghai):\n\n" + "\n".join(plan) if plan else ""
         return "  \n".join(lines) + table
 
@@ -504,7 +465,7 @@ class ComplaintWorkflow:
             why = (f"{action} refused: {parsed.handler} handled the original complaint {original.complaint_id}; "
                    "a review must be handled by someone else")
         if not why and isinstance(parsed, Extend):
-            new_due = self.due["decision"] + timedelta(days=parsed.days)
+            new_due = self.clock.due("decision") + timedelta(days=parsed.days)
             why = regulator.extension_refusal(self.s.extensions, parsed.approver_role, new_due,
                                               self.s.received_at, self.paused_time())
         if not why and isinstance(parsed, Merge) and parsed.into == self.s.complaint_id:
@@ -586,10 +547,8 @@ class ComplaintWorkflow:
         if stage is Stage.closed:
             self.facts["closed_at"] = workflow.now()
 
-    def move_decision(self, by: timedelta) -> None:
-        self.due["decision"] += by
-        self.warn["decision"] = self.s.received_at + (self.due["decision"] - self.s.received_at) * self.warning_at
-        self.s.deadlines["decision"] = self.due["decision"]
+    def move_decision(self, by: timedelta, warn_again: bool) -> None:
+        self.s.deadlines["decision"] = self.clock.move("decision", by, warn_again)
         self.changes += 1
 
     def paused_time(self) -> timedelta:
@@ -601,7 +560,7 @@ class ComplaintWorkflow:
         record = Record(complaint_id=self.s.complaint_id, seq=self.seq, at=workflow.now(), actor=actor, kind=kind,
                         stage=self.s.stage, facts=self.archive_facts(), **fields)
         label = record.action or kind.replace("_", " ")
-        self.later(lambda: self.archive(Archivist.archive_record, record, f"archive: {label}"))
+        self.outbox.put("archive", lambda: self.outbox.write(Archivist.archive_record, record, f"archive: {label}"))
         return self.seq
 
     def journal_receipt(self) -> None:
@@ -610,28 +569,20 @@ class ComplaintWorkflow:
         seq = self.seq
 
         async def write() -> None:
-            await workflow.wait_condition(lambda: bool(self.due))
+            await workflow.wait_condition(lambda: self.clock.fixed)
             record = Record(complaint_id=self.s.complaint_id, seq=seq, at=self.s.received_at,
                             actor=self.s.channel.value, kind="received", stage=Stage.receipt,
-                            intake=self.complaint.intake, deadlines=self.due,
+                            intake=self.complaint.intake, deadlines=self.clock.schedule(),
                             details={"classification": self.complaint.classification.model_dump(mode="json")},
                             facts=self.archive_facts() | {"stage": Stage.receipt.value},
                             notices=[Notice(kind="acknowledgement", recipient="complainant",
                                             message=f"We received your complaint {self.s.complaint_id} and will "
                                                     "reply in writing.")])
-            duplicate = await self.archive(Archivist.archive_receipt, record, "archive: complaint received")
+            duplicate = await self.outbox.write(Archivist.archive_receipt, record, "archive: complaint received")
             if duplicate:
                 self.s.possible_duplicate_of = duplicate
 
-        self.later(write)
-
-    def archive(self, write: Callable[[Archivist, Record], Any], record: Record, summary: str) -> Awaitable[Any]:
-        """One archive write, the one place that decides how it runs: as a local activity on
-        runs that started with the ARCHIVE_LOCALLY patch, as a regular activity on older runs."""
-        if self.archive_locally:
-            return workflow.execute_local_activity_method(write, record, summary=PublicText(summary),
-                                                          **PATIENT_LOCAL)
-        return workflow.execute_activity_method(write, record, summary=PublicText(summary), **PATIENT)
+        self.outbox.put("archive", write)
 
     def archive_facts(self) -> dict[str, Any]:
         s = self.s
@@ -647,14 +598,3 @@ class ComplaintWorkflow:
             "respondent_name": s.respondent.name if s.respondent else None,
             **self.facts,
         }
-
-    def later(self, effect: Callable[[], Awaitable[Any]]) -> None:
-        self.journal.append(effect)
-
-    async def keep_archive(self) -> None:
-        """Run the journalled side effects one at a time, in the order they happened."""
-        while True:
-            await workflow.wait_condition(lambda: bool(self.journal) or self.finished)
-            if not self.journal:
-                return
-            await self.journal.pop(0)()

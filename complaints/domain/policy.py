@@ -58,6 +58,11 @@ DEFAULT_DEADLINES = {
 }
 
 
+def warning_moment(received_at: datetime, due: datetime, warning_at: float) -> datetime:
+    """When the handler is warned: once `warning_at` of the deadline's window has passed."""
+    return received_at + (due - received_at) * warning_at
+
+
 @dataclass(frozen=True)
 class Policy:
     deadlines: dict[str, Duration] = field(
@@ -106,5 +111,5 @@ class Policy:
                 provisional = provisional or unknown_year
             else:
                 due[name] = received_at + duration.span()
-        warn = {name: received_at + (moment - received_at) * self.warning_at for name, moment in due.items()}
+        warn = {name: warning_moment(received_at, moment, self.warning_at) for name, moment in due.items()}
         return DeadlinePlan(due=due, warn=warn, warning_at=self.warning_at, calendar_provisional=provisional)

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError
 
 from bench.shape import STEPS, intake_body
 from complaints.domain.models import Intake
@@ -95,5 +96,43 @@ async def test_archive_outage_delays_the_record_but_not_the_complaint(
             assert [row["action"] for row in trail[2:]] == [name for name, _ in STEPS[:3]], cid
             assert [row["at"] for row in trail] == sorted(row["at"] for row in trail), cid
             assert (await status_of(fclient, cid))["stage"] == "solution"
+    finally:
+        await proxy.close()
+
+
+async def test_an_urgent_complaint_filed_during_an_outage_reaches_the_team_within_5_s(
+    fclient, archive_url, archive_engine, workers, task_queue
+):
+    """The emergency team's alert runs in the outbox's own lane, never behind an archive write."""
+    proxy = TcpProxy(urlsplit(archive_url).port or 5432, free_port())
+    await proxy.open()
+    try:
+        await asyncio.to_thread(workers, through(archive_url, proxy.port))
+        archive = Archive(archive_engine)
+        warm = (await file_complaint(fclient, task_queue, Intake.model_validate(intake_body("warm-up")),
+                                     archive)).complaint_id
+
+        async def worker_up() -> bool:
+            return len(trails(archive_engine, [warm])[warm]) == 2
+
+        await eventually(worker_up, timeout=60)
+
+        await proxy.close()
+        urgent = intake_body("urgent-in-outage") | {"content": "催收员说要上门弄死我全家，我真的活不下去了"}
+        filed = await file_complaint(fclient, task_queue, Intake.model_validate(urgent), archive)
+        team = fclient.get_workflow_handle("emergency-team")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+
+        async def listed() -> bool:
+            try:
+                cases = (await team.query("open_cases"))["cases"]
+            except RPCError:
+                return False  # the team's workflow is not started yet
+            return any(case["complaint_id"] == filed.complaint_id for case in cases)
+
+        await eventually(listed, timeout=10, interval=0.1)
+        assert loop.time() - started < 5, f"the team saw the case after {loop.time() - started:.1f} s"
+        assert not trails(archive_engine, [filed.complaint_id])[filed.complaint_id], "the archive was really down"
     finally:
         await proxy.close()

@@ -8,8 +8,9 @@ The payloads are encrypted with the test suite's key (tests.conftest.TEST_KEY).
 `happy-path`, `breach-path` and `regulator-path` were recorded before the
 `archive-local-activities` patch (archive writes as regular activities): they stand for the
 complaints that started before it, so do not re-record them. `*-local-archive` are the same
-scripts recorded after it. Name the paths to record: `python -m tests.replay.record
-HAPPY-PATH-LOCAL-ARCHIVE BREACH-PATH-LOCAL-ARCHIVE`.
+scripts recorded after it, and `*-two-lanes` after the `release-2026-12` patch (archive
+writes and alerts in lanes of their own). Name the paths to record: `python -m
+tests.replay.record HAPPY-PATH-TWO-LANES BREACH-PATH-TWO-LANES`.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ async def regulator(env, handle):
 
 
 PATHS = {"HAPPY-PATH": happy, "BREACH-PATH": breach, "REGULATOR-PATH": regulator,
-         "HAPPY-PATH-LOCAL-ARCHIVE": happy, "BREACH-PATH-LOCAL-ARCHIVE": breach}
+         "HAPPY-PATH-LOCAL-ARCHIVE": happy, "BREACH-PATH-LOCAL-ARCHIVE": breach,
+         "HAPPY-PATH-TWO-LANES": happy, "BREACH-PATH-TWO-LANES": breach}
 
 
 async def main(names: list[str]) -> None:

@@ -25,21 +25,29 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 def test_the_recorded_paths_are_all_there():
     assert {p.stem for p in HISTORIES} >= {"happy-path", "breach-path", "regulator-path",
-                                           "happy-path-local-archive", "breach-path-local-archive"}
+                                           "happy-path-local-archive", "breach-path-local-archive",
+                                           "happy-path-two-lanes", "breach-path-two-lanes"}
+
+
+def patches_of(events: list[dict]) -> set[str]:
+    """The patch ids a history recorded."""
+    markers = [e["markerRecordedEventAttributes"] for e in events if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"]
+    return {json.loads(base64.b64decode(m["details"]["patch-data"]["payloads"][0]["data"]))["id"]
+            for m in markers if m["markerName"] == "core_patch"}
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
-def test_each_history_stands_for_its_side_of_the_archive_patch(path: Path):
-    """Runs from before `archive-local-activities` archive with activity tasks, runs after it locally."""
+def test_each_history_stands_for_its_side_of_the_patches(path: Path):
+    """Runs from before `archive-local-activities` archive with activity tasks, runs after it
+    locally; `*-two-lanes` runs were recorded with the outbox's two lanes."""
     events = json.loads(path.read_text())["events"]
-    patches = [e["markerRecordedEventAttributes"]["details"]["patch-data"]["payloads"][0]["data"] for e in events
-               if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
-               and e["markerRecordedEventAttributes"]["markerName"] == "core_patch"]
-    local = any(b"archive-local-activities" in base64.b64decode(data) for data in patches)
+    patches = patches_of(events)
+    local = "archive-local-activities" in patches
     archive_tasks = [e for e in events if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED" and e[
         "activityTaskScheduledEventAttributes"]["activityType"]["name"].startswith("archive_")]
-    assert local == path.stem.endswith("-local-archive")
+    assert local == path.stem.endswith(("-local-archive", "-two-lanes"))
     assert bool(archive_tasks) != local
+    assert ("release-2026-12" in patches) == path.stem.endswith("-two-lanes")
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)

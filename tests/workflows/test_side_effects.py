@@ -1,0 +1,139 @@
+"""The workflow's side effects with mocked activities: a failing archive, a slow merge hand-over.
+
+No database, no emergency team workflow: each activity is a stand-in registered under the real
+one's name, so a test sets up exactly the fault it is about and runs in about a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pytest
+from temporalio import activity
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateStage
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
+
+from activities.deadlines import Deadlines
+from complaints.domain.models import EscalationNotice, Intake, Record, Repeat
+from complaints.domain.policy import Policy
+from complaints.domain.workdays import WorkingCalendar
+from complaints.intake import file_complaint
+from tests.workflows.conftest import BODY, HANDLER
+from workflows.complaint import ComplaintWorkflow
+from workflows.emergency import EmergencyTeamWorkflow
+
+
+@dataclass
+class Stand:
+    """Stand-ins for every activity, recording what reached them."""
+
+    archive_up: bool = True
+    records: list[Record] = field(default_factory=list)
+    alerts: list[EscalationNotice] = field(default_factory=list)
+    hand_over: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def write(self, record: Record) -> None:
+        if not self.archive_up:
+            raise ApplicationError("archive unreachable")
+        if all((r.complaint_id, r.seq) != (record.complaint_id, record.seq) for r in self.records):
+            self.records.append(record)
+
+    def activities(self) -> list[Callable]:
+        @activity.defn(name="archive_receipt")
+        async def archive_receipt(record: Record) -> str | None:
+            self.write(record)
+            return None
+
+        @activity.defn(name="archive_record")
+        async def archive_record(record: Record) -> None:
+            self.write(record)
+
+        @activity.defn(name="alert_emergency_team")
+        async def alert_emergency_team(notice: EscalationNotice) -> None:
+            self.alerts.append(notice)
+
+        @activity.defn(name="hand_over_repeat")
+        async def hand_over_repeat(into: str, repeat: Repeat) -> None:
+            await self.hand_over.wait()
+
+        @activity.defn(name="close_emergency_case")
+        async def close_emergency_case(complaint_id: str) -> None:
+            pass
+
+        @activity.defn(name="suspend_collection_contact")
+        async def suspend_collection_contact(complaint_id: str, customer_key: str, at: datetime) -> None:
+            pass
+
+        @activity.defn(name="lift_collection_contact")
+        async def lift_collection_contact(complaint_id: str, at: datetime) -> None:
+            pass
+
+        return [Deadlines(Policy(), WorkingCalendar()).plan_deadlines, archive_receipt, archive_record,
+                alert_emergency_team, hand_over_repeat, close_emergency_case, suspend_collection_contact,
+                lift_collection_contact]
+
+
+@pytest.fixture
+async def stand(client: Client, task_queue: str) -> AsyncIterator[Stand]:
+    stand = Stand()
+    async with Worker(client, task_queue=task_queue, workflows=[ComplaintWorkflow, EmergencyTeamWorkflow],
+                      activities=stand.activities(), activity_executor=ThreadPoolExecutor(4)):
+        yield stand
+
+
+async def file(env, client: Client, task_queue: str, archive, **changes) -> str:
+    intake = Intake.model_validate({**BODY, **changes})
+    filed = await file_complaint(client, task_queue, intake, archive, now=await env.get_current_time())
+    return filed.workflow_id
+
+
+async def until(check: Callable[[], bool], what: str, within: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + within
+    while not check():
+        if loop.time() > end:
+            raise AssertionError(f"not within {within:.0f} s: {what}")
+        await asyncio.sleep(0.05)
+
+
+async def test_an_archive_outage_never_holds_back_the_emergency_alert(env, client, task_queue, archive, stand):
+    stand.archive_up = False
+    workflow_id = await file(env, client, task_queue, archive, content="催收员说要上门弄死我，我真的活不下去了")
+
+    await until(lambda: bool(stand.alerts), "the emergency team alerted while the archive is down")
+    assert stand.alerts[0].escalation.source.value == "urgent_assessment"
+    assert stand.records == [], "the archive really was down"
+
+    stand.archive_up = True  # the archive returns: the record catches up, nothing was dropped
+    handle = client.get_workflow_handle(workflow_id)
+    await handle.execute_update("withdraw", {"handler": HANDLER, "reason": "test finished"})
+    await handle.result()
+    kinds = [r.kind for r in sorted(stand.records, key=lambda r: r.seq)]
+    assert kinds[0] == "received" and "escalation" in kinds and kinds[-1] == "action"
+
+
+async def test_a_withdraw_sent_while_a_merge_awaits_its_hand_over_waits_its_turn(env, client, task_queue, archive,
+                                                                                 stand):
+    handle = client.get_workflow_handle(await file(env, client, task_queue, archive))
+    await until(lambda: any(r.kind == "stage_entered" for r in stand.records), "the assessment open")
+
+    merging = await handle.start_update("merge", {"handler": HANDLER, "into": "C0000000000000001"},
+                                        wait_for_stage=WorkflowUpdateStage.ACCEPTED)
+    withdrawing = await handle.start_update("withdraw", {"handler": HANDLER, "reason": "changed my mind"},
+                                            wait_for_stage=WorkflowUpdateStage.ACCEPTED)
+    stand.hand_over.set()
+
+    merged = await merging.result()
+    assert merged["outcome"] == "merged"
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await withdrawing.result()
+    assert "closed" in str(refused.value.cause)
+    final = await handle.result()
+    assert final["outcome"] == "merged"
+    actions = [r.action for r in sorted(stand.records, key=lambda r: r.seq) if r.kind == "action"]
+    assert actions == ["merge"], "the archive holds the merge, and no withdrawal"

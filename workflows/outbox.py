@@ -1,0 +1,96 @@
+"""Outbox: a complaint's side effects, run beside the process in two lanes.
+
+The archive lane holds everything that writes to the archive database (audit records,
+the collection-contact register); the alerts lane holds what reaches people and other
+workflows (the emergency team's alert and its closing). Each lane runs in the order things
+happened, and neither waits for the other, so an archive outage delays the record but
+never the emergency team's alert.
+
+Runs started before the lanes (workflows/versions.py) keep the single queue their histories
+recorded; runs started before `ARCHIVE_LOCALLY` keep archive writes as regular activities.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, Literal
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from complaints.domain.models import PublicText
+
+Lane = Literal["archive", "alerts"]
+Effect = Callable[[], Awaitable[Any]]
+
+PATIENT = {  # archive and team calls: retried with backoff for as long as it takes
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
+}
+PATIENT_LOCAL = {
+    # Archive writes as local activities: run by the worker inside the workflow task, no
+    # activity task round trip through the server. A retry due within a second is made in
+    # place, a later one waits on a durable timer (the workflow task is not held open through
+    # an outage). Each such timer is history, so the backoff grows to 10 minutes: a day-long
+    # outage costs ~900 events.
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10)),
+    "local_retry_threshold": timedelta(seconds=1),
+}
+
+
+class Outbox:
+    def __init__(self) -> None:
+        self._queue: list[tuple[Lane, Effect]] = []
+        self._closing = False
+        self._lanes: list[asyncio.Task[None]] = []
+        self.two_lanes = False
+        self.archive_locally = False
+
+    def open(self, archive_locally: bool, two_lanes: bool) -> None:
+        """Start the lanes; the run's patches say how its effects run."""
+        self.archive_locally, self.two_lanes = archive_locally, two_lanes
+        lanes: tuple[Lane, ...] = ("archive", "alerts") if self.two_lanes else ("archive",)
+        self._lanes = [asyncio.create_task(self._drain(lane)) for lane in lanes]
+
+    def put(self, lane: Lane, effect: Effect) -> None:
+        self._queue.append((lane, effect))
+
+    def call(self, lane: Lane, activity: Callable[..., Any], *args: Any, summary: str) -> None:
+        """Queue one activity call, retried until it succeeds."""
+        self.put(lane, lambda: workflow.execute_activity_method(
+            activity, args=list(args), summary=PublicText(summary), **PATIENT))
+
+    def write(self, activity: Callable[..., Any], record: Any, summary: str) -> Awaitable[Any]:
+        """One archive write, as a local activity on runs that started with `ARCHIVE_LOCALLY`."""
+        if self.archive_locally:
+            return workflow.execute_local_activity_method(activity, record, summary=PublicText(summary),
+                                                          **PATIENT_LOCAL)
+        return workflow.execute_activity_method(activity, record, summary=PublicText(summary), **PATIENT)
+
+    async def close(self) -> None:
+        """Run every effect still queued, including those of handlers still finishing."""
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._queue)
+        self._closing = True
+        await asyncio.gather(*self._lanes)
+
+    def _take(self, lane: Lane) -> Effect | None:
+        for i, (queued, effect) in enumerate(self._queue):
+            if queued == lane or not self.two_lanes:
+                del self._queue[i]
+                return effect
+        return None
+
+    def _ready(self, lane: Lane) -> bool:
+        return self._closing or any(queued == lane or not self.two_lanes for queued, _ in self._queue)
+
+    async def _drain(self, lane: Lane) -> None:
+        while True:
+            await workflow.wait_condition(lambda: self._ready(lane))
+            effect = self._take(lane)
+            if effect is None:
+                return
+            await effect()
