@@ -12,21 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from temporalio.client import Client
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from complaints.domain import regulator
 from complaints.domain.classify import classify
-from complaints.domain.models import Intake, NewComplaint, PublicText, ReviewOf, Severity, workflow_id
-from complaints.domain.workdays import local_time
+from complaints.domain.models import Intake, NewComplaint, PublicText, ReviewOf, workflow_id
 from complaints.infra.archive import Archive
 from workflows.complaint import ComplaintWorkflow
-from workflows.visibility import BREACHED, CATEGORY, CHANNEL, ESCALATED, PAUSED, SEVERITY, STAGE
+from workflows import visibility
 
 CLOCK_SKEW = timedelta(minutes=5)
 OLDEST = timedelta(days=366)
@@ -85,7 +79,6 @@ async def file_complaint(
     complaint = NewComplaint(complaint_id=complaint_id, received_at=received_at, intake=intake,
                              classification=guess, review_of=review)
     wid = workflow_id(complaint_id)
-    severity = guess.severity.value if not review else guess.severity.at_least(Severity.high).value
     try:
         await client.start_workflow(
             ComplaintWorkflow.run,
@@ -94,34 +87,10 @@ async def file_complaint(
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=TypedSearchAttributes([
-                SearchAttributePair(key, value) for key, value in (
-                    (STAGE, "receipt"), (CATEGORY, guess.category.value), (SEVERITY, severity),
-                    (CHANNEL, intake.channel.value), (ESCALATED, False), (BREACHED, False), (PAUSED, False),
-                )
-            ]),
-            static_summary=PublicText(f"{guess.category.value} · {severity} · {intake.channel.value}"),
-            static_details=PublicText(_details(complaint, severity)),
+            search_attributes=visibility.at_start(complaint),
+            static_summary=PublicText(visibility.summary(complaint)),
+            static_details=PublicText(visibility.details(complaint)),
         )
     except WorkflowAlreadyStartedError:
         return Filed(complaint_id, wid, created=False)
     return Filed(complaint_id, wid, created=True)
-
-
-def _details(complaint: NewComplaint, severity: str) -> str:
-    intake = complaint.intake
-    lines = [
-        f"### Complaint {complaint.complaint_id}",
-        f"- **Received:** {local_time(complaint.received_at)} Asia/Shanghai "
-        f"({complaint.received_at.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC) via {intake.channel.value}",
-        f"- **Proposed category:** {complaint.classification.category.value} ({severity})",
-        f"- **Why:** {'; '.join(complaint.classification.reasons)}",
-        f"- **Evidence items:** {len(intake.evidence)}",
-    ]
-    if intake.respondent:
-        lines.append(f"- **About:** {intake.respondent.kind.value} {intake.respondent.id}")
-    if complaint.review_of:
-        lines.append(f"- **Review of:** {complaint.review_of.complaint_id}")
-    lines.append("\nThe deadlines are fixed at receipt by the firm's policy; Current Details lists each one "
-                 "with its state, and the stage, the next deadline and who holds the complaint now.")
-    return "\n".join(lines)

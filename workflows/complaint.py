@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -66,7 +66,7 @@ with workflow.unsafe.imports_passed_through():
 from .deadlines import Alarm, DeadlineClock
 from .outbox import Outbox
 from .versions import ARCHIVE_LOCALLY, RELEASE_2026_12
-from .visibility import BREACHED, CATEGORY, CHANNEL, ESCALATED, NEXT_DEADLINE, PAUSED, SEVERITY, STAGE
+from . import visibility
 
 QUICK = {"start_to_close_timeout": timedelta(seconds=30), "retry_policy": RetryPolicy(maximum_attempts=5)}
 
@@ -100,13 +100,12 @@ class ComplaintWorkflow:
     def __init__(self, complaint: NewComplaint) -> None:
         self.complaint = complaint
         guess = complaint.classification
-        severity = guess.severity.at_least(Severity.high) if complaint.review_of else guess.severity
         self.s = ComplaintStatus(
             complaint_id=complaint.complaint_id,
             stage=Stage.receipt,
             channel=complaint.intake.channel,
             category=guess.category,
-            severity=severity,
+            severity=complaint.severity,
             received_at=complaint.received_at,
             respondent=complaint.intake.respondent,
             review_of=complaint.review_of.complaint_id if complaint.review_of else None,
@@ -122,6 +121,7 @@ class ComplaintWorkflow:
         self.acting = asyncio.Lock()
         self.changes = 0
         self.published: dict[str, Any] = {}
+        self.details = ""
         self.journal_receipt()  # seq 1, first in the journal, whatever arrives meanwhile
 
     # --- the process -----------------------------------------------------------------
@@ -405,49 +405,18 @@ class ComplaintWorkflow:
         """Keep the search attributes and the Web UI's current details in step with the state;
         returns the status it published, which is the answer to the action that changed it."""
         status = self.status()
-        nxt = status.next_deadline
-        values: dict[SearchAttributeKey, Any] = {
-            STAGE: status.stage.value, CATEGORY: status.category and status.category.value,
-            SEVERITY: status.severity and status.severity.value, CHANNEL: status.channel.value,
-            ESCALATED: status.escalated, BREACHED: bool(status.breaches), PAUSED: status.paused,
-            NEXT_DEADLINE: self.clock.due(nxt) if nxt else None,
-        }
-        changed = {key: value for key, value in values.items() if self.published.get(key.name, "?") != value}
+        changed = {key: value for key, value in visibility.search_attributes(status).items()
+                   if self.published.get(key.name, "?") != value}
         if changed:
             workflow.upsert_search_attributes([
                 key.value_set(value) if value is not None else key.value_unset() for key, value in changed.items()
             ])
             self.published.update({key.name: value for key, value in changed.items()})
-        workflow.set_current_details(PublicText(self.current_details(status)))
+        details = visibility.current_details(status)
+        if details != self.details:
+            workflow.set_current_details(PublicText(details))
+            self.details = details
         return status
-
-    def current_details(self, status: ComplaintStatus) -> str:
-        """Markdown for the Web UI: where the complaint stands and every deadline's state."""
-        closed = status.stage is Stage.closed
-        nxt = status.next_deadline
-        outcome = f" ({status.outcome.value})" if closed and status.outcome else ""
-        lines = [f"**Stage:** {status.stage.value}{outcome}",
-                 f"**Next deadline:** {nxt} at {local(self.clock.due(nxt))} (Asia/Shanghai)" if nxt
-                 else "**Next deadline:** none",
-                 f"**Held by:** {status.handler or 'not yet assigned'}"]
-        if status.escalated:
-            lines.append(f"**Escalated:** {', '.join(e.source.value for e in status.escalations)}"
-                         f"; lead {status.lead or 'not yet named'}")
-        if status.breaches:
-            lines.append(f"**Breached:** {', '.join(status.breaches)}")
-        if status.paused:
-            lines.append("**Paused:** waiting on external appraisal")
-
-        def state(name: str) -> str:
-            if name in status.met:
-                return f"met {local(status.met[name])}" + (", late" if name in status.breaches else "")
-            if name in status.breaches:
-                return "**breached**"
-            return "no longer running" if closed else "paused" if name == "decision" and status.paused else "running"
-
-        plan = [f"- {name}: {local(due)}, {state(name)}" for name, due in self.clock.schedule().items()]
-        table = "\n\n**Deadlines** (Asia/Shanghai):\n\n" + "\n".join(plan) if plan else ""
-        return "  \n".join(lines) + table
 
     # --- validation: one function for every action ------------------------------------------
 

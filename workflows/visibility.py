@@ -1,12 +1,19 @@
-"""What the Temporal Web UI and `temporal workflow list` see of a complaint.
+"""What the Temporal Web UI and `temporal workflow list` see of a complaint, as pure functions.
 
 Search attributes and summaries carry stages, categories, severities, channels and
-deadlines only: they are stored in plain text and bypass the codec.
+deadlines only: they are stored in plain text and bypass the codec. The same functions
+serve the intake (the complaint's start) and the workflow (every change after it).
 """
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey
+from datetime import timezone
+from typing import Any
+
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+
+from complaints.domain.models import ComplaintStatus, NewComplaint, Stage
+from complaints.domain.workdays import local_time as local
 
 STAGE = SearchAttributeKey.for_keyword("ComplaintStage")
 CATEGORY = SearchAttributeKey.for_keyword("ComplaintCategory")
@@ -19,3 +26,78 @@ NEXT_DEADLINE = SearchAttributeKey.for_datetime("ComplaintNextDeadline")
 
 ALL = (STAGE, CATEGORY, SEVERITY, CHANNEL, ESCALATED, BREACHED, PAUSED, NEXT_DEADLINE)
 """Every search attribute of contract section 4, for registration and tests."""
+
+
+def search_attributes(status: ComplaintStatus) -> dict[SearchAttributeKey, Any]:
+    """Every search attribute's value for the complaint as it stands (None: unset)."""
+    nxt = status.next_deadline
+    return {
+        STAGE: status.stage.value, CATEGORY: status.category and status.category.value,
+        SEVERITY: status.severity and status.severity.value, CHANNEL: status.channel.value,
+        ESCALATED: status.escalated, BREACHED: bool(status.breaches), PAUSED: status.paused,
+        NEXT_DEADLINE: status.deadlines[nxt] if nxt else None,
+    }
+
+
+def at_start(complaint: NewComplaint) -> TypedSearchAttributes:
+    """The search attributes a complaint starts with, before its deadlines are fixed."""
+    return TypedSearchAttributes([SearchAttributePair(key, value) for key, value in (
+        (STAGE, Stage.receipt.value), (CATEGORY, complaint.classification.category.value),
+        (SEVERITY, complaint.severity.value), (CHANNEL, complaint.intake.channel.value),
+        (ESCALATED, False), (BREACHED, False), (PAUSED, False),
+    )])
+
+
+def summary(complaint: NewComplaint) -> str:
+    """The one-line summary: category, severity and channel as proposed at receipt."""
+    return f"{complaint.classification.category.value} · {complaint.severity.value} · {complaint.intake.channel.value}"
+
+
+def details(complaint: NewComplaint) -> str:
+    """The static details: when and how it was received, and why it was classified so."""
+    intake = complaint.intake
+    lines = [
+        f"### Complaint {complaint.complaint_id}",
+        f"- **Received:** {local(complaint.received_at)} Asia/Shanghai "
+        f"({complaint.received_at.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC) via {intake.channel.value}",
+        f"- **Proposed category:** {complaint.classification.category.value} ({complaint.severity.value})",
+        f"- **Why:** {'; '.join(complaint.classification.reasons)}",
+        f"- **Evidence items:** {len(intake.evidence)}",
+    ]
+    if intake.respondent:
+        lines.append(f"- **About:** {intake.respondent.kind.value} {intake.respondent.id}")
+    if complaint.review_of:
+        lines.append(f"- **Review of:** {complaint.review_of.complaint_id}")
+    lines.append("\nThe deadlines are fixed at receipt by the firm's policy; Current Details lists each one "
+                 "with its state, and the stage, the next deadline and who holds the complaint now.")
+    return "\n".join(lines)
+
+
+def current_details(status: ComplaintStatus) -> str:
+    """Markdown for the Web UI: where the complaint stands and every deadline's state."""
+    closed = status.stage is Stage.closed
+    nxt = status.next_deadline
+    outcome = f" ({status.outcome.value})" if closed and status.outcome else ""
+    lines = [f"**Stage:** {status.stage.value}{outcome}",
+             f"**Next deadline:** {nxt} at {local(status.deadlines[nxt])} (Asia/Shanghai)" if nxt
+             else "**Next deadline:** none",
+             f"**Held by:** {status.handler or 'not yet assigned'}"]
+    if status.escalated:
+        lines.append(f"**Escalated:** {', '.join(e.source.value for e in status.escalations)}"
+                     f"; lead {status.lead or 'not yet named'}")
+    if status.breaches:
+        lines.append(f"**Breached:** {', '.join(status.breaches)}")
+    if status.paused:
+        lines.append("**Paused:** waiting on external appraisal")
+
+    def state(name: str) -> str:
+        if name in status.met:
+            return f"met {local(status.met[name])}" + (", late" if name in status.breaches else "")
+        if name in status.breaches:
+            return "**breached**"
+        return "no longer running" if closed else "paused" if name == "decision" and status.paused else "running"
+
+    plan = [f"- {name}: {local(due)}, {state(name)}"
+            for name, due in sorted(status.deadlines.items(), key=lambda item: item[1])]
+    table = "\n\n**Deadlines** (Asia/Shanghai):\n\n" + "\n".join(plan) if plan else ""
+    return "  \n".join(lines) + table

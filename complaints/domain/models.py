@@ -236,6 +236,11 @@ class NewComplaint(BaseModel):
     classification: Classification
     review_of: ReviewOf | None = None
 
+    @property
+    def severity(self) -> Severity:
+        """The severity it starts with: as classified, a review at least `high` (contract 2b)."""
+        return self.classification.severity.at_least(Severity.high) if self.review_of else self.classification.severity
+
 
 # --- handler actions (update inputs) ---------------------------------------------
 
