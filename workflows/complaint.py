@@ -14,7 +14,7 @@ import functools
 import inspect
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from complaints.domain import regulator, stages
     from complaints.domain.models import (
         ACTION_INPUTS,
+        ArchiveFacts,
         Assess,
         ComplaintStatus,
         Escalate,
@@ -94,6 +95,9 @@ def one_at_a_time(action: Callable[..., Any]) -> Callable[..., Awaitable[Complai
     return handler
 
 
+Parsed = TypeVar("Parsed", bound=BaseModel)
+
+
 @workflow.defn
 class ComplaintWorkflow:
     @workflow.init
@@ -115,13 +119,15 @@ class ComplaintWorkflow:
         self.clock = DeadlineClock()
         self.plan_proposed = False
         self.evidence = list(complaint.intake.evidence)
-        self.facts: dict[str, Any] = {}
+        self.found: dict[str, Any] = {}  # what handlers found: facts beyond the status
+        self.archived: dict[str, Any] = {}  # the facts as the last record left them
         self.seq = 0
         self.outbox = Outbox()
         self.acting = asyncio.Lock()
         self.changes = 0
         self.published: dict[str, Any] = {}
         self.details = ""
+        self.checked: tuple[dict, BaseModel] | None = None  # the last payload the validator parsed
         self.journal_receipt()  # seq 1, first in the journal, whatever arrives meanwhile
 
     # --- the process -----------------------------------------------------------------
@@ -209,7 +215,7 @@ class ComplaintWorkflow:
     @workflow.update
     @one_at_a_time
     def assess(self, payload: dict) -> ComplaintStatus:
-        a = Assess.model_validate(payload)
+        a = self.parse(Assess, payload)
         self.s.category, self.s.severity = a.category, a.severity
         self.s.respondent = a.respondent or self.s.respondent
         if a.interim_measure and not self.s.interim_measure:
@@ -227,27 +233,27 @@ class ComplaintWorkflow:
     @workflow.update
     @one_at_a_time
     def investigate(self, payload: dict) -> ComplaintStatus:
-        i = Investigate.model_validate(payload)
+        i = self.parse(Investigate, payload)
         self.evidence += i.evidence
-        self.facts.update(substantiated=i.substantiated, root_cause=i.root_cause, evidence=self.evidence)
+        self.found.update(substantiated=i.substantiated, root_cause=i.root_cause, evidence=self.evidence)
         return self.act("investigate", i)
 
     @workflow.update
     @one_at_a_time
     def propose_solution(self, payload: dict) -> ComplaintStatus:
         self.plan_proposed = True
-        return self.act("propose_solution", ProposeSolution.model_validate(payload))
+        return self.act("propose_solution", self.parse(ProposeSolution, payload))
 
     @workflow.update
     @one_at_a_time
     def record_execution(self, payload: dict) -> ComplaintStatus:
-        return self.act("record_execution", RecordExecution.model_validate(payload))
+        return self.act("record_execution", self.parse(RecordExecution, payload))
 
     @workflow.update
     @one_at_a_time
     def record_feedback(self, payload: dict) -> ComplaintStatus:
-        f = RecordFeedback.model_validate(payload)
-        self.facts.setdefault("decided_at", workflow.now())
+        f = self.parse(RecordFeedback, payload)
+        self.found.setdefault("decided_at", workflow.now())
         if f.accepted:
             return self.act("record_feedback", f)
         self.s.reopen_count += 1
@@ -261,22 +267,22 @@ class ComplaintWorkflow:
     @workflow.update
     @one_at_a_time
     def record_revisit(self, payload: dict) -> ComplaintStatus:
-        r = RecordRevisit.model_validate(payload)
+        r = self.parse(RecordRevisit, payload)
         self.s.reached, self.s.satisfaction = r.reached, r.satisfaction
         return self.act("record_revisit", r)
 
     @workflow.update
     @one_at_a_time
     def summarize(self, payload: dict) -> ComplaintStatus:
-        s = Summarize.model_validate(payload)
+        s = self.parse(Summarize, payload)
         self.s.outcome = Outcome.resolved
-        self.facts.update(root_cause=s.root_cause, improvements=s.improvements)
+        self.found.update(root_cause=s.root_cause, improvements=s.improvements)
         return self.act("summarize", s)
 
     @workflow.update
     @one_at_a_time
     def withdraw(self, payload: dict) -> ComplaintStatus:
-        w = Withdraw.model_validate(payload)
+        w = self.parse(Withdraw, payload)
         self.s.outcome = Outcome.withdrawn
         return self.act("withdraw", w)
 
@@ -285,7 +291,7 @@ class ComplaintWorkflow:
     @workflow.update
     @one_at_a_time
     def extend(self, payload: dict) -> ComplaintStatus:
-        e = Extend.model_validate(payload)
+        e = self.parse(Extend, payload)
         self.move_decision(timedelta(days=e.days), warn_again=True)
         self.s.extensions.append(Extension(approver=e.approver, approver_role=e.approver_role, reason=e.reason,
                                            days=e.days, at=workflow.now(), decision_due=self.clock.due("decision")))
@@ -296,7 +302,7 @@ class ComplaintWorkflow:
     @workflow.update
     @one_at_a_time
     def pause(self, payload: dict) -> ComplaintStatus:
-        p = Pause.model_validate(payload)
+        p = self.parse(Pause, payload)
         self.s.paused = True
         self.s.pauses.append(PauseEntry(reason=p.reason, by=p.handler, started_at=workflow.now()))
         return self.act("pause", p, notices=[Notice(
@@ -307,7 +313,7 @@ class ComplaintWorkflow:
     @workflow.update
     @one_at_a_time
     def resume(self, payload: dict) -> ComplaintStatus:
-        r = Resume.model_validate(payload)
+        r = self.parse(Resume, payload)
         pause = self.s.pauses[-1]
         pause.resumed_at = workflow.now()
         self.s.paused = False
@@ -317,7 +323,7 @@ class ComplaintWorkflow:
     @workflow.update
     @one_at_a_time
     async def merge(self, payload: dict) -> ComplaintStatus:
-        m = Merge.model_validate(payload)
+        m = self.parse(Merge, payload)
         repeat = Repeat(complaint_id=self.s.complaint_id, handler=m.handler,
                         content=self.complaint.intake.content, evidence=self.evidence)
         try:
@@ -327,7 +333,7 @@ class ComplaintWorkflow:
             reason = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
             raise ApplicationError(reason, type="Refused", non_retryable=True) from None
         self.s.merged_into, self.s.outcome = m.into, Outcome.merged
-        self.facts["merged_into"] = m.into
+        self.found["merged_into"] = m.into
         return self.act("merge", m)
 
     @workflow.update
@@ -335,7 +341,7 @@ class ComplaintWorkflow:
         """The original's side of a merge: the repeat's text and evidence join its record."""
         self.s.merged.append(repeat.complaint_id)
         self.evidence += [e for e in repeat.evidence if e not in self.evidence]
-        self.facts["evidence"] = self.evidence
+        self.found["evidence"] = self.evidence
         self.journal_record("repeat_merged", repeat.handler, details=repeat.model_dump())
         return self.status()
 
@@ -424,6 +430,7 @@ class ComplaintWorkflow:
         """Refuse a wrong-stage or malformed action, naming the stage and what it accepts."""
         try:
             parsed = ACTION_INPUTS[action].model_validate(payload)
+            self.checked = (payload, parsed)
         except ValidationError as err:
             accepts = ", ".join(stages.accepted(self.situation())) or "nothing"
             raise ApplicationError(f"{action} refused: {explain(err)} (the complaint is in stage "
@@ -490,6 +497,13 @@ class ComplaintWorkflow:
     def _merge(self, payload: dict) -> None:
         self.check("merge", payload)
 
+    def parse(self, model: type[Parsed], payload: dict) -> Parsed:
+        """The validator's parse of this payload, so an action is validated once; a fresh parse
+        when there is none (a replay runs no validators)."""
+        if self.checked and type(self.checked[1]) is model and self.checked[0] == payload:
+            return self.checked[1]  # type: ignore[return-value]
+        return model.model_validate(payload)
+
     # --- state changes and their record ------------------------------------------------------
 
     def act(self, action: str, parsed: BaseModel, to: Stage | None = None, **record: Any) -> ComplaintStatus:
@@ -514,7 +528,7 @@ class ComplaintWorkflow:
         self.s.history.append(HistoryEntry(stage=stage, entered_at=workflow.now(), actor=actor))
         self.changes += 1
         if stage is Stage.closed:
-            self.facts["closed_at"] = workflow.now()
+            self.found["closed_at"] = workflow.now()
 
     def move_decision(self, by: timedelta, warn_again: bool) -> None:
         self.s.deadlines["decision"] = self.clock.move("decision", by, warn_again)
@@ -543,7 +557,7 @@ class ComplaintWorkflow:
                             actor=self.s.channel.value, kind="received", stage=Stage.receipt,
                             intake=self.complaint.intake, deadlines=self.clock.schedule(),
                             details={"classification": self.complaint.classification.model_dump(mode="json")},
-                            facts=self.archive_facts() | {"stage": Stage.receipt.value},
+                            facts=ArchiveFacts.of(self.s, **self.found) | {"stage": Stage.receipt.value},
                             notices=[Notice(kind="acknowledgement", recipient="complainant",
                                             message=f"We received your complaint {self.s.complaint_id} and will "
                                                     "reply in writing.")])
@@ -554,16 +568,8 @@ class ComplaintWorkflow:
         self.outbox.put("archive", write)
 
     def archive_facts(self) -> dict[str, Any]:
-        s = self.s
-        return {
-            "stage": s.stage.value, "category": s.category and s.category.value,
-            "severity": s.severity and s.severity.value, "outcome": s.outcome and s.outcome.value,
-            "handlers": list(s.handlers), "escalated": s.escalated, "interim_measure": s.interim_measure,
-            "reached": s.reached, "satisfaction": s.satisfaction, "reopen_count": s.reopen_count,
-            "extensions": len(s.extensions), "pauses": len(s.pauses), "review_of": s.review_of,
-            "calendar_provisional": s.calendar_provisional,
-            "respondent_kind": s.respondent.kind.value if s.respondent else None,
-            "respondent_id": s.respondent.id if s.respondent else None,
-            "respondent_name": s.respondent.name if s.respondent else None,
-            **self.facts,
-        }
+        """The facts that changed since the last record (all of them in the first)."""
+        facts = ArchiveFacts.of(self.s, **self.found)
+        changed = {name: value for name, value in facts.items() if self.archived.get(name, facts) != value}
+        self.archived = facts
+        return changed

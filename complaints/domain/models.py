@@ -431,6 +431,50 @@ class ComplaintStatus(Public, BaseModel):
     accepts: list[str] = []
 
 
+class ArchiveFacts(BaseModel):
+    """The archive's row of a complaint as the workflow knows it; a record carries only the
+    facts that changed since the one before it (the archive applies records in order)."""
+
+    stage: Stage
+    category: Category | None = None
+    severity: Severity | None = None
+    outcome: Outcome | None = None
+    handlers: list[str] = []
+    escalated: bool = False
+    interim_measure: bool = False
+    reached: bool | None = None
+    satisfaction: int | None = None
+    reopen_count: int = 0
+    extensions: int = 0
+    pauses: int = 0
+    review_of: str | None = None
+    calendar_provisional: bool = False
+    respondent_kind: RespondentKind | None = None
+    respondent_id: str | None = None
+    respondent_name: str | None = None
+    substantiated: bool | None = None
+    root_cause: str | None = None
+    evidence: list[str] | None = None
+    improvements: list[str] | None = None
+    decided_at: datetime | None = None
+    closed_at: datetime | None = None
+    merged_into: str | None = None
+
+    @classmethod
+    def of(cls, s: ComplaintStatus, **found: Any) -> dict[str, Any]:
+        """The facts of status `s` and what the handlers found, as column values; what was never
+        found is left out, so it never overwrites what the receipt wrote."""
+        respondent = s.respondent
+        facts = cls(stage=s.stage, category=s.category, severity=s.severity, outcome=s.outcome,
+                    handlers=list(s.handlers), escalated=s.escalated, interim_measure=s.interim_measure,
+                    reached=s.reached, satisfaction=s.satisfaction, reopen_count=s.reopen_count,
+                    extensions=len(s.extensions), pauses=len(s.pauses), review_of=s.review_of,
+                    calendar_provisional=s.calendar_provisional,
+                    respondent_kind=respondent and respondent.kind, respondent_id=respondent and respondent.id,
+                    respondent_name=respondent and respondent.name, **found)
+        return facts.model_dump(mode="json", exclude_unset=True)
+
+
 class OpenCase(BaseModel):
     complaint_id: str
     category: Category | None = None
