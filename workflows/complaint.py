@@ -132,6 +132,7 @@ class ComplaintWorkflow:
         self.due: dict[str, datetime] = {}
         self.warn: dict[str, datetime] = {}
         self.warning_at = 0.8
+        self.caps: list[datetime] = []  # the latest each extension may move `decision` to
         self.warned: set[str] = set()
         self.plan_proposed = False
         self.evidence = list(complaint.intake.evidence)
@@ -164,6 +165,7 @@ class ComplaintWorkflow:
             Deadlines.plan_deadlines, self.s.received_at, summary=PublicText("deadlines: fix at receipt"), **QUICK
         )
         self.due, self.warn, self.warning_at = dict(plan.due), dict(plan.warn), plan.warning_at
+        self.caps = list(plan.extension_caps) or regulator.plain_caps(self.s.received_at)
         self.s.deadlines = dict(plan.due)
         self.s.calendar_provisional = plan.calendar_provisional
         if self.s.severity is Severity.urgent:
@@ -503,10 +505,10 @@ class ComplaintWorkflow:
         if not why and original and parsed.handler in original.handlers:
             why = (f"{action} refused: {parsed.handler} handled the original complaint {original.complaint_id}; "
                    "a review must be handled by someone else")
-        if not why and isinstance(parsed, Extend):
+        if not why and isinstance(parsed, Extend) and self.due:  # in receipt, checked again once fixed
             new_due = self.due["decision"] + timedelta(days=parsed.days)
             why = regulator.extension_refusal(self.s.extensions, parsed.approver_role, new_due,
-                                              self.s.received_at, self.paused_time())
+                                              self.caps, self.paused_time())
         if not why and isinstance(parsed, Merge) and parsed.into == self.s.complaint_id:
             why = "merge refused: a complaint cannot be merged into itself"
         if why:

@@ -180,6 +180,9 @@ class DeadlinePlan(BaseModel):
     warn: dict[str, datetime]
     warning_at: float = 0.8
     calendar_provisional: bool = False
+    extension_caps: list[datetime] = []
+    """The latest the first and the second extension may move `decision` to; empty in the
+    plans of complaints received before the caps were fixed at receipt."""
 
 
 # --- intake ------------------------------------------------------------------------

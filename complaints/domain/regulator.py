@@ -20,23 +20,29 @@ def extension_refusal(
     extensions: list[Extension],
     role: ApproverRole,
     new_due: datetime,
-    received_at: datetime,
+    caps: list[datetime],
     paused: timedelta,
 ) -> str | None:
-    """Why an extension to `new_due` is refused, or None; paused time does not count."""
+    """Why an extension to `new_due` is refused, or None; `caps` are the latest each extension
+    may reach (the plan's `extension_caps`), and paused time does not count."""
     if len(extensions) >= len(EXTENSION_CAPS):
         return "extend refused: the decision deadline can be extended at most twice (30 then 60 days)"
     needed, cap_days = EXTENSION_CAPS[len(extensions)]
     nth = "first" if not extensions else "second"
     if _RANK[role] < _RANK[needed]:
         return f"extend refused: a {nth} extension needs a {needed.value.replace('_', ' ')}'s approval"
-    cap = received_at + timedelta(days=cap_days) + paused
+    cap = caps[len(extensions)] + paused
     if new_due > cap:
         return (
             f"extend refused: a {nth} extension may reach at most {cap_days} days from receipt "
             f"({cap.isoformat()}), this one would reach {new_due.isoformat()}"
         )
     return None
+
+
+def plain_caps(received_at: datetime) -> list[datetime]:
+    """The caps of a complaint whose plan predates `extension_caps`: N x 24 hours after receipt."""
+    return [received_at + timedelta(days=days) for _, days in EXTENSION_CAPS]
 
 
 def review_refusal(original: str, stage: str, decided_at: datetime | None, now: datetime) -> str | None:

@@ -67,17 +67,20 @@ def first(days: int) -> Extension:
                      decision_due=RECEIVED + timedelta(days=15 + days))
 
 
+CAPS = [RECEIVED + timedelta(days=30), RECEIVED + timedelta(days=60)]
+
+
 def test_extension_caps_and_approvers():
     manager, senior = ApproverRole.manager, ApproverRole.senior_manager
     none = timedelta(0)
-    assert extension_refusal([], manager, RECEIVED + timedelta(days=30), RECEIVED, none) is None
-    assert "at most 30 days" in extension_refusal([], manager, RECEIVED + timedelta(days=31), RECEIVED, none)
-    assert "senior manager" in extension_refusal([first(10)], manager, RECEIVED + timedelta(days=40), RECEIVED, none)
-    assert extension_refusal([first(10)], senior, RECEIVED + timedelta(days=60), RECEIVED, none) is None
-    assert "at most 60 days" in extension_refusal([first(10)], senior, RECEIVED + timedelta(days=61), RECEIVED, none)
-    assert "at most twice" in extension_refusal([first(10), first(20)], senior, RECEIVED, RECEIVED, none)
+    assert extension_refusal([], manager, RECEIVED + timedelta(days=30), CAPS, none) is None
+    assert "at most 30 days" in extension_refusal([], manager, RECEIVED + timedelta(days=31), CAPS, none)
+    assert "senior manager" in extension_refusal([first(10)], manager, RECEIVED + timedelta(days=40), CAPS, none)
+    assert extension_refusal([first(10)], senior, RECEIVED + timedelta(days=60), CAPS, none) is None
+    assert "at most 60 days" in extension_refusal([first(10)], senior, RECEIVED + timedelta(days=61), CAPS, none)
+    assert "at most twice" in extension_refusal([first(10), first(20)], senior, RECEIVED, CAPS, none)
     # paused time does not count against the cap
-    assert extension_refusal([], manager, RECEIVED + timedelta(days=33), RECEIVED, timedelta(days=3)) is None
+    assert extension_refusal([], manager, RECEIVED + timedelta(days=33), CAPS, timedelta(days=3)) is None
 
 
 def test_review_window_is_thirty_days_from_the_decision():
