@@ -112,8 +112,7 @@ def _details(complaint: NewComplaint, severity: str) -> str:
     intake = complaint.intake
     lines = [
         f"### Complaint {complaint.complaint_id}",
-        f"- **Received:** {local_time(complaint.received_at)} Asia/Shanghai "
-        f"({complaint.received_at.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC) via {intake.channel.value}",
+        f"- **Received:** {local_time(complaint.received_at)} (Asia/Shanghai) via {intake.channel.value}",
         f"- **Proposed category:** {complaint.classification.category.value} ({severity})",
         f"- **Why:** {'; '.join(complaint.classification.reasons)}",
         f"- **Evidence items:** {len(intake.evidence)}",

@@ -231,14 +231,14 @@ class ComplaintWorkflow:
             holder = self.s.handler or "unassigned"
             self.journal_record("warning", "system", details={"deadline": alarm.deadline, "due": due.isoformat()},
                                 notices=[Notice(kind="warning", recipient=f"handler:{holder}",
-                                                message=f"{alarm.deadline} deadline at {local(due)} is "
+                                                message=f"{alarm.deadline} deadline at {local(due, deadline=True)} is "
                                                         f"{self.warning_at:.0%} gone")])
         else:
             self.s.breaches.append(alarm.deadline)
             self.journal_record("breach", "system", details={"deadline": alarm.deadline, "due": due.isoformat()},
                                 breached=[alarm.deadline])
             self.escalate_to_team(EscalationSource.sla_breach,
-                                  f"{alarm.deadline} deadline passed at {local(due)}", "system")
+                                  f"{alarm.deadline} deadline passed at {local(due, deadline=True)}", "system")
         self.changes += 1
         self.publish()
 
@@ -331,7 +331,8 @@ class ComplaintWorkflow:
                                            days=e.days, at=workflow.now(), decision_due=self.due["decision"]))
         return self.act("extend", e, deadlines={"decision": self.due["decision"]}, notices=[Notice(
             kind="extension", recipient="complainant",
-            message=f"The decision on your complaint is extended to {local(self.due['decision'])}: {e.reason}")])
+            message=f"The decision on your complaint is extended to {local(self.due['decision'], deadline=True)}: "
+                    f"{e.reason}")])
 
     @workflow.update
     @after_receipt
@@ -468,7 +469,7 @@ class ComplaintWorkflow:
         nxt = status.next_deadline
         outcome = f" ({status.outcome.value})" if closed and status.outcome else ""
         lines = [f"**Stage:** {status.stage.value}{outcome}",
-                 f"**Next deadline:** {nxt} at {local(self.due[nxt])} (Asia/Shanghai)" if nxt
+                 f"**Next deadline:** {nxt} at {local(self.due[nxt], deadline=True)}" if nxt
                  else "**Next deadline:** none",
                  f"**Held by:** {status.handler or 'not yet assigned'}"]
         if status.escalated:
@@ -486,7 +487,8 @@ class ComplaintWorkflow:
                 return "**breached**"
             return "no longer running" if closed else "paused" if name == "decision" and status.paused else "running"
 
-        plan = [f"- {name}: {local(due)}, {state(name)}" for name, due in sorted(self.due.items(), key=lambda d: d[1])]
+        plan = [f"- {name}: {local(due, deadline=True)}, {state(name)}"
+                for name, due in sorted(self.due.items(), key=lambda d: d[1])]
         table = "\n\n**Deadlines** (Asia/Shanghai):\n\n" + "\n".join(plan) if plan else ""
         return "  \n".join(lines) + table
 

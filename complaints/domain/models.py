@@ -143,7 +143,8 @@ Evidence = Annotated[list[Reference], Field(max_length=50)]
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    """A moment in UTC, so every time in an answer reads alike; a naive one is taken as UTC."""
+    return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 Moment = Annotated[datetime, AfterValidator(_aware)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from .models import ApproverRole, Extension
+from .workdays import local_time
 
 EXTENSION_CAPS = ((ApproverRole.manager, 30), (ApproverRole.senior_manager, 60))
 """The nth extension: the least senior approver it needs, and its cap in days from receipt."""
@@ -35,7 +36,7 @@ def extension_refusal(
     if new_due > cap:
         return (
             f"extend refused: a {nth} extension may reach at most {cap_days} days from receipt "
-            f"({cap.isoformat()}), this one would reach {new_due.isoformat()}"
+            f"({local_time(cap, deadline=True)}), this one would reach {local_time(new_due, deadline=True)}"
         )
     return None
 
@@ -51,7 +52,7 @@ def review_refusal(original: str, stage: str, decided_at: datetime | None, now: 
         return f"review_of: complaint {original} is not closed (stage {stage}); a review needs a decision"
     if decided_at is not None and now - decided_at > REVIEW_WINDOW:
         return (
-            f"review_of: the review window of complaint {original} ended on "
-            f"{(decided_at + REVIEW_WINDOW).isoformat()} (30 days after its decision)"
+            f"review_of: the review window of complaint {original} ended at "
+            f"{local_time(decided_at + REVIEW_WINDOW)} (30 days after its decision)"
         )
     return None

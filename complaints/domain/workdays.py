@@ -17,9 +17,16 @@ import chinese_calendar
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def local_time(moment: datetime) -> str:
-    """A moment as people at the desk read it: Shanghai time, to the minute."""
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+def local_time(moment: datetime, deadline: bool = False) -> str:
+    """A moment as people at the desk read it: ISO 8601 in Shanghai time, to the minute.
+
+    A deadline at local midnight is the end of the day before, and reads so (`T24:00`):
+    "due 2026-12-17T24:00+08:00" leaves no doubt which day is the last one.
+    """
+    local = moment.astimezone(SHANGHAI)
+    if deadline and local.time() == time(0):
+        return f"{(local - timedelta(days=1)).date().isoformat()}T24:00+08:00"
+    return local.isoformat(timespec="minutes")
 
 
 class HolidayFileError(ValueError):

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from complaints.domain.policy import Duration, Policy, PolicyError
-from complaints.domain.workdays import SHANGHAI, HolidayFileError, WorkingCalendar, parse_holiday_file
+from complaints.domain.workdays import SHANGHAI, HolidayFileError, WorkingCalendar, local_time, parse_holiday_file
 
 
 def shanghai(*args: int) -> datetime:
@@ -59,6 +59,14 @@ def test_the_extension_caps_are_counted_as_the_decision_deadline_is():
     # day 30 is 12-24, a Thursday; day 60 is 2027-01-23, a Saturday (weekends-only year): the Monday
     assert plan.extension_caps == [midnight_after(2026, 12, 24), midnight_after(2027, 1, 25)]
 
+
+
+def test_times_read_as_iso_8601_in_shanghai_and_a_deadline_at_midnight_ends_its_own_day():
+    assert local_time(datetime(2026, 12, 9, 1, 30, 59, tzinfo=timezone.utc)) == "2026-12-09T09:30+08:00"
+    end = midnight_after(2026, 12, 9)
+    assert local_time(end, deadline=True) == "2026-12-09T24:00+08:00"  # never 12-10 00:00
+    assert local_time(end) == "2026-12-10T00:00+08:00"  # a moment, not a deadline: the new day has begun
+    assert local_time(shanghai(2026, 12, 9, 0, 0, 30), deadline=True) == "2026-12-09T00:00+08:00"
 
 
 def test_received_just_before_national_day_skips_golden_week_and_counts_the_make_up_saturday():

@@ -74,7 +74,8 @@ def test_extension_caps_and_approvers():
     manager, senior = ApproverRole.manager, ApproverRole.senior_manager
     none = timedelta(0)
     assert extension_refusal([], manager, RECEIVED + timedelta(days=30), CAPS, none) is None
-    assert "at most 30 days" in extension_refusal([], manager, RECEIVED + timedelta(days=31), CAPS, none)
+    message = extension_refusal([], manager, RECEIVED + timedelta(days=31), CAPS, none)
+    assert "at most 30 days from receipt (2026-12-02T08:00+08:00)" in message  # Shanghai time, as messages are
     assert "senior manager" in extension_refusal([first(10)], manager, RECEIVED + timedelta(days=40), CAPS, none)
     assert extension_refusal([first(10)], senior, RECEIVED + timedelta(days=60), CAPS, none) is None
     assert "at most 60 days" in extension_refusal([first(10)], senior, RECEIVED + timedelta(days=61), CAPS, none)

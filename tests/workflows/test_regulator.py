@@ -69,12 +69,33 @@ async def test_extensions_move_the_decision_within_the_caps_and_tell_the_complai
     cid = status["complaint_id"]
     notices = [n for n in archive.notices(cid) if n["kind"] == "extension"]
     assert len(notices) == 2 and all("forensic audit" in n["message"] for n in notices)
+    last_day = end_of_day_after_receipt(status, 60).date() - timedelta(days=1)
+    assert f"extended to {last_day.isoformat()}T24:00+08:00: " in notices[1]["message"]  # not the next day's 00:00
     assert [r["action"] for r in archive.audit_trail(cid)].count("extend") == 2
 
 
 async def test_a_first_extension_past_thirty_days_is_refused(desk):
     handle = await desk.file()
     assert "at most 30 days" in await refused(desk, handle, "extend", extension("manager", 16))
+
+
+async def test_every_time_in_a_status_is_utc_whatever_offset_the_channel_gave(desk):
+    received = (await desk.env.get_current_time()).astimezone(SHANGHAI) - timedelta(minutes=5)
+    handle = await desk.file(received_at=received.isoformat())  # "...+08:00"
+    status = await desk.steps(handle, 1)
+    times = [status["received_at"], *status["deadlines"].values(), *status["met"].values(),
+             *(h["entered_at"] for h in status["history"])]
+    assert all(t.endswith("Z") for t in times), times
+    assert datetime.fromisoformat(status["received_at"]) == received
+
+
+async def test_the_web_ui_shows_an_end_of_day_deadline_as_24_00_of_its_day(desk):
+    handle = await desk.file()
+    status = await desk.steps(handle, 2)
+    current = (await handle.query("__temporal_workflow_metadata")).current_details
+    last_day = at(status, "decision").astimezone(SHANGHAI).date() - timedelta(days=1)
+    assert f"- decision: {last_day.isoformat()}T24:00+08:00, running" in current
+    assert "T00:00" not in current
 
 
 async def test_a_pause_spanning_the_deadline_stops_the_decision_clock_but_not_the_plan(desk, archive):
