@@ -441,7 +441,16 @@ class ComplaintWorkflow:
     def situation(self) -> stages.Situation:
         """What the rules see; in receipt, the assessment about to open (actions wait for it)."""
         stage = Stage.assessment if self.s.stage is Stage.receipt else self.s.stage
-        return stages.Situation(stage, self.plan_proposed, self.s.paused, "decision" in self.s.met)
+        return stages.Situation(stage, self.plan_proposed, self.s.paused, "decision" in self.s.met,
+                                len(self.s.extensions), self.decision_passed_at())
+
+    def decision_passed_at(self) -> datetime | None:
+        """When the decision deadline passed, or None while it runs: a pause holds it back,
+        and it counts as passed from its due moment, before its timer has even fired."""
+        due = self.due.get("decision")
+        if due and ("decision" in self.s.breaches or (not self.s.paused and due <= workflow.now())):
+            return due
+        return None
 
     def publish(self) -> ComplaintStatus:
         """Keep the search attributes and the Web UI's current details in step with the state;

@@ -17,6 +17,20 @@ REVIEW_WINDOW = timedelta(days=30)
 _RANK = {ApproverRole.manager: 0, ApproverRole.senior_manager: 1}
 
 
+def extension_closed(used: int, passed_at: datetime | None) -> str | None:
+    """Why no extension can be granted any more, whoever approves it; None while one can.
+
+    An extension moves a deadline still running: once `decision` has passed, the breach
+    stands and the complainant must not be sent a new date as if it had not.
+    """
+    if passed_at is not None:
+        return (f"the decision deadline passed at {local_time(passed_at, deadline=True)}; "
+                "an extension must be granted before the deadline runs out")
+    if used >= len(EXTENSION_CAPS):
+        return "the decision deadline can be extended at most twice (30 then 60 days)"
+    return None
+
+
 def extension_refusal(
     extensions: list[Extension],
     role: ApproverRole,
@@ -26,8 +40,9 @@ def extension_refusal(
 ) -> str | None:
     """Why an extension to `new_due` is refused, or None; `caps` are the latest each extension
     may reach (the plan's `extension_caps`), and paused time does not count."""
-    if len(extensions) >= len(EXTENSION_CAPS):
-        return "extend refused: the decision deadline can be extended at most twice (30 then 60 days)"
+    closed = extension_closed(len(extensions), None)
+    if closed:
+        return f"extend refused: {closed}"
     needed, cap_days = EXTENSION_CAPS[len(extensions)]
     nth = "first" if not extensions else "second"
     if _RANK[role] < _RANK[needed]:

@@ -60,7 +60,6 @@ def test_the_extension_caps_are_counted_as_the_decision_deadline_is():
     assert plan.extension_caps == [midnight_after(2026, 12, 24), midnight_after(2027, 1, 25)]
 
 
-
 def test_times_read_as_iso_8601_in_shanghai_and_a_deadline_at_midnight_ends_its_own_day():
     assert local_time(datetime(2026, 12, 9, 1, 30, 59, tzinfo=timezone.utc)) == "2026-12-09T09:30+08:00"
     end = midnight_after(2026, 12, 9)

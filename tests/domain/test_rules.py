@@ -84,6 +84,18 @@ def test_extension_caps_and_approvers():
     assert extension_refusal([], manager, RECEIVED + timedelta(days=33), CAPS, timedelta(days=3)) is None
 
 
+def test_extend_is_offered_only_while_an_extension_can_still_be_granted():
+    assert "extend" in accepted(Situation(Stage.solution, extensions=1))
+    assert "extend" not in accepted(Situation(Stage.solution, extensions=2))
+    assert "at most twice" in refusal("extend", Situation(Stage.solution, extensions=2))
+
+    passed = datetime(2026, 11, 17, 16, tzinfo=timezone.utc)  # 24:00 on 11-17, Shanghai time
+    assert "extend" not in accepted(Situation(Stage.solution, decision_passed_at=passed))
+    message = refusal("extend", Situation(Stage.solution, decision_passed_at=passed))
+    assert "the decision deadline passed at 2026-11-17T24:00+08:00" in message
+    assert "before the deadline runs out" in message and "stage solution" in message
+
+
 def test_review_window_is_thirty_days_from_the_decision():
     decided = RECEIVED
     assert review_refusal("C1", "closed", decided, decided + timedelta(days=30)) is None

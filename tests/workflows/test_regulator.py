@@ -60,6 +60,7 @@ async def test_extensions_move_the_decision_within_the_caps_and_tell_the_complai
     assert "at most 60 days" in message
     status = await desk.act(handle, "extend", extension("senior_manager", 30, "director-sun"))
     assert at(status, "decision") == end_of_day_after_receipt(status, 60)
+    assert "extend" not in status["accepts"]  # two extensions used: not offered any more
     message = await refused(desk, handle, "extend", extension("senior_manager", 1, "director-sun"))
     assert "at most twice" in message
 
@@ -77,6 +78,21 @@ async def test_extensions_move_the_decision_within_the_caps_and_tell_the_complai
 async def test_a_first_extension_past_thirty_days_is_refused(desk):
     handle = await desk.file()
     assert "at most 30 days" in await refused(desk, handle, "extend", extension("manager", 16))
+
+
+async def test_an_extension_after_the_decision_deadline_passed_is_refused_and_the_breach_stands(desk, archive):
+    handle = await desk.file()
+    status = await desk.steps(handle, 2)
+    await desk.sleep(at(status, "decision") - await desk.env.get_current_time() + timedelta(hours=1))
+    status = await desk.until(handle, lambda s: "decision" in s["breaches"])
+    assert "extend" not in status["accepts"]
+    message = await refused(desk, handle, "extend", extension("manager", 10))
+    last_day = at(status, "decision").astimezone(SHANGHAI).date() - timedelta(days=1)
+    assert f"the decision deadline passed at {last_day.isoformat()}T24:00+08:00" in message
+    assert "before the deadline runs out" in message
+    status = await handle.query("status")
+    assert status["extensions"] == [] and "decision" in status["breaches"]
+    assert not [n for n in archive.notices(status["complaint_id"]) if n["kind"] == "extension"]
 
 
 async def test_every_time_in_a_status_is_utc_whatever_offset_the_channel_gave(desk):
@@ -105,9 +121,10 @@ async def test_a_pause_spanning_the_deadline_stops_the_decision_clock_but_not_th
     await desk.sleep(timedelta(days=10))
     status = await desk.act(handle, "pause", {"handler": HANDLER, "reason": "forensic appraisal of the recording"})
     assert status["paused"] and await attribute(handle, PAUSED) is True
+    assert "extend" in status["accepts"]  # a paused decision deadline has not passed
     await desk.sleep(timedelta(days=10))  # day 20: the original decision deadline (day 15) has passed
     status = await handle.query("status")
-    assert "decision" not in status["breaches"]
+    assert "decision" not in status["breaches"] and "extend" in status["accepts"]
     assert "investigation" in status["breaches"]  # the firm's own plan deadlines kept running
     status = await desk.act(handle, "resume", {"handler": HANDLER})
     assert not status["paused"] and await attribute(handle, PAUSED) is False
