@@ -175,7 +175,7 @@ class Desk:
         return self.client.get_workflow_handle(workflow_id(complaint_id))
 
     async def status(self, complaint_id: str) -> ComplaintStatus:
-        """The `status` query; a closed complaint also lists the reviews filed against it."""
+        """The `status` query; a complaint decided or closed also lists the reviews filed against it."""
         handle = self._handle(complaint_id)
         try:
             status = await handle.query("status", result_type=ComplaintStatus, rpc_timeout=RPC_TIMEOUT)
@@ -183,7 +183,7 @@ class Desk:
             raise _not_found(err, complaint_id) or _unavailable(err) from None
         except WorkflowQueryFailedError as err:
             raise Unavailable(f"complaint {complaint_id} could not answer: {err}") from None
-        if status.stage is Stage.closed:
+        if status.stage is Stage.closed or "decision" in status.met:
             status.reviews = await asyncio.to_thread(self.archive.reviews_of, complaint_id)
         return status
 

@@ -225,7 +225,7 @@ class Intake(Strict):
 
 
 class ReviewOf(BaseModel):
-    """What a review complaint knows of the closed original it reviews."""
+    """What a review complaint knows of the original it reviews (decided, maybe not yet closed)."""
 
     complaint_id: str
     handlers: list[str]

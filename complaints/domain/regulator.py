@@ -61,11 +61,20 @@ def plain_caps(received_at: datetime) -> list[datetime]:
     return [received_at + timedelta(days=days) for _, days in EXTENSION_CAPS]
 
 
-def review_refusal(original: str, stage: str, decided_at: datetime | None, now: datetime) -> str | None:
-    """Why a review of complaint `original` cannot be opened now, or None."""
-    if stage != "closed":
-        return f"review_of: complaint {original} is not closed (stage {stage}); a review needs a decision"
-    if decided_at is not None and now - decided_at > REVIEW_WINDOW:
+def review_refusal(original: str, stage: str, decided_at: datetime | None, received_at: datetime) -> str | None:
+    """Why a review of complaint `original`, received at `received_at`, cannot be opened, or None.
+
+    A review asks again about a decision told: it may be filed from that moment, whether or
+    not the original is closed, until 30 days later, counted to when the review reached the
+    firm (not to when it is keyed in). `decided_at` is None while no decision was told.
+    """
+    if decided_at is None:
+        return (f"review_of: complaint {original} has no decision told yet (stage {stage}); "
+                "a review can be filed once the decision is told")
+    if received_at < decided_at:
+        return (f"review_of: the review was received before the decision on complaint {original} "
+                f"was told ({local_time(decided_at)})")
+    if received_at - decided_at > REVIEW_WINDOW:
         return (
             f"review_of: the review window of complaint {original} ended at "
             f"{local_time(decided_at + REVIEW_WINDOW)} (30 days after its decision)"

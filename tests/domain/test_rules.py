@@ -96,8 +96,13 @@ def test_extend_is_offered_only_while_an_extension_can_still_be_granted():
     assert "before the deadline runs out" in message and "stage solution" in message
 
 
-def test_review_window_is_thirty_days_from_the_decision():
+def test_review_window_is_thirty_days_from_the_decision_to_the_reviews_receipt():
     decided = RECEIVED
     assert review_refusal("C1", "closed", decided, decided + timedelta(days=30)) is None
     assert "window" in review_refusal("C1", "closed", decided, decided + timedelta(days=31))
-    assert "not closed" in review_refusal("C1", "investigation", None, decided)
+    assert "before the decision" in review_refusal("C1", "closed", decided, decided - timedelta(hours=1))
+
+
+def test_a_review_may_be_filed_once_the_decision_is_told_even_before_the_original_closes():
+    assert review_refusal("C1", "revisit", RECEIVED, RECEIVED + timedelta(days=1)) is None
+    assert "no decision told yet" in review_refusal("C1", "investigation", None, RECEIVED)

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
+from complaints.desk import Desk as OfficeDesk
 from complaints.domain.models import Intake
 from complaints.domain.workdays import SHANGHAI, WorkingCalendar
 from complaints.intake import IntakeRefused, file_complaint
@@ -189,15 +190,35 @@ async def test_a_review_opens_linked_at_least_high_and_refuses_the_original_hand
     assert status["stage"] == "investigation"
 
 
-async def test_a_review_on_day_31_or_of_an_open_complaint_is_refused(desk, client, task_queue, archive):
+async def test_a_review_may_be_filed_once_the_decision_is_told_before_the_original_closes(desk, archive):
+    original = await desk.file(external_ref="DECIDED-1")
+    status = await desk.steps(original, 5)  # up to record_feedback: revisit and summary still open
+    original_id = status["complaint_id"]
+    await desk.until(original, lambda s: archive.complaint(original_id)["decided_at"] is not None)
+    review = await desk.file(external_ref="REVIEW-EARLY", review_of=original_id)
+    review_status = await review.query("status")
+    assert review_status["review_of"] == original_id
+    office = OfficeDesk(desk.client, archive, desk.task_queue, desk.team_id)  # what the API and CLI answer
+    shown = await office.status(original_id)
+    assert shown.stage.value == "revisit" and shown.reviews == [review_status["complaint_id"]]
+
+
+async def test_the_review_window_runs_from_the_decision_to_when_the_review_was_received(desk, client, task_queue,
+                                                                                       archive):
     original_id, decided = await closed_original(desk, "REVIEWED-2")
+    await desk.sleep(timedelta(days=31))  # keyed in on day 31 ...
     late = Intake.model_validate({**BODY, "external_ref": "LATE-REVIEW", "review_of": original_id})
     with pytest.raises(IntakeRefused) as err:
-        await file_complaint(client, task_queue, late, archive, now=decided + timedelta(days=31))
+        await file_complaint(client, task_queue, late, archive, now=await desk.env.get_current_time())
     assert err.value.field == "review_of" and "window" in err.value.reason
+    letter = await desk.file(external_ref="LETTER-REVIEW", review_of=original_id,  # ... received on day 29
+                             received_at=(decided + timedelta(days=29)).isoformat())
+    assert (await letter.query("status"))["review_of"] == original_id
 
+
+async def test_a_review_of_a_complaint_without_a_decision_is_refused(desk, client, task_queue, archive):
     still_open = await desk.file(external_ref="OPEN-1")
     early = Intake.model_validate({**BODY, "external_ref": "EARLY-REVIEW",
                                    "review_of": still_open.id.removeprefix("complaint-")})
-    with pytest.raises(IntakeRefused, match="not closed"):
+    with pytest.raises(IntakeRefused, match="no decision told yet"):
         await file_complaint(client, task_queue, early, archive, now=await desk.env.get_current_time())
