@@ -192,8 +192,8 @@ class Desk:
         return self.client.get_workflow_handle(workflow_id(complaint_id))
 
     async def status(self, complaint_id: str) -> ComplaintStatus:
-        """The `status` query; a closed complaint also lists the reviews filed against it, so without
-        the archive its status is 503 rather than a status that silently omits them."""
+        """The `status` query; a complaint decided or closed also lists the reviews filed against it,
+        so without the archive its status is 503 rather than a status that silently omits them."""
         handle = self._handle(complaint_id)
         try:
             status = await handle.query("status", result_type=ComplaintStatus, rpc_timeout=self.rpc_timeout)
@@ -201,11 +201,11 @@ class Desk:
             raise _not_found(err, complaint_id) or _unavailable(err) from None
         except WorkflowQueryFailedError as err:
             raise Unavailable(f"complaint {complaint_id} could not answer: {err}") from None
-        if status.stage is Stage.closed:
+        if status.stage is Stage.closed or "decision" in status.met:
             try:
                 status.reviews = await asyncio.to_thread(self.archive.reviews_of, complaint_id)
             except SQLAlchemyError:
-                raise _archive_down("it lists the reviews of a closed complaint") from None
+                raise _archive_down("it lists the reviews of a decided or closed complaint") from None
         return status
 
     async def act(self, complaint_id: str, action: str, payload: dict[str, Any], key: str | None = None

@@ -50,14 +50,16 @@ def complaint_id_for(intake: Intake) -> str:
     return "C" + uuid.uuid4().hex[:15].upper()
 
 
-def review_link(archive: Archive, original_id: str, now: datetime) -> ReviewOf:
+def review_link(archive: Archive, original_id: str, received_at: datetime) -> ReviewOf:
+    """The original a review received at `received_at` asks about; a closed original without a
+    decision (withdrawn, merged) counts its review window from its closing."""
     original = archive.complaint(original_id)
     if original is None:
         raise IntakeRefused("review_of", f"no complaint {original_id} in the archive")
     decided = original["decided_at"] or original["closed_at"]
     if decided is not None and decided.tzinfo is None:
         decided = decided.replace(tzinfo=timezone.utc)
-    why = regulator.review_refusal(original_id, original["stage"], decided, now)
+    why = regulator.review_refusal(original_id, original["stage"], decided, received_at)
     if why:
         field, _, reason = why.partition(": ")
         raise IntakeRefused(field, reason)
@@ -74,7 +76,7 @@ async def file_complaint(
     if received_at < now - OLDEST:
         raise IntakeRefused("received_at", "is more than a year ago; file it with the date it reached the firm")
     complaint_id = complaint_id_for(intake)
-    review = review_link(archive, intake.review_of, now) if intake.review_of else None
+    review = review_link(archive, intake.review_of, received_at) if intake.review_of else None
     guess = classify(intake.channel, f"{intake.subject or ''}\n{intake.content}")
     complaint = NewComplaint(complaint_id=complaint_id, received_at=received_at, intake=intake,
                              classification=guess, review_of=review)

@@ -117,6 +117,7 @@ class ComplaintWorkflow:
                                   actor=complaint.intake.channel.value)],
         )
         self.clock = DeadlineClock()
+        self.caps: list[datetime] = []  # the latest each extension may move `decision` to
         self.plan_proposed = False
         self.evidence = list(complaint.intake.evidence)
         self.found: dict[str, Any] = {}  # what handlers found: facts beyond the status
@@ -149,6 +150,7 @@ class ComplaintWorkflow:
             Deadlines.plan_deadlines, self.s.received_at, summary=PublicText("deadlines: fix at receipt"), **QUICK
         )
         self.clock.fix(self.s.received_at, plan)
+        self.caps = list(plan.extension_caps) or regulator.plain_caps(self.s.received_at)
         self.s.deadlines = dict(plan.due)
         self.s.calendar_provisional = plan.calendar_provisional
         if self.s.severity is Severity.urgent:
@@ -199,14 +201,14 @@ class ComplaintWorkflow:
             holder = self.s.handler or "unassigned"
             self.journal_record("warning", "system", details={"deadline": alarm.deadline, "due": due.isoformat()},
                                 notices=[Notice(kind="warning", recipient=f"handler:{holder}",
-                                                message=f"{alarm.deadline} deadline at {local(due)} is "
+                                                message=f"{alarm.deadline} deadline at {local(due, deadline=True)} is "
                                                         f"{self.clock.warning_at:.0%} gone")])
         else:
             self.s.breaches.append(alarm.deadline)
             self.journal_record("breach", "system", details={"deadline": alarm.deadline, "due": due.isoformat()},
                                 breached=[alarm.deadline])
             self.escalate_to_team(EscalationSource.sla_breach,
-                                  f"{alarm.deadline} deadline passed at {local(due)}", "system")
+                                  f"{alarm.deadline} deadline passed at {local(due, deadline=True)}", "system")
         self.changes += 1
         self.publish()
 
@@ -297,7 +299,8 @@ class ComplaintWorkflow:
                                            days=e.days, at=workflow.now(), decision_due=self.clock.due("decision")))
         return self.act("extend", e, deadlines={"decision": self.clock.due("decision")}, notices=[Notice(
             kind="extension", recipient="complainant",
-            message=f"The decision on your complaint is extended to {local(self.clock.due('decision'))}: {e.reason}")])
+            message=f"The decision on your complaint is extended to {local(self.clock.due('decision'), deadline=True)}: "
+                    f"{e.reason}")])
 
     @workflow.update
     @one_at_a_time
@@ -405,7 +408,16 @@ class ComplaintWorkflow:
     def situation(self) -> stages.Situation:
         """What the rules see; in receipt, the assessment about to open (actions wait for it)."""
         stage = Stage.assessment if self.s.stage is Stage.receipt else self.s.stage
-        return stages.Situation(stage, self.plan_proposed, self.s.paused, "decision" in self.s.met)
+        return stages.Situation(stage, self.plan_proposed, self.s.paused, "decision" in self.s.met,
+                                len(self.s.extensions), self.decision_passed_at())
+
+    def decision_passed_at(self) -> datetime | None:
+        """When the decision deadline passed, or None while it runs: a pause holds it back,
+        and it counts as passed from its due moment, before its timer has even fired."""
+        due = self.due.get("decision")
+        if due and ("decision" in self.s.breaches or (not self.s.paused and due <= workflow.now())):
+            return due
+        return None
 
     def publish(self) -> ComplaintStatus:
         """Keep the search attributes and the Web UI's current details in step with the state;
@@ -440,10 +452,10 @@ class ComplaintWorkflow:
         if not why and original and parsed.handler in original.handlers:
             why = (f"{action} refused: {parsed.handler} handled the original complaint {original.complaint_id}; "
                    "a review must be handled by someone else")
-        if not why and isinstance(parsed, Extend):
+        if not why and isinstance(parsed, Extend) and self.clock.fixed:  # in receipt, checked again once fixed
             new_due = self.clock.due("decision") + timedelta(days=parsed.days)
             why = regulator.extension_refusal(self.s.extensions, parsed.approver_role, new_due,
-                                              self.s.received_at, self.paused_time())
+                                              self.caps, self.paused_time())
         if not why and isinstance(parsed, Merge) and parsed.into == self.s.complaint_id:
             why = "merge refused: a complaint cannot be merged into itself"
         if why:

@@ -7,7 +7,6 @@ serve the intake (the complaint's start) and the workflow (every change after it
 
 from __future__ import annotations
 
-from datetime import timezone
 from typing import Any
 
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
@@ -58,8 +57,7 @@ def details(complaint: NewComplaint) -> str:
     intake = complaint.intake
     lines = [
         f"### Complaint {complaint.complaint_id}",
-        f"- **Received:** {local(complaint.received_at)} Asia/Shanghai "
-        f"({complaint.received_at.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC) via {intake.channel.value}",
+        f"- **Received:** {local(complaint.received_at)} (Asia/Shanghai) via {intake.channel.value}",
         f"- **Proposed category:** {complaint.classification.category.value} ({complaint.severity.value})",
         f"- **Why:** {'; '.join(complaint.classification.reasons)}",
         f"- **Evidence items:** {len(intake.evidence)}",
@@ -79,7 +77,7 @@ def current_details(status: ComplaintStatus) -> str:
     nxt = status.next_deadline
     outcome = f" ({status.outcome.value})" if closed and status.outcome else ""
     lines = [f"**Stage:** {status.stage.value}{outcome}",
-             f"**Next deadline:** {nxt} at {local(status.deadlines[nxt])} (Asia/Shanghai)" if nxt
+             f"**Next deadline:** {nxt} at {local(status.deadlines[nxt], deadline=True)}" if nxt
              else "**Next deadline:** none",
              f"**Held by:** {status.handler or 'not yet assigned'}"]
     if status.escalated:
@@ -97,7 +95,7 @@ def current_details(status: ComplaintStatus) -> str:
             return "**breached**"
         return "no longer running" if closed else "paused" if name == "decision" and status.paused else "running"
 
-    plan = [f"- {name}: {local(due)}, {state(name)}"
+    plan = [f"- {name}: {local(due, deadline=True)}, {state(name)}"
             for name, due in sorted(status.deadlines.items(), key=lambda item: item[1])]
     table = "\n\n**Deadlines** (Asia/Shanghai):\n\n" + "\n".join(plan) if plan else ""
     return "  \n".join(lines) + table

@@ -62,8 +62,8 @@ def fail(kind: type[DeskError], message: str) -> None:
     raise typer.Exit(EXIT_CODES[kind])
 
 
-def local(moment: datetime | None) -> str:
-    return local_time(moment) if moment else "-"
+def local(moment: datetime | None, deadline: bool = False) -> str:
+    return local_time(moment, deadline) if moment else "-"
 
 
 def dump(value: BaseModel | list[Any]) -> None:
@@ -106,7 +106,7 @@ def show_status(s: ComplaintStatus) -> None:
     for name, due in s.deadlines.items():
         state = ("BREACHED" if name in s.breaches else f"met {local(s.met[name])}" if name in s.met
                  else "next" if name == s.next_deadline else "open")
-        deadlines.add_row(name, local(due), Text(state, style="red" if state == "BREACHED" else ""))
+        deadlines.add_row(name, local(due, deadline=True), Text(state, style="red" if state == "BREACHED" else ""))
     out.print(deadlines)
     if s.escalations:
         escalations = Table("source", "by", "at", "reason", title="Escalations", title_justify="left")
@@ -144,7 +144,7 @@ def show_list(rows: list[Listed]) -> None:
                   "next deadline (Asia/Shanghai)", "filed", title=f"{len(rows)} complaints", title_justify="left")
     for r in rows:
         table.add_row(r.complaint_id, r.stage or "-", r.category or "-", r.severity or "-", r.channel or "-",
-                      "yes" if r.escalated else "", "yes" if r.breached else "", local(r.next_deadline),
+                      "yes" if r.escalated else "", "yes" if r.breached else "", local(r.next_deadline, deadline=True),
                       local(r.started_at))
     out.print(table)
 

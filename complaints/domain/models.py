@@ -143,7 +143,8 @@ Evidence = Annotated[list[Reference], Field(max_length=50)]
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    """A moment in UTC, so every time in an answer reads alike; a naive one is taken as UTC."""
+    return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 Moment = Annotated[datetime, AfterValidator(_aware)]
@@ -180,6 +181,9 @@ class DeadlinePlan(BaseModel):
     warn: dict[str, datetime]
     warning_at: float = 0.8
     calendar_provisional: bool = False
+    extension_caps: list[datetime] = []
+    """The latest the first and the second extension may move `decision` to; empty in the
+    plans of complaints received before the caps were fixed at receipt."""
 
 
 # --- intake ------------------------------------------------------------------------
@@ -221,7 +225,7 @@ class Intake(Strict):
 
 
 class ReviewOf(BaseModel):
-    """What a review complaint knows of the closed original it reviews."""
+    """What a review complaint knows of the original it reviews (decided, maybe not yet closed)."""
 
     complaint_id: str
     handlers: list[str]

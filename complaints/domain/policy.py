@@ -13,9 +13,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from .models import DEADLINES, DeadlinePlan
+from .regulator import EXTENSION_CAPS
 from .workdays import WorkingCalendar
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|wd)\s*$")
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|wd|cd)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
@@ -25,24 +26,30 @@ class PolicyError(ValueError):
 
 @dataclass(frozen=True)
 class Duration:
-    """Either a plain span after the moment of receipt, or N working days after its date."""
+    """A plain span after the moment of receipt (`15d` is exactly 15 x 24 hours after it), or
+    a count of days after the receipt date ending at 24:00 Shanghai time: `7wd` working days,
+    `15cd` calendar days as the law counts them (see `WorkingCalendar.end_of_days`)."""
 
     amount: int
-    unit: str  # s, m, h, d or wd
+    unit: str  # s, m, h, d, wd or cd
 
     @classmethod
     def parse(cls, text: object, key: str) -> Duration:
         match = _DURATION.match(text) if isinstance(text, str) else None
         if not match or int(match.group(1)) <= 0:
-            raise PolicyError(f"{key}: {text!r} is not a duration like '1h', '48h', '15d' or '7wd'")
+            raise PolicyError(f"{key}: {text!r} is not a duration like '1h', '48h', '15d', '15cd' or '7wd'")
         return cls(int(match.group(1)), match.group(2))
 
-    @property
-    def working_days(self) -> bool:
-        return self.unit == "wd"
-
-    def span(self) -> timedelta:
-        return timedelta(**{_UNITS[self.unit]: self.amount})
+    def due(self, received_at: datetime, calendar: WorkingCalendar) -> tuple[datetime, bool]:
+        """When a deadline of this length falls (UTC), and whether an unknown year decided it."""
+        match self.unit:
+            case "wd":
+                end, unknown_year = calendar.end_of_working_day(received_at, self.amount)
+            case "cd":
+                end, unknown_year = calendar.end_of_days(received_at, self.amount)
+            case _:
+                end, unknown_year = received_at + timedelta(**{_UNITS[self.unit]: self.amount}), False
+        return end.astimezone(timezone.utc), unknown_year
 
     def __str__(self) -> str:
         return f"{self.amount}{self.unit}"
@@ -54,7 +61,7 @@ DEFAULT_DEADLINES = {
     "plan": "48h",
     "execution": "7wd",
     "summary": "15wd",
-    "decision": "15d",
+    "decision": "15cd",
 }
 
 
@@ -105,11 +112,14 @@ class Policy:
         due: dict[str, datetime] = {}
         provisional = False
         for name, duration in self.deadlines.items():
-            if duration.working_days:
-                end, unknown_year = calendar.end_of_working_day(received_at, duration.amount)
-                due[name] = end.astimezone(timezone.utc)
-                provisional = provisional or unknown_year
-            else:
-                due[name] = received_at + duration.span()
+            due[name], unknown_year = duration.due(received_at, calendar)
+            provisional = provisional or unknown_year
         warn = {name: warning_moment(received_at, moment, self.warning_at) for name, moment in due.items()}
-        return DeadlinePlan(due=due, warn=warn, warning_at=self.warning_at, calendar_provisional=provisional)
+        return DeadlinePlan(due=due, warn=warn, warning_at=self.warning_at, calendar_provisional=provisional,
+                            extension_caps=self.extension_caps(received_at, calendar))
+
+    def extension_caps(self, received_at: datetime, calendar: WorkingCalendar) -> list[datetime]:
+        """The latest each extension may move `decision` to, counted as `decision` is: civil-code
+        days when it is `Ncd`, otherwise exactly N x 24 hours after receipt."""
+        unit = "cd" if self.deadlines["decision"].unit == "cd" else "d"
+        return [Duration(days, unit).due(received_at, calendar)[0] for _, days in EXTENSION_CAPS]

@@ -7,7 +7,9 @@ The workflow's update validators, the API's 409 and the CLI's message all come f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
+from . import regulator
 from .models import Stage
 
 OPEN_STAGES = frozenset(Stage) - {Stage.closed}
@@ -59,6 +61,8 @@ class Situation:
     plan_proposed: bool = False
     paused: bool = False
     decision_met: bool = False
+    extensions: int = 0
+    decision_passed_at: datetime | None = None
 
 
 def _fits(action: str, now: Situation) -> bool:
@@ -70,7 +74,7 @@ def _fits(action: str, now: Situation) -> bool:
         case "record_execution":
             return now.plan_proposed
         case "extend":
-            return not now.decision_met
+            return not now.decision_met and regulator.extension_closed(now.extensions, now.decision_passed_at) is None
         case "pause":
             return not now.paused and not now.decision_met
         case "resume":
@@ -94,7 +98,8 @@ def refusal(action: str, now: Situation) -> str | None:
         why = {
             "propose_solution": " (a plan is already proposed; record its execution)",
             "record_execution": " (no plan proposed yet)",
-            "extend": " (the decision has been told already)",
+            "extend": " (the decision has been told already)" if now.decision_met
+            else f" ({regulator.extension_closed(now.extensions, now.decision_passed_at)})",
             "pause": " (already paused)" if now.paused else " (the decision has been told already)",
             "resume": " (not paused)",
         }.get(action, "")

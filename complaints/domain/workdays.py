@@ -17,9 +17,16 @@ import chinese_calendar
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def local_time(moment: datetime) -> str:
-    """A moment as people at the desk read it: Shanghai time, to the minute."""
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+def local_time(moment: datetime, deadline: bool = False) -> str:
+    """A moment as people at the desk read it: ISO 8601 in Shanghai time, to the minute.
+
+    A deadline at local midnight is the end of the day before, and reads so (`T24:00`):
+    "due 2026-12-17T24:00+08:00" leaves no doubt which day is the last one.
+    """
+    local = moment.astimezone(SHANGHAI)
+    if deadline and local.time() == time(0):
+        return f"{(local - timedelta(days=1)).date().isoformat()}T24:00+08:00"
+    return local.isoformat(timespec="minutes")
 
 
 class HolidayFileError(ValueError):
@@ -85,7 +92,26 @@ class WorkingCalendar:
             provisional = provisional or not self.knows(day.year)
             if self.is_working_day(day):
                 counted += 1
-        return datetime.combine(day + timedelta(days=1), time(0), SHANGHAI), provisional
+        return _end_of(day), provisional
+
+    def end_of_days(self, received_at: datetime, n: int) -> tuple[datetime, bool]:
+        """End (24:00 Shanghai time) of a period of n days, as the Civil Code counts it
+        (arts. 201-203): the day of receipt is not counted, and a last day that is not a
+        working day (a weekend or a statutory holiday) gives way to the next working day.
+
+        Returns the moment and whether the year of its last day was unknown (provisional).
+        """
+        day = received_at.astimezone(SHANGHAI).date() + timedelta(days=n)
+        provisional = not self.knows(day.year)
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+            provisional = provisional or not self.knows(day.year)
+        return _end_of(day), provisional
+
+
+def _end_of(day: date) -> datetime:
+    """24:00 Shanghai time at the end of `day`."""
+    return datetime.combine(day + timedelta(days=1), time(0), SHANGHAI)
 
 
 _PUBLISHED_YEARS = frozenset(d.year for d in chinese_calendar.constants.holidays)

@@ -67,21 +67,42 @@ def first(days: int) -> Extension:
                      decision_due=RECEIVED + timedelta(days=15 + days))
 
 
+CAPS = [RECEIVED + timedelta(days=30), RECEIVED + timedelta(days=60)]
+
+
 def test_extension_caps_and_approvers():
     manager, senior = ApproverRole.manager, ApproverRole.senior_manager
     none = timedelta(0)
-    assert extension_refusal([], manager, RECEIVED + timedelta(days=30), RECEIVED, none) is None
-    assert "at most 30 days" in extension_refusal([], manager, RECEIVED + timedelta(days=31), RECEIVED, none)
-    assert "senior manager" in extension_refusal([first(10)], manager, RECEIVED + timedelta(days=40), RECEIVED, none)
-    assert extension_refusal([first(10)], senior, RECEIVED + timedelta(days=60), RECEIVED, none) is None
-    assert "at most 60 days" in extension_refusal([first(10)], senior, RECEIVED + timedelta(days=61), RECEIVED, none)
-    assert "at most twice" in extension_refusal([first(10), first(20)], senior, RECEIVED, RECEIVED, none)
+    assert extension_refusal([], manager, RECEIVED + timedelta(days=30), CAPS, none) is None
+    message = extension_refusal([], manager, RECEIVED + timedelta(days=31), CAPS, none)
+    assert "at most 30 days from receipt (2026-12-02T08:00+08:00)" in message  # Shanghai time, as messages are
+    assert "senior manager" in extension_refusal([first(10)], manager, RECEIVED + timedelta(days=40), CAPS, none)
+    assert extension_refusal([first(10)], senior, RECEIVED + timedelta(days=60), CAPS, none) is None
+    assert "at most 60 days" in extension_refusal([first(10)], senior, RECEIVED + timedelta(days=61), CAPS, none)
+    assert "at most twice" in extension_refusal([first(10), first(20)], senior, RECEIVED, CAPS, none)
     # paused time does not count against the cap
-    assert extension_refusal([], manager, RECEIVED + timedelta(days=33), RECEIVED, timedelta(days=3)) is None
+    assert extension_refusal([], manager, RECEIVED + timedelta(days=33), CAPS, timedelta(days=3)) is None
 
 
-def test_review_window_is_thirty_days_from_the_decision():
+def test_extend_is_offered_only_while_an_extension_can_still_be_granted():
+    assert "extend" in accepted(Situation(Stage.solution, extensions=1))
+    assert "extend" not in accepted(Situation(Stage.solution, extensions=2))
+    assert "at most twice" in refusal("extend", Situation(Stage.solution, extensions=2))
+
+    passed = datetime(2026, 11, 17, 16, tzinfo=timezone.utc)  # 24:00 on 11-17, Shanghai time
+    assert "extend" not in accepted(Situation(Stage.solution, decision_passed_at=passed))
+    message = refusal("extend", Situation(Stage.solution, decision_passed_at=passed))
+    assert "the decision deadline passed at 2026-11-17T24:00+08:00" in message
+    assert "before the deadline runs out" in message and "stage solution" in message
+
+
+def test_review_window_is_thirty_days_from_the_decision_to_the_reviews_receipt():
     decided = RECEIVED
     assert review_refusal("C1", "closed", decided, decided + timedelta(days=30)) is None
     assert "window" in review_refusal("C1", "closed", decided, decided + timedelta(days=31))
-    assert "not closed" in review_refusal("C1", "investigation", None, decided)
+    assert "before the decision" in review_refusal("C1", "closed", decided, decided - timedelta(hours=1))
+
+
+def test_a_review_may_be_filed_once_the_decision_is_told_even_before_the_original_closes():
+    assert review_refusal("C1", "revisit", RECEIVED, RECEIVED + timedelta(days=1)) is None
+    assert "no decision told yet" in review_refusal("C1", "investigation", None, RECEIVED)

@@ -266,7 +266,7 @@ async def test_a_closed_complaint_is_503_naming_the_archive_while_the_archive_is
             httpx.AsyncClient(transport=httpx.ASGITransport(app=down), base_url="http://api") as client:
         r = await client.get(f"/complaints/{cid}", headers=auth("auditor"))
     assert r.status_code == 503  # its reviews are in the archive: no status that silently lacks them
-    assert r.json() == {"detail": "the archive did not answer (it lists the reviews of a closed complaint); try again"}
+    assert r.json() == {"detail": "the archive did not answer (it lists the reviews of a decided or closed complaint); try again"}
 
 
 async def test_without_temporal_health_and_routes_are_503_not_500(api_settings: Settings) -> None:

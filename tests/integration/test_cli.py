@@ -7,13 +7,15 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
 import pytest
 
-from complaints.cli.operate import parse_payload
+from complaints.cli.operate import parse_payload, show_status
 from complaints.desk import Desk, Filters, desk_for
+from complaints.domain.models import Channel, ComplaintStatus, Stage
 from complaints.infra.settings import Settings
 from tests.devserver import free_port
 from tests.integration.apihelp import api_settings, eventually, intake, unreachable_archive  # noqa: F401
@@ -162,3 +164,13 @@ def test_key_value_pairs_are_typed_by_the_update_model() -> None:
     listed = parse_payload("summarize", ["improvements=a", "improvements=b", "root_cause=123"], '{"handler": "h"}')
     assert listed == {"handler": "h", "improvements": ["a", "b"], "root_cause": "123"}
     assert parse_payload("propose_solution", ['remedies=["x", "y"]'], None) == {"remedies": ["x", "y"]}
+
+
+def test_status_shows_an_end_of_day_deadline_as_24_00_of_its_day(capsys: pytest.CaptureFixture[str]) -> None:
+    end_of_dec_9 = datetime(2026, 12, 9, 16, tzinfo=timezone.utc)  # 12-10 00:00 in Shanghai
+    show_status(ComplaintStatus(complaint_id="C1", stage=Stage.solution, channel=Channel.phone,
+                                received_at=datetime(2026, 11, 24, 1, 30, tzinfo=timezone.utc),
+                                deadlines={"decision": end_of_dec_9}, next_deadline="decision"))
+    shown = capsys.readouterr().out
+    assert "received 2026-11-24T09:30+08:00" in shown
+    assert "2026-12-09T24:00+08:00" in shown and "2026-12-10" not in shown

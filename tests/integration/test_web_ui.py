@@ -188,9 +188,9 @@ async def test_complaint_page_shows_summary_and_current_details(web_ui: WebUI) -
     summary, current = await metadata_panels(page, "collection.off_hours · normal · phone", "Held by:")
     assert summary == "collection.off_hours · normal · phone"
     assert "Stage: investigation" in current
-    assert re.search(r"Next deadline: investigation at \d{4}-\d\d-\d\d \d\d:\d\d \(Asia/Shanghai\)", current)
+    assert re.search(r"Next deadline: investigation at \d{4}-\d\d-\d\dT\d\d:\d\d\+08:00", current)
     assert "Held by: handler-3" in current
-    assert re.search(r"assessment: [-\d: ]+, met ", current)  # the deadline list
+    assert re.search(r"assessment: [-\dT:+]+, met ", current)  # the deadline list
     await page.screenshot(path=str(ARTIFACTS / "web-ui-user-metadata.png"), full_page=True)
     await page.close()
 
