@@ -13,7 +13,7 @@ import asyncio
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -414,7 +414,7 @@ class ComplaintWorkflow:
     def decision_passed_at(self) -> datetime | None:
         """When the decision deadline passed, or None while it runs: a pause holds it back,
         and it counts as passed from its due moment, before its timer has even fired."""
-        due = self.due.get("decision")
+        due = self.clock.due("decision") if self.clock.fixed else None
         if due and ("decision" in self.s.breaches or (not self.s.paused and due <= workflow.now())):
             return due
         return None

@@ -96,8 +96,8 @@ async def test_status_of_a_closed_complaint_without_the_archive_is_exit_5_naming
     await desk.act(cid, "withdraw", {"handler": "h.li", "reason": "settled"})
     done = await run({**cli_env, "COMPLAINTS_DB_URL": unreachable_archive()}, "status", cid)
     assert done.returncode == 5, done.stderr
-    assert done.stderr.strip() == ("unavailable: the archive did not answer (it lists the reviews of a closed "
-                                   "complaint); try again")
+    assert done.stderr.strip() == ("unavailable: the archive did not answer (it lists the reviews of a decided or "
+                                   "closed complaint); try again")
 
 
 async def test_an_action_no_worker_answers_is_queued_and_its_key_gives_the_outcome_once(

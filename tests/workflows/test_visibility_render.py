@@ -47,11 +47,11 @@ def test_current_details_tell_stage_next_deadline_holder_and_every_deadlines_sta
     assert "**Paused:** waiting on external appraisal" in details
     rows = details.split("**Deadlines** (Asia/Shanghai):")[1].strip().splitlines()
     assert [row.split(":")[0] for row in rows] == ["- assessment", "- investigation", "- decision"]  # by due time
-    assert rows[0].endswith("met 2026-11-02 10:30") and rows[1].endswith("**breached**")
+    assert rows[0].endswith("met 2026-11-02T10:30+08:00") and rows[1].endswith("**breached**")
     assert rows[2].endswith("paused")
 
     running = visibility.current_details(status())
-    assert "**Next deadline:** investigation at 2026-11-03 10:00 (Asia/Shanghai)" in running
+    assert "**Next deadline:** investigation at 2026-11-03T10:00+08:00" in running
     closed = visibility.current_details(status(stage="closed", outcome="withdrawn", next_deadline=None))
     assert "**Stage:** closed (withdrawn)" in closed and "no longer running" in closed
 
