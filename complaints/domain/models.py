@@ -426,7 +426,10 @@ class ComplaintStatus(Public, BaseModel):
     accepts: list[str] = []
 
 
-class OpenCase(BaseModel):
+class OpenCase(Public, BaseModel):
+    """One escalated complaint on the emergency team's desk, and the answer to `acknowledge`:
+    readable like the status for the plain `temporal` CLI, its escalation reasons sealed."""
+
     complaint_id: str
     category: Category | None = None
     severity: Severity | None = None
