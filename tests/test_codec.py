@@ -255,9 +255,25 @@ async def test_endpoint_refuses_missing_unknown_and_wrong_role_keys(api: TestCli
     assert NAME not in answer.text
 
 
+@pytest.mark.parametrize("role", ["handler", "emergency", "auditor"])
+async def test_readers_may_decode_but_only_a_manager_may_encode(api: TestClient, role: str) -> None:
+    """Encoding is how the Web UI writes (a signal typed into it): the UI's auditor key only reads."""
+    plain = body(Payload(metadata={"encoding": b"json/plain"}, data=b'{"reason": "r", "by": "m"}'))
+    for url, headers in (("/codec/encode", {"Authorization": f"Bearer k-{role}"}), (f"/codec/k/k-{role}/encode", {})):
+        refused = api.post(url, json=plain, headers=headers)
+        assert refused.status_code == 403, url
+        assert refused.json()["detail"] == f"role {role} may not encode payloads (write to complaints through the " \
+                                           "UI); needs manager"
+        assert api.post(url.replace("encode", "decode"), json=body(await sealed_intake()),
+                        headers=headers).status_code == 200
+    for url, headers in (("/codec/encode", {"Authorization": "Bearer k-manager"}), ("/codec/k/k-manager/encode", {})):
+        [sealed] = payloads(api.post(url, json=plain, headers=headers).json())
+        assert sealed.metadata[KEY_ID] == b"test-1"
+
+
 def test_encode_then_decode_round_trips_under_the_current_key(api: TestClient) -> None:
     plain = Payload(metadata={"encoding": b"json/plain"}, data=f'"{TEXT}"'.encode())
-    auth = {"Authorization": "Bearer k-auditor"}
+    auth = {"Authorization": "Bearer k-manager"}
     [sealed] = payloads(api.post("/codec/encode", json=body(plain), headers=auth).json())
     assert sealed.metadata[KEY_ID] == b"test-1" and TEXT.encode() not in sealed.data
     assert payloads(api.post("/codec/decode", json=body(sealed), headers=auth).json()) == [plain]
