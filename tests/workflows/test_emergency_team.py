@@ -51,6 +51,8 @@ async def test_the_acknowledge_answer_in_history_reads_without_the_codec_with_re
     secret = notice(1).model_copy(update={"escalation": notice(1).escalation.model_copy(
         update={"reason": "王小明 13912345678 threatens to go to the press"})})
     await handle.signal(EmergencyTeamWorkflow.escalation, secret)
+    while not (await handle.query(EmergencyTeamWorkflow.open_cases)).cases:  # the team acknowledges what it lists
+        await asyncio.sleep(0.05)
     await handle.execute_update(EmergencyTeamWorkflow.acknowledge, {"complaint_id": "C0001", "lead": "e.wu"})
 
     [done] = [e async for e in handle.fetch_history_events()
