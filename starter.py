@@ -10,7 +10,7 @@ A single complaint prints its id as the last line. A batch prints a summary (sta
 already existing, rejected) and writes the rejects file: row, field and reason for each
 refused row, never the row's content. Rows and e-mails without a reference get one from
 their content (Message-ID for e-mail), so reading the same file or Maildir again files nothing twice.
-Exit codes: 0 done, 1 some rows not filed, 2 bad input, 5 Temporal unavailable.
+Exit codes: 0 done, 1 some rows not filed, 2 bad input or no codec key, 5 Temporal unavailable.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from complaints.desk import Desk, Invalid, Unavailable, open_desk
+from complaints.infra.codec import CodecKeyError
 from complaints.infra.settings import Settings
 from complaints.intake import Filed
 
@@ -320,6 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     except Unavailable as err:
         print(f"not filed: {err}", file=sys.stderr)
         return 5
+    except CodecKeyError as err:
+        print(f"not started: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

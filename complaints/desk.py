@@ -48,6 +48,7 @@ from complaints.domain.models import (
     workflow_id,
 )
 from complaints.infra.archive import Archive
+from complaints.infra.codec import KEY_ID, KEYS_SETTING, EncryptionCodec, payloads_in
 from complaints.infra.db import engine_for
 from complaints.infra.settings import Settings
 from complaints.infra.temporal import connect
@@ -198,15 +199,35 @@ class Desk:
         try:
             status = await handle.query("status", result_type=ComplaintStatus, rpc_timeout=self.rpc_timeout)
         except RPCError as err:
-            raise _not_found(err, complaint_id) or _unavailable(err) from None
+            raise (_not_found(err, complaint_id) or await self._sealed(handle, complaint_id)
+                   or _unavailable(err)) from None
         except WorkflowQueryFailedError as err:
-            raise Unavailable(f"complaint {complaint_id} could not answer: {err}") from None
+            raise (await self._sealed(handle, complaint_id)
+                   or Unavailable(f"complaint {complaint_id} could not answer: {err}")) from None
         if status.stage is Stage.closed or "decision" in status.met:
             try:
                 status.reviews = await asyncio.to_thread(self.archive.reviews_of, complaint_id)
             except SQLAlchemyError:
                 raise _archive_down("it lists the reviews of a decided or closed complaint") from None
         return status
+
+    async def _sealed(self, handle: WorkflowHandle[Any, Any], complaint_id: str) -> Unavailable | None:
+        """Why a complaint cannot answer when its history holds a payload no configured key opens:
+        the worker cannot run it either, and no retry will change that until the key is added."""
+        codec = self.client.data_converter.payload_codec
+        if not isinstance(codec, EncryptionCodec):
+            return None
+        try:
+            async for event in handle.fetch_history_events(rpc_timeout=self.rpc_timeout):
+                kid = next((p.metadata.get(KEY_ID, b"").decode() for p in payloads_in(event) if not codec.opens(p)),
+                           None)
+                if kid is not None:
+                    what = "input" if event.event_id == 1 else f"event {event.event_id}"
+                    return Unavailable(f"complaint {complaint_id}'s {what} is sealed with key id {kid} that no "
+                                       f"configured key opens ({KEYS_SETTING}); it waits until that key is added")
+        except RPCError:
+            return None
+        return None
 
     async def act(self, complaint_id: str, action: str, payload: dict[str, Any], key: str | None = None
                   ) -> ComplaintStatus:

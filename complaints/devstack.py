@@ -21,7 +21,7 @@ from pathlib import Path
 
 from complaints.api.auth import ROLES, parse_keys
 from complaints.infra.archive import Archive
-from complaints.infra.codec import load_or_create_keys
+from complaints.infra.codec import create_key_file, load_keys
 from complaints.infra.db import engine_for
 from complaints.infra.migrations import upgrade
 from complaints.infra.settings import Settings
@@ -80,6 +80,15 @@ def demo_api_keys(settings: Settings) -> dict[str, str]:
     return parse_keys(str(path))
 
 
+def local_codec_key(settings: Settings) -> None:
+    """The demo stack's codec key: made in the key file on the first start when none is
+    configured (with `complaints setup --new-codec-key`, the only place a key is made), then
+    checked, so a bad key file stops the stack before its children start."""
+    if not settings.codec_keys and not settings.codec_key_file.exists():
+        create_key_file(settings.codec_key_file)
+    load_keys(settings.codec_keys, settings.codec_key_file)
+
+
 class Stack:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -115,7 +124,7 @@ class Stack:
                                  "Stop it, or choose other ports (TEMPORAL_ADDRESS, TEMPORAL_UI_PORT, "
                                  "COMPLAINTS_API_PORT).")
         s.data_dir.mkdir(parents=True, exist_ok=True)
-        load_or_create_keys(s.codec_keys, s.codec_key_file)  # one local codec key, made on first start
+        local_codec_key(s)
         keys = demo_api_keys(s)
         reader = next((key for key, role in keys.items() if role == "auditor"), None)
         upgrade(engine_for(s.db_url))

@@ -9,19 +9,29 @@ import stat
 from pathlib import Path
 
 import pytest
-from cryptography.exceptions import InvalidTag
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from google.protobuf.json_format import MessageToDict, ParseDict
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.failure.v1 import Failure
+from temporalio.converter import WorkflowSerializationContext
 from temporalio.exceptions import ApplicationError
 
 from complaints.api.auth import parse_keys as parse_api_keys
 from complaints.api.codec import codec_router
 from complaints.domain.models import ComplaintStatus, Intake, PublicText
-from complaints.infra.codec import KEY_ID, CodecKeyError, EncryptionCodec, load_or_create_keys, new_key_entry, parse_keys
-from complaints.infra.settings import Settings
+from complaints.infra.codec import (
+    KEY_ID,
+    CodecKeyError,
+    EncryptionCodec,
+    UnreadablePayload,
+    create_key_file,
+    key_id,
+    load_keys,
+    new_key_entry,
+    parse_keys,
+)
+from complaints.infra.settings import PROJECT_DIR, Settings
 from complaints.infra.temporal import data_converter
 from tests.conftest import TEST_KEY
 
@@ -29,7 +39,8 @@ NAME, PHONE, ID_NUMBER, TEXT = "王小明", "13912345678", "11010519491231002X",
 INTAKE = Intake.model_validate({"channel": "phone", "content": TEXT,
                                 "complainant": {"name": NAME, "phone": PHONE, "id_number": ID_NUMBER}})
 SECRETS = [NAME, PHONE, ID_NUMBER, TEXT]
-KEY_B = new_key_entry("key-b")
+KEY_B = new_key_entry()
+KEY_B_ID = KEY_B.partition(":")[0]
 API_KEYS = "k-channel:channel,k-handler:handler,k-manager:manager,k-emergency:emergency,k-auditor:auditor"
 READERS = ["handler", "manager", "emergency", "auditor"]
 UI = "http://localhost:8233"
@@ -74,7 +85,7 @@ async def test_statuses_and_summaries_stay_readable_for_the_plain_cli_with_free_
 async def test_a_sealed_field_no_key_opens_stays_sealed_and_the_rest_reads() -> None:
     [sealed] = await data_converter(Settings(codec_keys=KEY_B)).encode([STATUS])
     [status] = await data_converter(Settings(codec_keys=TEST_KEY)).decode([sealed], [ComplaintStatus])
-    assert status.stage == "assessment" and status.escalations[0].reason.startswith("sealed:key-b:")
+    assert status.stage == "assessment" and status.escalations[0].reason.startswith(f"sealed:{KEY_B_ID}:")
 
 
 async def test_rotation_new_key_writes_retired_key_still_reads() -> None:
@@ -82,9 +93,9 @@ async def test_rotation_new_key_writes_retired_key_still_reads() -> None:
     rotated = EncryptionCodec(parse_keys(f"{KEY_B},{TEST_KEY}"))
     [under_old] = await old.encode([Payload(data=TEXT.encode())])
     [under_new] = await rotated.encode([Payload(data=TEXT.encode())])
-    assert under_new.metadata[KEY_ID] == b"key-b"
+    assert under_new.metadata[KEY_ID] == KEY_B_ID.encode()
     assert (await rotated.decode([under_old]))[0].data == TEXT.encode()
-    with pytest.raises(CodecKeyError, match="key-b"):
+    with pytest.raises(CodecKeyError, match=KEY_B_ID):
         await old.decode([under_new])
 
 
@@ -92,18 +103,61 @@ def test_tampered_or_misfiled_ciphertext_is_refused() -> None:
     codec = EncryptionCodec(parse_keys(TEST_KEY))
     sealed = codec.encrypt(Payload(data=b"x"))
     flipped = Payload(metadata=sealed.metadata, data=sealed.data[:-1] + bytes([sealed.data[-1] ^ 1]))
-    with pytest.raises(InvalidTag):
+    with pytest.raises(UnreadablePayload, match="key id 'test-1'"):
         codec.decrypt(flipped)
-    assert codec.try_decrypt(flipped) == flipped
+    assert codec.try_decrypt(flipped) == flipped and not codec.opens(flipped)
 
 
-def test_key_file_is_created_once_private_and_reused(tmp_path: Path) -> None:
+async def test_a_refused_payload_names_the_complaint_and_the_key_id() -> None:
+    """What the worker logs, and the workflow task failure the Web UI shows, when it cannot open an input."""
+    [stray] = await data_converter(Settings(codec_keys=KEY_B)).encode([INTAKE])
+    worker_side = data_converter(Settings(codec_keys=TEST_KEY)).with_context(
+        WorkflowSerializationContext(namespace="default", workflow_id="complaint-C1"))
+    with pytest.raises(UnreadablePayload) as refused:
+        await worker_side.decode([stray], [Intake])
+    assert "complaint-C1" in str(refused.value) and KEY_B_ID in str(refused.value)
+    failure = await sealed_failure(refused.value)
+    assert KEY_B_ID in failure.message and "complaint-C1" in failure.message  # readable: ids only
+
+
+def test_a_key_file_is_made_only_on_request_private_and_never_replaced(tmp_path: Path) -> None:
     key_file = tmp_path / "data" / "codec.keys"
-    first = load_or_create_keys(None, key_file)
-    assert list(first) == ["local-1"] and len(first["local-1"]) == 32
+    with pytest.raises(CodecKeyError, match="COMPLAINTS_CODEC_KEYS.*COMPLAINTS_CODEC_KEY_FILE"):
+        load_keys(None, key_file)
+    assert not key_file.exists()
+    kid = create_key_file(key_file)
+    keys = load_keys(None, key_file)
+    assert list(keys) == [kid] and kid == key_id(keys[kid]) and len(keys[kid]) == 32
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert load_or_create_keys(None, key_file) == first
-    assert load_or_create_keys(TEST_KEY, key_file) == parse_keys(TEST_KEY)
+    with pytest.raises(CodecKeyError, match="exists already"):
+        create_key_file(key_file)
+    assert load_keys(None, key_file) == keys
+    assert load_keys(TEST_KEY, key_file) == parse_keys(TEST_KEY)
+
+
+def test_the_default_key_file_is_the_projects_wherever_a_command_runs(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("COMPLAINTS_DATA_DIR", "COMPLAINTS_CODEC_KEY_FILE", "COMPLAINTS_DB_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env()
+    assert settings.codec_key_file == Settings().codec_key_file == PROJECT_DIR / ".data" / "codec.keys"
+    assert settings.db_url == f"sqlite:///{PROJECT_DIR / '.data' / 'complaints.db'}"
+
+
+def test_new_keys_take_their_id_from_their_fingerprint() -> None:
+    entries = [new_key_entry() for _ in range(3)]
+    for entry in entries:
+        kid, key = next(iter(parse_keys(entry).items()))
+        assert kid == key_id(key) and kid.startswith("k-")
+    assert len({entry.partition(":")[0] for entry in entries}) == 3
+
+
+def test_one_id_for_two_keys_is_refused() -> None:
+    other = base64.b64encode(b"another-test-key-of-32-bytes-ok!").decode()
+    with pytest.raises(CodecKeyError, match="key 2 reuses id 'test-1' for a different key"):
+        parse_keys(f"{TEST_KEY},test-1:{other}")
+    assert parse_keys(f"{TEST_KEY},{TEST_KEY}") == parse_keys(TEST_KEY)  # the same key twice is harmless
 
 
 def test_malformed_keys_name_the_entry_never_its_key_material() -> None:
@@ -201,9 +255,25 @@ async def test_endpoint_refuses_missing_unknown_and_wrong_role_keys(api: TestCli
     assert NAME not in answer.text
 
 
+@pytest.mark.parametrize("role", ["handler", "emergency", "auditor"])
+async def test_readers_may_decode_but_only_a_manager_may_encode(api: TestClient, role: str) -> None:
+    """Encoding is how the Web UI writes (a signal typed into it): the UI's auditor key only reads."""
+    plain = body(Payload(metadata={"encoding": b"json/plain"}, data=b'{"reason": "r", "by": "m"}'))
+    for url, headers in (("/codec/encode", {"Authorization": f"Bearer k-{role}"}), (f"/codec/k/k-{role}/encode", {})):
+        refused = api.post(url, json=plain, headers=headers)
+        assert refused.status_code == 403, url
+        assert refused.json()["detail"] == f"role {role} may not encode payloads (write to complaints through the " \
+                                           "UI); needs manager"
+        assert api.post(url.replace("encode", "decode"), json=body(await sealed_intake()),
+                        headers=headers).status_code == 200
+    for url, headers in (("/codec/encode", {"Authorization": "Bearer k-manager"}), ("/codec/k/k-manager/encode", {})):
+        [sealed] = payloads(api.post(url, json=plain, headers=headers).json())
+        assert sealed.metadata[KEY_ID] == b"test-1"
+
+
 def test_encode_then_decode_round_trips_under_the_current_key(api: TestClient) -> None:
     plain = Payload(metadata={"encoding": b"json/plain"}, data=f'"{TEXT}"'.encode())
-    auth = {"Authorization": "Bearer k-auditor"}
+    auth = {"Authorization": "Bearer k-manager"}
     [sealed] = payloads(api.post("/codec/encode", json=body(plain), headers=auth).json())
     assert sealed.metadata[KEY_ID] == b"test-1" and TEXT.encode() not in sealed.data
     assert payloads(api.post("/codec/decode", json=body(sealed), headers=auth).json()) == [plain]

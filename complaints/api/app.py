@@ -54,7 +54,7 @@ from complaints.infra import logging as logs
 from complaints.infra.archive import Archive
 from complaints.infra.db import engine_for
 from complaints.infra.settings import Settings
-from complaints.infra.temporal import connect
+from complaints.infra.temporal import codec_for, connect
 
 RECONNECT_SECONDS = 2.0
 READERS = ("handler", "manager", "emergency", "auditor")
@@ -334,6 +334,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     serve_docs(app)
     app.state.settings = settings
     app.state.api_keys = parse_keys(settings.api_keys)
+    app.state.codec = codec_for(settings)  # without a configured key the API does not start
     app.state.desk = None
     app.include_router(router)
     app.include_router(public)

@@ -5,7 +5,8 @@ them decoded in the Web UI and the `temporal` CLI while the history stays encryp
 `--codec-auth`). A browser UI cannot add that header to its codec calls, so the same
 endpoints also answer under `/codec/k/<key>/`: a UI configured with that endpoint (the
 dev server's `--ui-codec-endpoint`, or each user's own codec setting in the UI) decodes
-with that key's role. Only handler, manager, emergency and auditor keys may use either.
+with that key's role. Handler, manager, emergency and auditor keys may decode; only a
+manager's may encode, since encoding is how the UI writes (a signal typed into it).
 
 CORS lives here, on these routes only: the Web UI's origin may POST with Content-Type,
 X-Namespace and Authorization; the preflight needs no key. The rest of the API stays
@@ -30,6 +31,7 @@ from complaints.infra.settings import Settings
 from complaints.infra.temporal import codec_for
 
 DECODERS = ("handler", "manager", "emergency", "auditor")
+ENCODERS = ("manager",)
 ALLOWED_HEADERS = "Content-Type, X-Namespace, Authorization"
 MAX_PAYLOADS = 10_000
 
@@ -69,17 +71,14 @@ class CorsRoute(APIRoute):
 codec_router = APIRouter(prefix="/codec", tags=["codec"], route_class=CorsRoute)
 
 
-def _may_decode(role: str) -> None:
-    if role not in DECODERS:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {role} may not read complaint payloads; "
-                                                       f"needs {' or '.join(DECODERS)}")
+def _may(role: str, roles: tuple[str, ...], right: str) -> None:
+    if role not in roles:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {role} may not {right}; needs {' or '.join(roles)}")
 
 
 def by_header(request: Request) -> str:
     """The caller's role from `Authorization: Bearer <key>` (401 without a known key)."""
-    role = caller(request).role
-    _may_decode(role)
-    return role
+    return caller(request).role
 
 
 def by_path(key: str, request: Request) -> str:
@@ -88,7 +87,6 @@ def by_path(key: str, request: Request) -> str:
     role = next((r for known, r in keys.items() if hmac.compare_digest(known.encode(), key.encode())), None)
     if role is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown API key in the codec endpoint")
-    _may_decode(role)
     return role
 
 
@@ -124,37 +122,40 @@ def _answer(payloads: list[Any]) -> Response:
     return Response(json.dumps({"payloads": body.get("payloads", [])}), media_type="application/json")
 
 
-async def _decode(request: Request) -> Response:
+async def _decode(request: Request, role: str) -> Response:
     """Payloads no listed key opens come back as they are: one stray payload must not blank
     the whole page in the UI."""
+    _may(role, DECODERS, "read complaint payloads")
     codec = _codec(request)
     return _answer([codec.try_decrypt(p) for p in (await _payloads(request)).payloads])
 
 
-async def _encode(request: Request) -> Response:
+async def _encode(request: Request, role: str) -> Response:
+    """Encoding makes input a workflow trusts: a manager's right, not a reader's."""
+    _may(role, ENCODERS, "encode payloads (write to complaints through the UI)")
     return _answer(await _codec(request).encode((await _payloads(request)).payloads))
 
 
-@codec_router.post("/decode", dependencies=[Depends(by_header)])
-async def decode(request: Request) -> Response:
+@codec_router.post("/decode")
+async def decode(request: Request, role: str = Depends(by_header)) -> Response:
     """Decrypt payloads for a reader (handler, manager, emergency, auditor)."""
-    return await _decode(request)
+    return await _decode(request, role)
 
 
-@codec_router.post("/encode", dependencies=[Depends(by_header)])
-async def encode(request: Request) -> Response:
-    """Encrypt payloads, e.g. a signal typed into the Web UI, with the current key."""
-    return await _encode(request)
+@codec_router.post("/encode")
+async def encode(request: Request, role: str = Depends(by_header)) -> Response:
+    """Encrypt payloads, e.g. a signal typed into the Web UI, with the current key (managers only)."""
+    return await _encode(request, role)
 
 
-@codec_router.post("/k/{key}/decode", dependencies=[Depends(by_path)], include_in_schema=False)
-async def decode_for_ui(request: Request) -> Response:
-    return await _decode(request)
+@codec_router.post("/k/{key}/decode", include_in_schema=False)
+async def decode_for_ui(request: Request, role: str = Depends(by_path)) -> Response:
+    return await _decode(request, role)
 
 
-@codec_router.post("/k/{key}/encode", dependencies=[Depends(by_path)], include_in_schema=False)
-async def encode_for_ui(request: Request) -> Response:
-    return await _encode(request)
+@codec_router.post("/k/{key}/encode", include_in_schema=False)
+async def encode_for_ui(request: Request, role: str = Depends(by_path)) -> Response:
+    return await _encode(request, role)
 
 
 @codec_router.options("/{path:path}", include_in_schema=False)

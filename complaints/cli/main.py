@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from complaints.infra.codec import KEYS_SETTING, CodecKeyError, create_key_file, new_key_entry
 from complaints.infra.db import engine_for
 from complaints.infra.migrations import current, head, upgrade
 from complaints.infra.settings import Settings
@@ -28,6 +29,9 @@ class ExitingTyper(typer.Typer):
                 print(done.code, file=sys.stderr)
         except KeyboardInterrupt:
             code = 130
+        except CodecKeyError as refused:  # no key, or a bad one: the setting to fix, in one line
+            print(f"complaints: {refused}", file=sys.stderr)
+            code = 2
         except Exception as error:  # noqa: BLE001 - one masked line, never a traceback
             from complaints.infra.logging import mask
 
@@ -52,18 +56,39 @@ def db_upgrade() -> None:
 
 
 @app.command("setup")
-def setup() -> None:
-    """Register the search attributes on an existing Temporal cluster (safe to run again)."""
+def setup(new_codec_key: bool = typer.Option(
+        False, "--new-codec-key",
+        help="instead: make a codec key; the key file COMPLAINTS_CODEC_KEY_FILE when no key is configured, "
+             "else print a new entry to add to the keys in use")) -> None:
+    """Register the search attributes on an existing Temporal cluster (safe to run again);
+    with --new-codec-key, make a codec key instead."""
     import asyncio
 
     from complaints.infra.temporal import connect, register_search_attributes
     from workflows.visibility import ALL
 
+    settings = Settings.from_env()
+    if new_codec_key:
+        make_codec_key(settings)
+        return
+
     async def register() -> list[str]:
-        return await register_search_attributes(await connect(Settings.from_env()), ALL)
+        return await register_search_attributes(await connect(settings), ALL)
 
     added = asyncio.run(register())
     typer.echo(f"search attributes added: {', '.join(added)}" if added else "search attributes: all present")
+
+
+def make_codec_key(settings: Settings) -> None:
+    """The one command that makes a codec key (besides `make run`): every other process
+    refuses to start without a configured one, so a stray key cannot seal complaints."""
+    if settings.codec_keys or settings.codec_key_file.exists():  # keys in use: an entry to add, for rotation
+        typer.echo(new_key_entry())
+        typer.echo(f"a new codec key: add it to {KEYS_SETTING if settings.codec_keys else settings.codec_key_file} "
+                   "of every process, after the current key until all know it, then first", err=True)
+        return
+    kid = create_key_file(settings.codec_key_file)
+    typer.echo(f"codec key {kid} made in {settings.codec_key_file}; keep a copy: a lost key is lost complaints")
 
 
 from complaints.cli.report import report  # noqa: E402 - each command group in its own module

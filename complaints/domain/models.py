@@ -479,7 +479,7 @@ class ArchiveFacts(BaseModel):
         return facts.model_dump(mode="json", exclude_unset=True)
 
 
-class OpenCase(BaseModel):
+class OpenCase(Public, BaseModel):
     complaint_id: str
     category: Category | None = None
     severity: Severity | None = None

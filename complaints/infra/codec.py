@@ -5,25 +5,38 @@ decrypt as long as that key stays listed. Values the domain marks public (status
 summaries: stages, categories and deadlines only) stay readable so the Web UI and the
 `temporal` CLI can show them without the codec; the free-text fields inside them are
 sealed one by one (`SEALED_FIELDS`).
+
+Keys come only from configuration: a process that made its own key would seal complaints
+no worker can open, so every process but `make run` and `complaints setup --new-codec-key`
+refuses to start without one, and a key's id is its fingerprint.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
+import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.api.failure.v1 import Failure
 from temporalio.contrib.pydantic import PydanticPayloadConverter
-from temporalio.converter import DefaultFailureConverter, PayloadCodec, PayloadConverter
+from temporalio.converter import (
+    DefaultFailureConverter,
+    PayloadCodec,
+    PayloadConverter,
+    SerializationContext,
+    WithSerializationContext,
+)
 
 from complaints.domain.models import Public, PublicText
 
@@ -33,20 +46,36 @@ SEALED_FIELDS = frozenset({"reason", "name"})
 name): staff write there whatever the case needs, a complainant's name or number included,
 so these fields are encrypted in place while the rest of the status stays readable."""
 SEALED = "sealed:"
-READABLE_FAILURES = frozenset({"WrongStage", "BadPayload", "Refused"})
+READABLE_FAILURES = frozenset({"WrongStage", "BadPayload", "Refused", "UnreadablePayload"})
 """Application error types whose messages the workflow composes from stage and field names,
 ids, dates and the rules' own words, never input values: refusals people must read without
-the codec (the contract smoke test reads them with the plain `temporal` CLI)."""
+the codec (the contract smoke test reads them with the plain `temporal` CLI), and the
+codec's own refusal, which names only a workflow id and a key id."""
 KEY_ID = "encryption-key-id"
 VISIBILITY = "complaintflow-visibility"
+KEYS_SETTING = "COMPLAINTS_CODEC_KEYS"
+KEY_FILE_SETTING = "COMPLAINTS_CODEC_KEY_FILE"
 
 
 class CodecKeyError(ValueError):
-    """A key configuration that cannot be used; the message says which entry."""
+    """A key configuration that cannot be used; the message names the setting and the entry."""
 
 
-def parse_keys(text: str) -> dict[str, bytes]:
-    """`kid:base64key` entries separated by commas or new lines; the first is current."""
+class UnreadablePayload(CodecKeyError):
+    """A payload sealed with a key id no configured key opens; names the workflow and the key id."""
+
+
+def key_id(key: bytes) -> str:
+    """A key's id, from its fingerprint: two different keys never share one, so a stray key
+    shows as an unknown id instead of a known id that fails to open."""
+    return "k-" + hashlib.sha256(b"complaintflow codec key id:" + key).hexdigest()[:16]
+
+
+def parse_keys(text: str, source: str = KEYS_SETTING) -> dict[str, bytes]:
+    """`kid:base64key` entries separated by commas or new lines; the first is current.
+
+    One id naming two different keys is refused: which of them would open a payload under it?
+    """
     keys: dict[str, bytes] = {}
     for number, entry in enumerate(text.replace(",", "\n").split(), 1):
         kid, _, b64 = entry.partition(":")
@@ -55,39 +84,84 @@ def parse_keys(text: str) -> dict[str, bytes]:
         except ValueError:
             key = b""
         if not kid or len(key) not in (16, 24, 32):  # never echo the entry: it may be key material
-            raise CodecKeyError(f"codec key {number} ({kid or 'no id'!r}): expected kid:base64 of a 128/192/256-bit key")
-        keys[kid] = key
+            raise CodecKeyError(f"{source}: codec key {number} ({kid or 'no id'!r}): "
+                                "expected kid:base64 of a 128/192/256-bit key")
+        if keys.setdefault(kid, key) != key:
+            raise CodecKeyError(f"{source}: codec key {number} reuses id {kid!r} for a different key; "
+                                "every key needs an id of its own")
     if not keys:
-        raise CodecKeyError("no codec key configured")
+        raise CodecKeyError(f"{source}: holds no codec key")
     return keys
 
 
-def new_key_entry(kid: str) -> str:
-    return f"{kid}:{base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()}"
+def new_key_entry() -> str:
+    """A fresh 256-bit key as `kid:base64key`, its id made from its fingerprint."""
+    key = AESGCM.generate_key(bit_length=256)
+    return f"{key_id(key)}:{base64.b64encode(key).decode()}"
 
 
-def load_or_create_keys(configured: str | None, key_file: Path) -> dict[str, bytes]:
-    """Keys from configuration, else from `key_file`, created atomically on first use."""
+def load_keys(configured: str | None, key_file: Path) -> dict[str, bytes]:
+    """The key ring from `COMPLAINTS_CODEC_KEYS`, else from the key file; never a new key."""
     if configured:
         return parse_keys(configured)
-    if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=key_file.parent, delete=False) as tmp:
-            tmp.write(new_key_entry("local-1") + "\n")
-        os.chmod(tmp.name, 0o600)
-        try:
-            os.link(tmp.name, key_file)  # fails if another process created it first: use theirs
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(tmp.name)
-    return parse_keys(key_file.read_text())
+    try:
+        text = key_file.read_text()
+    except FileNotFoundError:
+        raise CodecKeyError(f"no codec key: set {KEYS_SETTING}, or {KEY_FILE_SETTING} (now {key_file}, "
+                            "which does not exist); `complaints setup --new-codec-key` makes one") from None
+    except OSError as err:
+        raise CodecKeyError(f"{KEY_FILE_SETTING} {key_file}: cannot be read ({err.strerror})") from None
+    return parse_keys(text, f"{KEY_FILE_SETTING} {key_file}")
 
 
-class EncryptionCodec(PayloadCodec):
+def create_key_file(key_file: Path) -> str:
+    """A new private key file holding one fresh key; returns its id. Never replaces a file:
+    its key may already seal complaints."""
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    entry = new_key_entry()
+    with tempfile.NamedTemporaryFile("w", dir=key_file.parent, delete=False) as tmp:
+        tmp.write(entry + "\n")
+    os.chmod(tmp.name, 0o600)
+    try:
+        os.link(tmp.name, key_file)  # atomic, and fails if the file exists
+    except FileExistsError:
+        raise CodecKeyError(f"{KEY_FILE_SETTING} {key_file} exists already; its key may seal complaints, "
+                            "so it is kept as it is") from None
+    finally:
+        os.unlink(tmp.name)
+    return entry.partition(":")[0]
+
+
+def payloads_in(message: Message) -> Iterator[Payload]:
+    """Every Payload anywhere in a protobuf message: inputs, results, headers, memo, user
+    metadata, failures' encoded attributes, search attributes."""
+    if isinstance(message, Payload):
+        yield message
+        return
+    for field, value in message.ListFields():
+        if field.type != field.TYPE_MESSAGE:
+            continue
+        if field.message_type.GetOptions().map_entry:
+            items = [v for v in value.values() if isinstance(v, Message)]
+        elif isinstance(value, Message):
+            items = [value]
+        else:
+            items = list(value)
+        for item in items:
+            yield from payloads_in(item)
+
+
+class EncryptionCodec(PayloadCodec, WithSerializationContext):
     def __init__(self, keys: dict[str, bytes]) -> None:
         self._keys = {kid: AESGCM(key) for kid, key in keys.items()}
         self._current = next(iter(keys))
+        self._workflow_id: str | None = None
+
+    def with_context(self, context: SerializationContext) -> Self:
+        """A copy that knows whose payloads it handles, so a refusal names the complaint."""
+        bound = copy.copy(self)
+        bound._workflow_id = getattr(context, "workflow_id", None)
+        return bound
 
     @property
     def current_key_id(self) -> str:
@@ -117,16 +191,34 @@ class EncryptionCodec(PayloadCodec):
         if payload.metadata.get("encoding") != ENCRYPTED:
             return _rewrite_fields(payload, self.open_text) if SEALED.encode() in payload.data else payload
         kid = payload.metadata.get(KEY_ID, b"").decode()
-        if kid not in self._keys:
-            raise CodecKeyError(f"payload encrypted with unknown key {kid!r}: add it to the retired keys")
-        plain = self._keys[kid].decrypt(payload.data[:12], payload.data[12:], kid.encode())
+        plain = self._open(kid, payload.data)
+        if plain is None:
+            whose = f"{self._workflow_id}: " if self._workflow_id else ""
+            raise UnreadablePayload(f"{whose}payload sealed with key id {kid!r}, which no configured key opens "
+                                    f"({KEYS_SETTING} or {KEY_FILE_SETTING})")
         return Payload.FromString(plain)
+
+    def _open(self, kid: str, sealed: bytes) -> bytes | None:
+        """The plain bytes of `nonce + ciphertext`, or None when no configured key opens them."""
+        cipher = self._keys.get(kid)
+        try:
+            return cipher.decrypt(sealed[:12], sealed[12:], kid.encode()) if cipher else None
+        except InvalidTag:
+            return None
+
+    def opens(self, payload: Payload) -> bool:
+        """Whether a configured key opens `payload` (a plain one needs none)."""
+        try:
+            self.decrypt(payload)
+        except UnreadablePayload:
+            return False
+        return True
 
     def try_decrypt(self, payload: Payload) -> Payload:
         """Decrypt, or hand back the payload as it is when no listed key opens it."""
         try:
             return self.decrypt(payload)
-        except (CodecKeyError, InvalidTag, ValueError):
+        except ValueError:
             return payload
 
     def seal_text(self, text: str) -> str:
@@ -139,13 +231,13 @@ class EncryptionCodec(PayloadCodec):
 
     def open_text(self, text: str) -> str:
         """The field's text; left sealed when no listed key opens it, so the rest stays readable."""
-        kid, _, b64 = text.removeprefix(SEALED).partition(":")
-        if not text.startswith(SEALED) or kid not in self._keys:
+        if not text.startswith(SEALED):
             return text
+        kid, _, b64 = text.removeprefix(SEALED).partition(":")
         try:
-            raw = base64.b64decode(b64, validate=True)
-            return self._keys[kid].decrypt(raw[:12], raw[12:], kid.encode()).decode()
-        except (InvalidTag, ValueError):
+            plain = self._open(kid, base64.b64decode(b64, validate=True))
+            return text if plain is None else plain.decode()
+        except ValueError:
             return text
 
 

@@ -10,8 +10,13 @@ from pathlib import Path
 from complaints.domain.models import EMERGENCY_TEAM_ID
 
 
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
 def _data_dir() -> Path:
-    return Path(os.environ.get("COMPLAINTS_DATA_DIR", ".data"))
+    """`COMPLAINTS_DATA_DIR`, else `.data` in the project: never the working directory, or a
+    command run elsewhere would read another archive and look for keys that are not there."""
+    return Path(os.environ.get("COMPLAINTS_DATA_DIR") or PROJECT_DIR / ".data")
 
 
 @dataclass(frozen=True)

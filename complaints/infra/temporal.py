@@ -18,12 +18,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
 
-from .codec import EncryptionCodec, PublicAwarePayloadConverter, SealedFailureConverter, load_or_create_keys
+from .codec import EncryptionCodec, PublicAwarePayloadConverter, SealedFailureConverter, load_keys
 from .settings import Settings
 
 
 def codec_for(settings: Settings) -> EncryptionCodec:
-    return EncryptionCodec(load_or_create_keys(settings.codec_keys, settings.codec_key_file))
+    """The codec on the configured keys; CodecKeyError, naming the setting, when there are none."""
+    return EncryptionCodec(load_keys(settings.codec_keys, settings.codec_key_file))
 
 
 def data_converter(settings: Settings) -> DataConverter:

@@ -30,9 +30,9 @@ CONTRACT: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/emergency/cases"): frozenset({"emergency", "manager"}),
     ("POST", "/emergency/cases/{complaint_id}/acknowledge"): frozenset({"emergency"}),
     ("POST", "/codec/decode"): READERS,
-    ("POST", "/codec/encode"): READERS,
+    ("POST", "/codec/encode"): frozenset({"manager"}),
     ("POST", "/codec/k/{key}/decode"): READERS,
-    ("POST", "/codec/k/{key}/encode"): READERS,
+    ("POST", "/codec/k/{key}/encode"): frozenset({"manager"}),
 }
 
 

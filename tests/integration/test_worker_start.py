@@ -11,6 +11,7 @@ import pytest
 
 from complaints.infra.migrations import upgrade
 from complaints.infra.db import engine_for
+from tests.conftest import TEST_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,6 +37,6 @@ def test_a_worker_with_unusable_configuration_says_why_and_exits(tmp_path, ready
     settings = {k: v.format(tmp=tmp_path) for k, v in env.items()}
     run = subprocess.run([sys.executable, "worker.py"], cwd=ROOT, capture_output=True, text=True, timeout=60,
                          env=dict(os.environ, COMPLAINTS_DB_URL=ready_db, COMPLAINTS_DATA_DIR=str(tmp_path),
-                                  **settings))
+                                  **{"COMPLAINTS_CODEC_KEYS": TEST_KEY, **settings}))
     assert run.returncode == 2
     assert says in run.stderr and "Traceback" not in run.stderr

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime, timezone
+
+from temporalio.api.enums.v1 import EventType
 
 from complaints.domain.models import EscalationEntry, EscalationNotice, TeamState
 from workflows.emergency import EmergencyTeamWorkflow
@@ -39,3 +42,26 @@ async def test_more_escalations_than_the_threshold_continue_as_new_and_keep_ever
     case3 = next(c for c in cases if c.complaint_id == "C0003")
     assert case3.seqs == [1, 2] and len(case3.escalations) == 2
     await latest.terminate("test finished")
+
+
+async def test_the_acknowledge_answer_in_history_reads_without_the_codec_with_reasons_sealed(client, worker, team_id,
+                                                                                            task_queue):
+    """What `temporal workflow update execute --name acknowledge` prints: the case as JSON, like the status."""
+    handle = await client.start_workflow(EmergencyTeamWorkflow.run, TeamState(), id=team_id, task_queue=task_queue)
+    secret = notice(1).model_copy(update={"escalation": notice(1).escalation.model_copy(
+        update={"reason": "王小明 13912345678 threatens to go to the press"})})
+    await handle.signal(EmergencyTeamWorkflow.escalation, secret)
+    while not (await handle.query(EmergencyTeamWorkflow.open_cases)).cases:  # the team acknowledges what it lists
+        await asyncio.sleep(0.05)
+    await handle.execute_update(EmergencyTeamWorkflow.acknowledge, {"complaint_id": "C0001", "lead": "e.wu"})
+
+    [done] = [e async for e in handle.fetch_history_events()
+              if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED]
+    [answer] = done.workflow_execution_update_completed_event_attributes.outcome.success.payloads
+    assert dict(answer.metadata) == {"encoding": b"json/plain"}
+    case = json.loads(answer.data)
+    assert (case["complaint_id"], case["lead"], case["stage"]) == ("C0001", "e.wu", "assessment")
+    [escalation] = case["escalations"]
+    assert escalation["source"] == "manager" and escalation["reason"].startswith("sealed:test-1:")
+    assert "王小明".encode() not in answer.data and b"13912345678" not in answer.data
+    await handle.terminate("test finished")
