@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -16,10 +17,12 @@ from complaints.cli.operate import parse_payload
 from complaints.desk import Desk, Filters, desk_for
 from complaints.domain.models import DEADLINES, Respondent
 from complaints.infra.settings import Settings
+from tests.conftest import binary
 from tests.devserver import free_port
 from tests.integration.apihelp import api_settings, eventually, intake  # noqa: F401
 
 COMPLAINTS = str(Path(sys.executable).parent / "complaints")
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.fixture
@@ -172,6 +175,22 @@ def test_act_help_lists_the_fields_of_the_action() -> None:
     assert assess["respondent.kind"][:2] == ["choice", "with respondent"] and assess["note"][1] == "no"
     remedies = fields("C0123456789ABCDE", "propose_solution")["remedies"]  # also after the complaint id
     assert remedies[:2] == ["list", "yes"] and "1 to 20 items" in remedies[2]
+
+
+async def test_the_readmes_escalate_signal_lands_and_a_misspelt_one_is_silently_lost(desk: Desk, cli_env) -> None:
+    """Temporal accepts any signal; the README must give managers the one input the workflow reads."""
+    cid = await filed(desk, "CLI-SIGNAL")
+    lines = [line for line in README.read_text(encoding="utf-8").splitlines()
+             if line.startswith("temporal workflow signal")]
+    assert lines, "the README gives managers no `temporal workflow signal` to escalate with"
+    right = [*shlex.split(lines[0].replace("$ID", cid)), "--address", cli_env["TEMPORAL_ADDRESS"]]
+    misspelt = [[arg.replace("escalate", "Escalate") for arg in right], [arg.replace('"by"', '"who"') for arg in right]]
+    for args in [*misspelt, right]:
+        sent = await asyncio.to_thread(subprocess.run, [binary("temporal"), *args[1:]], capture_output=True,
+                                       text=True, timeout=60)
+        assert sent.returncode == 0, sent.stderr  # accepted by Temporal, whatever the workflow makes of it
+    status = await eventually(lambda: desk.status(cid), lambda s: s.escalated)
+    assert [(e.source.value, e.by) for e in status.escalations] == [("manager", "m.chen")]
 
 
 async def test_serve_runs_the_api_on_the_configured_port(cli_env: dict[str, str], dev_worker) -> None:
