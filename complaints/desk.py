@@ -260,11 +260,11 @@ class Desk:
         handle = self.client.get_workflow_handle(self.team_id)
         try:
             found = await handle.query("open_cases", result_type=OpenCases, rpc_timeout=RPC_TIMEOUT)
-            await self._current_stages(found.cases)
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 return OpenCases(cases=[])
             raise _unavailable(err) from None
+        await self._current_stages(found.cases)
         return found
 
     async def _current_stages(self, cases: list[OpenCase]) -> None:
@@ -275,10 +275,13 @@ class Desk:
         for start in range(0, len(ids), CASES_PER_QUERY):
             wanted = ", ".join(f"'{wid}'" for wid in ids[start:start + CASES_PER_QUERY])
             query = f"TaskQueue = '{self.task_queue}' AND WorkflowId IN ({wanted})"
-            async for wf in self.client.list_workflows(query, rpc_timeout=RPC_TIMEOUT):  # newest run first
-                stage = wf.typed_search_attributes.get(STAGE)
-                if stage and wf.id not in now:
-                    now[wf.id] = Stage(stage)
+            try:
+                async for wf in self.client.list_workflows(query, rpc_timeout=RPC_TIMEOUT):  # newest run first
+                    stage = wf.typed_search_attributes.get(STAGE)
+                    if stage and wf.id not in now:
+                        now[wf.id] = Stage(stage)
+            except RPCError as err:
+                raise _unavailable(err) from None
         for case in cases:
             case.stage = now.get(workflow_id(case.complaint_id), case.stage)
 
