@@ -64,6 +64,9 @@ OUTCOME_WAIT = timedelta(seconds=2)
 ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
 KEY_PATTERN = r"^[A-Za-z0-9._:\-]{1,64}$"
 
+CASES_PER_QUERY = 200
+"""Complaint ids named in one visibility query (`WorkflowId IN (...)`): stores limit a query's terms."""
+
 
 # --- what can go wrong, in the desk's words ---------------------------------------------
 
@@ -335,11 +338,31 @@ class Desk:
         """The emergency team's open escalated cases (none before the first escalation)."""
         handle = self.client.get_workflow_handle(self.team_id)
         try:
-            return await handle.query("open_cases", result_type=OpenCases, rpc_timeout=self.rpc_timeout)
+            found = await handle.query("open_cases", result_type=OpenCases, rpc_timeout=self.rpc_timeout)
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 return OpenCases(cases=[])
             raise _unavailable(err) from None
+        await self._current_stages(found.cases)
+        return found
+
+    async def _current_stages(self, cases: list[OpenCase]) -> None:
+        """Give each case its complaint's stage from visibility: the team is told the stage only
+        when a complaint is escalated, and the complaint moves on while the team works on it."""
+        ids = [workflow_id(c.complaint_id) for c in cases if _is_id(c.complaint_id)]
+        now: dict[str, Stage] = {}
+        for start in range(0, len(ids), CASES_PER_QUERY):
+            wanted = ", ".join(f"'{wid}'" for wid in ids[start:start + CASES_PER_QUERY])
+            query = f"TaskQueue = '{self.task_queue}' AND WorkflowId IN ({wanted})"
+            try:
+                async for wf in self.client.list_workflows(query, rpc_timeout=RPC_TIMEOUT):  # newest run first
+                    stage = wf.typed_search_attributes.get(STAGE)
+                    if stage and wf.id not in now:
+                        now[wf.id] = Stage(stage)
+            except RPCError as err:
+                raise _unavailable(err) from None
+        for case in cases:
+            case.stage = now.get(workflow_id(case.complaint_id), case.stage)
 
     async def acknowledge(self, complaint_id: str, lead: Any) -> OpenCase:
         """The emergency team takes a case and names its lead."""

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import Any, Optional
 
+import click
 import typer
 from pydantic import BaseModel
+from rich.cells import cell_len
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
+from typer.core import TyperCommand
 
 from complaints.desk import (
+    ID_PATTERN,
     Desk,
     DeskError,
     Filters,
@@ -33,7 +37,7 @@ from complaints.desk import (
     open_desk,
     update_key,
 )
-from complaints.domain.models import ACTION_INPUTS, ComplaintStatus, OpenCases
+from complaints.domain.models import ACTION_INPUTS, ComplaintStatus, OpenCases, Stage
 from complaints.domain.workdays import local_time
 from complaints.infra.settings import Settings
 
@@ -71,6 +75,26 @@ def dump(value: BaseModel | list[Any]) -> None:
     out.print_json(json.dumps(data, ensure_ascii=False))
 
 
+def fitted(title: str, columns: dict[str, list[str]]) -> Table:
+    """A table of the columns, most wanted first, that fit the terminal whole; the first (the
+    complaint id) always. Rich would rather squeeze every column, the id too, into `C12AB…`."""
+    width = {name: max(cell_len(line) for value in [name, *values] for line in value.splitlines() or [""])
+             for name, values in columns.items()}
+    shown: list[str] = []
+    for name in columns:
+        if not shown or sum(width[n] + 3 for n in [*shown, name]) + 1 <= out.width:
+            shown.append(name)
+    left_out = [name for name in columns if name not in shown]
+    if left_out and any(columns.values()):
+        title += f"; not shown: {', '.join(left_out)} (a wider terminal or --json shows them)"
+    table = Table(title=title, title_justify="left")
+    for name in shown:
+        table.add_column(name, overflow="fold")
+    for row in zip(*(columns[name] for name in shown)):
+        table.add_row(*map(Text, row))
+    return table
+
+
 def serve(host: str = typer.Option("127.0.0.1", envvar="COMPLAINTS_API_HOST", help="address to listen on")) -> None:
     """Run the HTTP API on COMPLAINTS_API_PORT (default 8000); docs at /docs."""
     import uvicorn
@@ -102,20 +126,48 @@ def show_status(s: ComplaintStatus) -> None:
     facts += ["paused"] if s.paused else []
     facts += ["calendar provisional"] if s.calendar_provisional else []
     out.print(Text("; ".join(facts)))
+    for label, ids in (("possible duplicate of", [s.possible_duplicate_of]), ("merged into", [s.merged_into]),
+                       ("repeats merged into it", s.merged), ("review of", [s.review_of]), ("reviews", s.reviews)):
+        if any(ids):
+            out.print(Text(f"{label}: {', '.join(filter(None, ids))}"))
     deadlines = Table("deadline", "due (Asia/Shanghai)", "state", title="Deadlines", title_justify="left")
     for name, due in s.deadlines.items():
-        state = ("BREACHED" if name in s.breaches else f"met {local(s.met[name])}" if name in s.met
-                 else "next" if name == s.next_deadline else "open")
+        state = deadline_state(s, name)
         deadlines.add_row(name, local(due, deadline=True), Text(state, style="red" if state == "BREACHED" else ""))
     out.print(deadlines)
+    if s.extensions:
+        extensions = Table("approver", "role", "days", "decision due", "reason", title="Extensions",
+                           title_justify="left")
+        for x in s.extensions:
+            extensions.add_row(Text(x.approver), x.approver_role.value, str(x.days), local(x.decision_due),
+                               Text(x.reason))
+        out.print(extensions)
+    if s.pauses:
+        pauses = Table("by", "from", "until", "reason", title="Pauses", title_justify="left")
+        for p in s.pauses:
+            pauses.add_row(Text(p.by), local(p.started_at), local(p.resumed_at) if p.resumed_at else "still paused",
+                           Text(p.reason))
+        out.print(pauses)
     if s.escalations:
         escalations = Table("source", "by", "at", "reason", title="Escalations", title_justify="left")
         for e in s.escalations:
-            escalations.add_row(e.source.value, e.by, local(e.at), e.reason)
+            escalations.add_row(e.source.value, Text(e.by), local(e.at), Text(e.reason))
         out.print(escalations)
-    if s.reviews:
-        out.print(Text(f"reviews: {', '.join(s.reviews)}"))
     out.print(Text(f"accepts now: {', '.join(s.accepts) or 'nothing'}"))
+
+
+def deadline_state(s: ComplaintStatus, name: str) -> str:
+    """A deadline's state as the desk reads it: a closed complaint's unmet deadlines were cancelled
+    with it (merged, withdrawn), they are no longer open."""
+    if name in s.breaches:
+        return "BREACHED"
+    if name in s.met:
+        return f"met {local(s.met[name])}"
+    if s.stage is Stage.closed:
+        return "cancelled"
+    if name == "decision" and s.paused:
+        return "paused"
+    return "next" if name == s.next_deadline else "open"
 
 
 def list_complaints(
@@ -140,13 +192,17 @@ def list_complaints(
 
 
 def show_list(rows: list[Listed]) -> None:
-    table = Table("complaint", "stage", "category", "severity", "channel", "escalated", "breached",
-                  "next deadline (Asia/Shanghai)", "filed", title=f"{len(rows)} complaints", title_justify="left")
-    for r in rows:
-        table.add_row(r.complaint_id, r.stage or "-", r.category or "-", r.severity or "-", r.channel or "-",
-                      "yes" if r.escalated else "", "yes" if r.breached else "", local(r.next_deadline, deadline=True),
-                      local(r.started_at))
-    out.print(table)
+    out.print(fitted(f"{len(rows)} complaints (times Asia/Shanghai)", {
+        "complaint": [r.complaint_id for r in rows],
+        "stage": [r.stage or "-" for r in rows],
+        "next deadline": [local(r.next_deadline, deadline=True) for r in rows],
+        "flags": ["\n".join(flag for flag, on in (("escalated", r.escalated), ("breached", r.breached),
+                                                  ("paused", r.paused)) if on) for r in rows],
+        "severity": [r.severity or "-" for r in rows],
+        "category": [r.category or "-" for r in rows],
+        "channel": [r.channel or "-" for r in rows],
+        "filed": [local(r.started_at) for r in rows],
+    }))
 
 
 def escalate(complaint_id: str, reason: str = typer.Option(..., help="why the emergency team must act"),
@@ -163,12 +219,16 @@ def escalate(complaint_id: str, reason: str = typer.Option(..., help="why the em
 def act(
     complaint_id: str,
     update: str = typer.Argument(..., help=f"one of {', '.join(ACTION_INPUTS)}"),
-    fields: list[str] = typer.Argument(None, help="key=value pairs; repeat a key for a list"),
+    fields: list[str] = typer.Argument(None, help="key=value pairs; repeat a key for a list; "
+                                                  "parent.key=value for a nested field"),
     payload_json: Optional[str] = typer.Option(None, "--json", help="the whole payload as a JSON object"),
     key: Optional[str] = typer.Option(None, "--key", help="the action's Idempotency-Key: give the key a queued or "
                                       "unanswered action printed to see its outcome; it is never applied twice"),
 ) -> None:
-    """Take a handler action: `act C123 assess handler=h.zhang category=service.fees severity=normal`."""
+    """Take a handler action: `act C123 assess handler=h.zhang category=service.fees severity=normal`.
+
+    `complaints act ACTION --help` lists the fields of that action.
+    """
     payload = parse_payload(update, fields or [], payload_json)
 
     async def work(desk: Desk) -> None:
@@ -189,6 +249,9 @@ def act(
 
 def parse_payload(update: str, fields: list[str], payload_json: str | None) -> dict[str, Any]:
     """The update's payload from --json and key=value pairs, typed by the update's own model."""
+    model = ACTION_INPUTS.get(update)
+    if model is None:
+        fail(Invalid, f"unknown action {update!r}; actions are {', '.join(ACTION_INPUTS)}")
     payload: dict[str, Any] = {}
     if payload_json:
         try:
@@ -197,21 +260,25 @@ def parse_payload(update: str, fields: list[str], payload_json: str | None) -> d
             fail(Invalid, "--json: is not valid JSON")
         if not isinstance(payload, dict):
             fail(Invalid, "--json: must be a JSON object")
-    model = ACTION_INPUTS.get(update)
-    props = model.model_json_schema().get("properties", {}) if model else {}
+    specs = {name: spec for name, spec, _ in action_fields(model)}
     for item in fields:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             fail(Invalid, f"{item.split('=')[0] or item}: write key=value")
-        spec = props.get(key, {})
-        kinds = {spec.get("type")} | {alt.get("type") for alt in spec.get("anyOf", [])}
-        if "array" in kinds:
+        *parents, leaf = key.split(".")
+        target = payload
+        for depth, parent in enumerate(parents):
+            target = target.setdefault(parent, {})
+            if not isinstance(target, dict):
+                fail(Invalid, f"{'.'.join(parents[:depth + 1])}: is not an object, so it has no {leaf}")
+        kind = specs.get(key, {}).get("type")
+        if kind == "array":
             values = _json_or(raw, None) if raw.startswith("[") else None
-            payload[key] = values if isinstance(values, list) else [*payload.get(key, []), raw]
-        elif kinds & {"boolean", "integer", "number"} or raw[:1] in "{[":
-            payload[key] = _json_or(raw, raw)
+            target[leaf] = values if isinstance(values, list) else [*target.get(leaf, []), raw]
+        elif kind in ("boolean", "integer", "number") or raw[:1] in "{[":
+            target[leaf] = _json_or(raw, raw)
         else:
-            payload[key] = raw
+            target[leaf] = raw
     return payload
 
 
@@ -220,6 +287,78 @@ def _json_or(raw: str, fallback: Any) -> Any:
         return json.loads(raw)
     except json.JSONDecodeError:
         return fallback
+
+
+def action_fields(model: type[BaseModel]) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """Each field of an action's model as (name, JSON schema, required): nested fields as
+    `parent.child`, optional values and references resolved to the schema they stand for."""
+    schema = model.model_json_schema()
+    defs = schema.get("$defs", {})
+
+    def resolved(spec: dict[str, Any]) -> dict[str, Any]:
+        alternatives = [alt for alt in spec.get("anyOf", [spec]) if alt.get("type") != "null"]
+        one = alternatives[0] if len(alternatives) == 1 else spec
+        return {**defs.get(one.get("$ref", "").rsplit("/", 1)[-1], one), **spec}
+
+    def walk(node: dict[str, Any], prefix: str, optional_parent: str) -> Iterator[tuple[str, dict[str, Any], str]]:
+        for name, spec in node.get("properties", {}).items():
+            spec, needed = resolved(spec), name in node.get("required", [])
+            if "properties" in spec:
+                yield from walk(spec, f"{prefix}{name}.", optional_parent or ("" if needed else prefix + name))
+            else:
+                yield prefix + name, spec, "no" if not needed else f"with {optional_parent}" if optional_parent else "yes"
+
+    yield from walk(schema, "", "")
+
+
+def describe_field(spec: dict[str, Any]) -> tuple[str, str]:
+    """A field's type, and its description with what it accepts, in the words a handler reads."""
+    kind = spec.get("type")
+    if "enum" in spec:
+        kind, limits = "choice", [f"one of {', '.join(map(str, spec['enum']))}"]
+    elif kind == "array":
+        kind, limits = "list", [_bounds(spec["items"], "minLength", "maxLength", "characters each"),
+                                _bounds(spec, "minItems", "maxItems", "items")]
+    elif kind == "boolean":
+        kind, limits = "true|false", []
+    elif kind in ("integer", "number"):
+        limits = [_bounds(spec, "minimum", "maximum", "")]
+    else:
+        kind, limits = "text", ["a complaint id" if spec.get("pattern") == ID_PATTERN
+                                else _bounds(spec, "minLength", "maxLength", "characters")]
+    if spec.get("default") not in (None, []):
+        limits.append(f"default {json.dumps(spec['default'])}")
+    return kind, " ".join(filter(None, [spec.get("description"), "; ".join(filter(None, limits))]))
+
+
+def _bounds(spec: dict[str, Any], low: str, high: str, unit: str) -> str:
+    least, most = spec.get(low), spec.get(high)
+    span = f"{least:g} to {most:g}" if least is not None and most is not None else \
+        f"at least {least:g}" if least is not None else f"at most {most:g}" if most is not None else ""
+    return f"{span} {unit}".strip()
+
+
+def show_action_help(action: str) -> None:
+    model = ACTION_INPUTS[action]
+    out.print(Text(f"Usage: complaints act COMPLAINT_ID {action} [FIELD=VALUE]... [--json OBJECT]"))
+    out.print(Text(f"\nThe fields of {action} (a list field: repeat the key; a nested one: parent.field=value):"))
+    table = Table("field", "type", "required", Column("description", overflow="fold"))
+    for name, spec, required in action_fields(model):
+        kind, description = describe_field(spec)
+        table.add_row(name, kind, required, Text(description))
+    out.print(table)
+
+
+class ActCommand(TyperCommand):
+    """`act`, whose --help names the fields of the action on its command line, if there is one."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["action"] = next((arg for arg in args if arg in ACTION_INPUTS), None)
+        return super().parse_args(ctx, args)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        action = ctx.meta.get("action")
+        show_action_help(action) if action else super().format_help(ctx, formatter)
 
 
 def cases(as_json: bool = typer.Option(False, "--json", help="print the cases as JSON")) -> None:
@@ -233,13 +372,16 @@ def cases(as_json: bool = typer.Option(False, "--json", help="print the cases as
 
 
 def show_cases(found: OpenCases) -> None:
-    table = Table("complaint", "severity", "category", "stage", "first escalated", "sources", "lead",
-                  title=f"{len(found.cases)} open emergency cases", title_justify="left")
-    for c in found.cases:
-        table.add_row(c.complaint_id, c.severity or "-", c.category or "-", c.stage or "-",
-                      local(c.first_escalated_at), ", ".join(sorted({e.source.value for e in c.escalations})),
-                      c.lead or "-")
-    out.print(table)
+    cases = found.cases
+    out.print(fitted(f"{len(cases)} open emergency cases (times Asia/Shanghai)", {
+        "complaint": [c.complaint_id for c in cases],
+        "stage": [c.stage or "-" for c in cases],
+        "severity": [c.severity or "-" for c in cases],
+        "sources": ["\n".join(sorted({e.source.value for e in c.escalations})) for c in cases],
+        "lead": [c.lead or "-" for c in cases],
+        "first escalated": [local(c.first_escalated_at) for c in cases],
+        "category": [c.category or "-" for c in cases],
+    }))
 
 
 def ack(complaint_id: str, lead: str = typer.Option(..., help="who leads the case")) -> None:
@@ -255,4 +397,4 @@ def ack(complaint_id: str, lead: str = typer.Option(..., help="who leads the cas
 def register(app: typer.Typer) -> None:
     for command, name in ((serve, "serve"), (status, "status"), (list_complaints, "list"), (escalate, "escalate"),
                           (act, "act"), (cases, "cases"), (ack, "ack")):
-        app.command(name)(command)
+        app.command(name, cls=ActCommand if command is act else None)(command)

@@ -12,7 +12,7 @@ import sys
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
@@ -56,14 +56,15 @@ def report(
     first, last = _date(start, "--from"), _date(end, "--to")
     if last < first:
         raise typer.BadParameter(f"{last} is before --from {first}", param_hint="--to")
+    if chart and not chart.parent.is_dir():
+        _stop(f"report not made: --chart: there is no folder {chart.parent}")
     settings = Settings.from_env()
     calendar = _calendar(settings.holiday_file)
     engine = engine_for(settings.db_url)
     try:
         require_current_schema(engine)
     except SchemaBehind as err:
-        typer.echo(f"report not made: {err}", err=True)
-        raise typer.Exit(2) from None
+        _stop(f"report not made: {err}")
     figures = build_report(engine, Period(first, last), calendar, top=top)
     if output is Format.json:
         typer.echo(json.dumps(figures, indent=2, ensure_ascii=False))
@@ -74,8 +75,17 @@ def report(
     else:
         _print_tables(figures)
     if chart:
-        draw_chart(figures, str(chart))
+        try:
+            draw_chart(figures, str(chart))
+        except OSError as err:
+            _stop(f"chart not written: {chart}: {err.strerror or err}")
         typer.echo(f"chart written to {chart}", err=output is not Format.table)
+
+
+def _stop(reason: str) -> NoReturn:
+    """One line on standard error and exit code 2 (bad input), never a traceback."""
+    typer.echo(reason, err=True)
+    raise typer.Exit(2)
 
 
 def _pct(value: float | None) -> str:

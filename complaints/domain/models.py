@@ -152,9 +152,10 @@ Moment = Annotated[datetime, AfterValidator(_aware)]
 
 class Strict(BaseModel):
     """Input models refuse unknown fields (a typo must not be silently dropped) and NUL
-    characters (PostgreSQL cannot store them: the archive write would retry forever)."""
+    characters (PostgreSQL cannot store them: the archive write would retry forever). A field's
+    docstring is its description, for the API docs and `complaints act ACTION --help`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     @field_validator("*", mode="after")
     @classmethod
@@ -255,6 +256,7 @@ class Assess(Strict):
     severity: Severity
     respondent: Respondent | None = None
     interim_measure: bool = False
+    """Collection complaints: suspend collection contact with the customer until the complaint closes."""
     note: ShortText | None = None
 
 
@@ -263,14 +265,18 @@ class Investigate(Strict):
     findings: LongText
     root_cause: ShortText
     substantiated: bool
+    """Whether the complaint was found justified."""
     evidence: Evidence = []
+    """References to the evidence examined: file names, record ids."""
 
 
 class ProposeSolution(Strict):
     handler: Actor
     plan: LongText
     remedies: Annotated[list[ShortText], Field(min_length=1, max_length=20)]
+    """What the firm offers the complainant, one entry each."""
     amount: Annotated[float, Field(ge=0, le=1e12)] | None = None
+    """The sum offered, if any."""
 
 
 class RecordExecution(Strict):
@@ -281,13 +287,16 @@ class RecordExecution(Strict):
 class RecordFeedback(Strict):
     handler: Actor
     accepted: bool
+    """Whether the complainant accepted the solution; a rejection goes back to solution."""
     comment: ShortText | None = None
 
 
 class RecordRevisit(Strict):
     handler: Actor
     reached: bool
+    """Whether the complainant was reached at the revisit."""
     satisfaction: Annotated[int, Field(ge=1, le=5)] | None = None
+    """The complainant's score, 1 (poor) to 5, only when reached."""
     comment: ShortText | None = None
 
     @model_validator(mode="after")
@@ -301,6 +310,7 @@ class Summarize(Strict):
     handler: Actor
     root_cause: ShortText
     improvements: Annotated[list[ShortText], Field(min_length=1, max_length=20)]
+    """Measures that keep the root cause from recurring, one entry each."""
 
 
 class Withdraw(Strict):
@@ -312,8 +322,10 @@ class Extend(Strict):
     handler: Actor
     approver: Actor
     approver_role: ApproverRole
+    """manager for a first extension (to at most 30 days from receipt), senior_manager for a second (60)."""
     reason: ShortText
     days: Annotated[int, Field(ge=1, le=60)]
+    """How many days the decision deadline moves."""
 
 
 class Pause(Strict):
@@ -328,6 +340,7 @@ class Resume(Strict):
 class Merge(Strict):
     handler: Actor
     into: ComplaintId
+    """The open complaint this one repeats; this one closes as merged."""
 
 
 class Escalate(Strict):

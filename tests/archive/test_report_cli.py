@@ -86,3 +86,11 @@ def test_an_archive_that_is_behind_is_named(tmp_path: Path) -> None:
     done = CliRunner().invoke(app, ["report", "--from", "2026-03-01", "--to", "2026-03-31"],
                               env={"COMPLAINTS_DB_URL": f"sqlite:///{tmp_path / 'empty.db'}"})
     assert done.exit_code == 2 and "run `complaints db upgrade`" in done.stderr
+
+
+def test_a_chart_in_a_missing_folder_is_refused_in_one_line(archive_url: str, tmp_path: Path) -> None:
+    chart = tmp_path / "no-such-folder" / "chart.png"
+    done = complaints_cli("report", "--from", "2026-09-15", "--to", "2026-10-31", "--chart", str(chart),
+                          url=archive_url)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.splitlines() == [f"report not made: --chart: there is no folder {chart.parent}"]

@@ -133,6 +133,21 @@ async def test_manager_escalates_and_emergency_team_acknowledges(http: httpx.Asy
     assert r.status_code == 404
 
 
+async def test_emergency_cases_show_the_complaints_current_stage(http: httpx.AsyncClient) -> None:
+    """The team learns the stage at escalation; the case list must follow the complaint after it."""
+    cid = await file(http, "ESC-STAGE")
+    await http.post(f"/complaints/{cid}/escalate", json={"reason": "press threat", "by": "m.chen"},
+                    headers=auth("manager"))
+    await eventually(lambda: http.get("/emergency/cases", headers=auth("emergency")),
+                     lambda r: any(c["complaint_id"] == cid for c in r.json()["cases"]))
+    assessed = await http.post(f"/complaints/{cid}/assess", headers=auth("handler"), json={
+        "handler": "h.li", "category": "service.fees", "severity": "high"})
+    assert assessed.json()["stage"] == "investigation"
+    cases = await eventually(lambda: http.get("/emergency/cases", headers=auth("emergency")),
+                             lambda r: r.json()["cases"][0]["stage"] == "investigation")
+    assert [(c["complaint_id"], c["stage"]) for c in cases.json()["cases"]] == [(cid, "investigation")]
+
+
 ROUTES = [  # method, path, body, the roles allowed
     ("POST", "/complaints", intake("AUTH-1"), {"channel"}),
     ("GET", "/complaints/{id}", None, {"channel", "handler", "manager", "emergency", "auditor"}),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -15,12 +16,14 @@ import pytest
 
 from complaints.cli.operate import parse_payload, show_status
 from complaints.desk import Desk, Filters, desk_for
-from complaints.domain.models import Channel, ComplaintStatus, Stage
+from complaints.domain.models import DEADLINES, Channel, ComplaintStatus, Respondent, Stage
 from complaints.infra.settings import Settings
+from tests.conftest import binary
 from tests.devserver import free_port
 from tests.integration.apihelp import api_settings, eventually, intake, unreachable_archive  # noqa: F401
 
 COMPLAINTS = str(Path(sys.executable).parent / "complaints")
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.fixture
@@ -52,8 +55,8 @@ async def filed(desk: Desk, ref: str) -> str:
 async def test_a_handler_moves_a_complaint_through_every_stage(desk: Desk, cli_env: dict[str, str]) -> None:
     cid = await filed(desk, "CLI-LIFE")
     steps = [
-        (["assess", "handler=h.li", "category=service.fees", "severity=normal", "interim_measure=false"],
-         "investigation"),
+        (["assess", "handler=h.li", "category=service.fees", "severity=normal", "interim_measure=false",
+          "respondent.kind=agency", "respondent.id=A-7"], "investigation"),
         (["investigate", "handler=h.li", "findings=Posted twice.", "root_cause=batch rerun", "substantiated=true",
           "evidence=log-1.csv", "evidence=log-2.csv"], "solution"),
         (["propose_solution", "--json", '{"handler": "h.li", "plan": "Refund the fee.", "amount": 120}',
@@ -67,19 +70,23 @@ async def test_a_handler_moves_a_complaint_through_every_stage(desk: Desk, cli_e
         done = await run(cli_env, "act", cid, *args)
         assert done.returncode == 0, done.stderr
         assert f"{args[0]} accepted; stage {stage}" in done.stdout
-    shown = await run(cli_env, "status", cid)
+    assert (await desk.status(cid)).respondent == Respondent(kind="agency", id="A-7")
+    review = (await desk.file(intake("CLI-LIFE-REVIEW", review_of=cid))).complaint_id
+    shown, reviewing = await asyncio.gather(run(cli_env, "status", cid), run(cli_env, "status", review))
     assert shown.returncode == 0 and "stage closed" in shown.stdout and "outcome resolved" in shown.stdout
     assert "met" in shown.stdout and "accepts now: nothing" in shown.stdout
+    assert f"reviews: {review}" in shown.stdout and f"review of: {cid}" in reviewing.stdout
 
 
 async def test_refusals_and_unknown_complaints_are_one_line_and_an_exit_code(desk: Desk, cli_env) -> None:
     cid = await filed(desk, "CLI-REFUSE")
-    wrong_stage, unknown, bad_payload, bad_filter, not_a_case = await asyncio.gather(
+    wrong_stage, unknown, bad_payload, bad_filter, not_a_case, no_such_action = await asyncio.gather(
         run(cli_env, "act", cid, "summarize", "handler=h", "root_cause=r", "improvements=i"),
         run(cli_env, "status", "CNOSUCHCOMPLAINT"),
         run(cli_env, "act", cid, "assess", "handler=h", "category=service.fees", "severity=mild"),
         run(cli_env, "list", "--stage", "done"),
         run(cli_env, "ack", cid, "--lead", "e.wu"),
+        run(cli_env, "act", cid, "approve", "handler=h"),
     )
     assert wrong_stage.returncode == 4 and wrong_stage.stderr.startswith("refused: summarize refused")
     assert "stage assessment" in wrong_stage.stderr
@@ -87,8 +94,9 @@ async def test_refusals_and_unknown_complaints_are_one_line_and_an_exit_code(des
     assert bad_payload.returncode == 2 and bad_payload.stderr.startswith("invalid: severity:")
     assert bad_filter.returncode == 2 and bad_filter.stderr.startswith("invalid: stage:")
     assert not_a_case.returncode == 3 and "not an open emergency case" in not_a_case.stderr
+    assert no_such_action.returncode == 2 and no_such_action.stderr.startswith("invalid: unknown action 'approve'")
     assert all(len(d.stderr.strip().splitlines()) == 1
-               for d in (wrong_stage, unknown, bad_payload, bad_filter, not_a_case))
+               for d in (wrong_stage, unknown, bad_payload, bad_filter, not_a_case, no_such_action))
 
 
 async def test_status_of_a_closed_complaint_without_the_archive_is_exit_5_naming_it(desk: Desk, cli_env) -> None:
@@ -138,6 +146,84 @@ async def test_list_escalate_cases_and_ack(desk: Desk, cli_env) -> None:
     assert status.lead == "e.wu"
 
 
+async def test_list_and_cases_show_whole_ids_at_80_columns(desk: Desk, cli_env) -> None:
+    quiet, loud = await filed(desk, "CLI-NARROW-1"), await filed(desk, "CLI-NARROW-2")
+    await desk.escalate(loud, {"reason": "regulator enquiry", "by": "m.chen"})
+    await eventually(desk.open_cases, lambda found: len(found.cases) == 1)
+    await desk.act(loud, "assess", {"handler": "h.li", "category": "card.unauthorized_transaction",
+                                    "severity": "high"})
+    await eventually(lambda: desk.list(Filters()),
+                     lambda rows: {r.stage for r in rows} == {"assessment", "investigation"} and len(rows) == 2)
+    narrow = {**cli_env, "COLUMNS": "80"}
+    listed, cases = await asyncio.gather(run(narrow, "list"), run(narrow, "cases"))
+    for done in (listed, cases):
+        assert done.returncode == 0, done.stderr
+        assert max(len(line) for line in done.stdout.splitlines()) <= 80
+    rows = {line.split()[1]: line for line in listed.stdout.splitlines() if line.startswith("│")}
+    assert {quiet, loud} <= set(rows) and "investigation" in rows[loud] and "escalated" in rows[loud]
+    case = next(line for line in cases.stdout.splitlines() if loud in line)
+    assert "investigation" in case and "manager" in case  # the stage now, not at escalation
+
+
+async def test_status_shows_links_extensions_pauses_and_cancelled_deadlines(desk: Desk, cli_env) -> None:
+    original, repeat = await filed(desk, "CLI-ORIGINAL"), await filed(desk, "CLI-REPEAT")  # same phone
+    for args in (["extend", "handler=h.li", "approver=m.chen", "approver_role=manager", "days=10",
+                  "reason=recordings from the agency"],
+                 ["pause", "handler=h.li", "reason=forensic appraisal"], ["resume", "handler=h.li"],
+                 ["pause", "handler=h.li", "reason=second appraisal"],
+                 ):
+        assert (await run(cli_env, "act", original, *args)).returncode == 0
+    assert (await run(cli_env, "act", repeat, "merge", "handler=h.li", f"into={original}")).returncode == 0
+    await eventually(lambda: desk.status(original), lambda s: s.merged == [repeat])
+    shown, merged = await asyncio.gather(run(cli_env, "status", original), run(cli_env, "status", repeat))
+    assert f"repeats merged into it: {repeat}" in shown.stdout
+    assert "Extensions" in shown.stdout and all(word in shown.stdout for word in ("m.chen", "recordings"))
+    assert "Pauses" in shown.stdout and "forensic appraisal" in shown.stdout and "still paused" in shown.stdout
+    assert deadline_states(shown.stdout)["decision"] == "paused"
+    assert f"possible duplicate of: {original}" in merged.stdout and f"merged into: {original}" in merged.stdout
+    assert "outcome merged" in merged.stdout
+    states = deadline_states(merged.stdout)
+    assert states and {state for name, state in states.items() if name != "assessment"} == {"cancelled"}
+
+
+def deadline_states(shown: str) -> dict[str, str]:
+    """deadline -> state, read from the Deadlines table of `complaints status`."""
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in shown.split("Deadlines")[1].splitlines()]
+    return {row[0]: row[2] for row in rows if len(row) == 3 and row[0] in DEADLINES}
+
+
+def test_act_help_lists_the_fields_of_the_action() -> None:
+    def fields(*args: str) -> dict[str, list[str]]:
+        done = subprocess.run([COMPLAINTS, "act", *args, "--help"], env={**os.environ, "COLUMNS": "160"},
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        rows = ([cell.strip() for cell in line.split("│")[1:-1]] for line in done.stdout.splitlines())
+        return {cells[0]: cells[1:] for cells in rows if cells and cells[0]}
+
+    assess = fields("assess")
+    assert {"handler", "category", "severity", "respondent.kind", "respondent.id", "interim_measure"} <= set(assess)
+    assert assess["severity"] == ["choice", "yes", "one of urgent, high, normal"]
+    assert assess["respondent.kind"][:2] == ["choice", "with respondent"] and assess["note"][1] == "no"
+    remedies = fields("C0123456789ABCDE", "propose_solution")["remedies"]  # also after the complaint id
+    assert remedies[:2] == ["list", "yes"] and "1 to 20 items" in remedies[2]
+
+
+async def test_the_readmes_escalate_signal_lands_and_a_misspelt_one_is_silently_lost(desk: Desk, cli_env) -> None:
+    """Temporal accepts any signal; the README must give managers the one input the workflow reads."""
+    cid = await filed(desk, "CLI-SIGNAL")
+    lines = [line for line in README.read_text(encoding="utf-8").splitlines()
+             if line.startswith("temporal workflow signal")]
+    assert lines, "the README gives managers no `temporal workflow signal` to escalate with"
+    right = [*shlex.split(lines[0].replace("$ID", cid)), "--address", cli_env["TEMPORAL_ADDRESS"]]
+    misspelt = [[arg.replace("escalate", "Escalate") for arg in right], [arg.replace('"by"', '"who"') for arg in right]]
+    for args in [*misspelt, right]:
+        sent = await asyncio.to_thread(subprocess.run, [binary("temporal"), *args[1:]], capture_output=True,
+                                       text=True, timeout=60)
+        assert sent.returncode == 0, sent.stderr  # accepted by Temporal, whatever the workflow makes of it
+    status = await eventually(lambda: desk.status(cid), lambda s: s.escalated)
+    assert [(e.source.value, e.by) for e in status.escalations] == [("manager", "m.chen")]
+
+
 async def test_serve_runs_the_api_on_the_configured_port(cli_env: dict[str, str], dev_worker) -> None:
     port = free_port()
     server = subprocess.Popen([COMPLAINTS, "serve"], env={**cli_env, "COMPLAINTS_API_PORT": str(port)},
@@ -174,3 +260,5 @@ def test_status_shows_an_end_of_day_deadline_as_24_00_of_its_day(capsys: pytest.
     shown = capsys.readouterr().out
     assert "received 2026-11-24T09:30+08:00" in shown
     assert "2026-12-09T24:00+08:00" in shown and "2026-12-10" not in shown
+    nested = parse_payload("assess", ["respondent.kind=agency", "respondent.id=007"], '{"respondent": {"name": "A"}}')
+    assert nested == {"respondent": {"name": "A", "kind": "agency", "id": "007"}}
