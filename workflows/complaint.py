@@ -2,7 +2,8 @@
 
 The process, top to bottom: receive (deadlines fixed, archived, urgent ones escalated),
 then keep the deadlines while handlers move the complaint through its stages with
-updates, then wind up (interim measure lifted, emergency case closed). Every change is
+updates, then wind up (interim measure lifted, emergency case closed); a cancelled workflow
+closes the same way, on the record, with outcome `cancelled`. Every change is
 journalled: the archive writes run in order beside the process, so an archive outage
 delays the record but never a deadline or a handler's action.
 """
@@ -19,7 +20,8 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ValidationError
@@ -150,22 +152,21 @@ class ComplaintWorkflow:
     async def run(self, complaint: NewComplaint) -> ComplaintStatus:
         self.archive_locally = workflow.patched(ARCHIVE_LOCALLY)  # decided once, at the run's first task
         archivist = asyncio.create_task(self.keep_archive())
-        await self.receive()
-        while self.s.stage is not Stage.closed:
-            await self.keep_deadlines()
+        try:
+            await self.receive()
+            while self.s.stage is not Stage.closed and workflow.cancellation_reason() is None:
+                await self.keep_deadlines()
+        except (asyncio.CancelledError, ActivityError) as err:
+            if workflow.cancellation_reason() is None or not is_cancelled_exception(err):
+                raise
+        if workflow.cancellation_reason() is not None and self.s.stage is not Stage.closed:
+            await self.close_cancelled()
         self.wind_up()
-        await archivist
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self.status()
+        return await self.settle(archivist)
 
     async def receive(self) -> None:
         """Fix the deadlines, escalate an urgent complaint at once, open the assessment."""
-        plan = await workflow.execute_activity_method(
-            Deadlines.plan_deadlines, self.s.received_at, summary=PublicText("deadlines: fix at receipt"), **QUICK
-        )
-        self.due, self.warn, self.warning_at = dict(plan.due), dict(plan.warn), plan.warning_at
-        self.s.deadlines = dict(plan.due)
-        self.s.calendar_provisional = plan.calendar_provisional
+        await self.fix_deadlines()
         if self.s.severity is Severity.urgent:
             self.escalate_to_team(EscalationSource.urgent_assessment,
                                   "; ".join(self.complaint.classification.reasons), "classifier")
@@ -189,6 +190,42 @@ class ComplaintWorkflow:
             except asyncio.TimeoutError:
                 pass
         self.ring(alarm)
+
+    async def fix_deadlines(self) -> None:
+        """Deadlines from the moment of receipt. A cancellation abandons this pure computation
+        rather than cancel it on the server; close_cancelled asks again."""
+        plan = await workflow.execute_activity_method(
+            Deadlines.plan_deadlines, self.s.received_at, summary=PublicText("deadlines: fix at receipt"),
+            cancellation_type=ActivityCancellationType.ABANDON, **QUICK
+        )
+        self.due, self.warn, self.warning_at = dict(plan.due), dict(plan.warn), plan.warning_at
+        self.s.deadlines = dict(plan.due)
+        self.s.calendar_provisional = plan.calendar_provisional
+
+    async def close_cancelled(self) -> None:
+        """A cancelled workflow (the Web UI's Request Cancellation, `temporal workflow cancel`)
+        closes the complaint on the record, like a withdrawal: outcome `cancelled`, an audit
+        entry, the handler told; wind_up then lifts the measure and closes the team's case."""
+        if not self.due:  # cancelled while the deadlines were being fixed: the receipt record needs them
+            await self.fix_deadlines()
+        self.s.outcome = Outcome.cancelled
+        self.move(Stage.closed, "temporal")
+        self.journal_record("cancelled", "temporal", details={"reason": workflow.cancellation_reason() or None},
+                            notices=[Notice(kind="cancelled", recipient=f"handler:{self.s.handler or 'unassigned'}",
+                                            message=f"Complaint {self.s.complaint_id} was closed: its workflow "
+                                                    "was cancelled in Temporal.")])
+        self.publish()
+
+    async def settle(self, archivist: asyncio.Task[None]) -> ComplaintStatus:
+        """Complete once the journal is written and every handler is done. The complaint is
+        closed by now: a cancellation arriving meanwhile changes nothing and cuts nothing short."""
+        while True:
+            try:
+                await workflow.wait_condition(lambda: archivist.done() and workflow.all_handlers_finished())
+            except asyncio.CancelledError:
+                continue
+            await archivist  # raises what the journal raised
+            return self.status()
 
     def wind_up(self) -> None:
         """Lift the interim measure and tell the team the case is closed."""
