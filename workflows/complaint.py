@@ -84,6 +84,7 @@ PATIENT_LOCAL = {
     "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10)),
     "local_retry_threshold": timedelta(seconds=1),
 }
+LEAD_CONFIRMED = "lead-confirmed-by-team"  # the patch: runs from before it record any lead they were sent
 
 
 @dataclass(frozen=True)
@@ -434,9 +435,16 @@ class ComplaintWorkflow:
             self.escalate_to_team(EscalationSource.manager, e.reason, e.by)
 
     @workflow.signal
-    def lead_assigned(self, lead: str) -> None:
-        """The emergency team acknowledged the case and named its lead; the handler is told who."""
-        if self.s.stage is not Stage.closed:
+    async def lead_assigned(self, lead: str) -> None:
+        """The emergency team acknowledged the case and named its lead; the handler is told who.
+        Anyone who can signal (the Web UI offers it to every viewer) could send this, so the
+        lead is confirmed with the team's own record before it is recorded here."""
+        if self.s.stage is Stage.closed:
+            return
+        if workflow.patched(LEAD_CONFIRMED) and not await self.named_by_team(lead):
+            workflow.logger.warning("lead_assigned signal ignored: the emergency team has not named that lead")
+            return
+        if self.s.stage is not Stage.closed:  # the complaint may have closed while the team was asked
             self.s.lead = lead
             notices = []
             if workflow.patched("lead-notifies-handler"):  # runs from before it keep their recorded path
@@ -445,6 +453,11 @@ class ComplaintWorkflow:
                                           f"{self.s.complaint_id}")]
             self.journal_record("lead_assigned", lead, details={"lead": lead}, notices=notices)
             self.publish()
+
+    async def named_by_team(self, lead: str) -> bool:
+        named = await workflow.execute_activity_method(EmergencyDesk.lead_of, self.s.complaint_id,
+                                                       summary=PublicText("emergency team: confirm lead"), **PATIENT)
+        return named == lead
 
     def escalate_to_team(self, source: EscalationSource, reason: str, by: str) -> None:
         entry = EscalationEntry(source=source, reason=reason, by=by, at=workflow.now())

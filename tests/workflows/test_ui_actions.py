@@ -1,4 +1,5 @@
-"""What the Web UI's write actions do to a complaint: a cancellation closes it on the record."""
+"""What the Web UI's write actions do to a complaint: a cancellation closes it on the record,
+and a `lead_assigned` signal sent by anyone but the emergency team is not recorded."""
 
 from __future__ import annotations
 
@@ -84,3 +85,23 @@ async def test_a_cancellation_while_a_closed_complaints_record_is_written_change
     assert final["outcome"] == "withdrawn"
     trail = archive.audit_trail(final["complaint_id"])
     assert trail[-1]["action"] == "withdraw" and "cancelled" not in [e["kind"] for e in trail]
+
+
+async def test_a_forged_lead_signal_is_not_recorded_but_the_teams_acknowledgement_is(desk, client, team_id, archive):
+    handle = await desk.file()
+    cid = (await handle.query("status"))["complaint_id"]
+    await handle.signal("escalate", {"reason": "complainant called the CEO's office", "by": "manager-li"})
+    await desk.until_case(cid)
+
+    await handle.signal("lead_assigned", "mallory")  # as the Web UI's Send a Signal would
+    await client.get_workflow_handle(team_id).execute_update("acknowledge", {"complaint_id": cid, "lead": "lead-zhao"})
+    await desk.until(handle, lambda s: s["lead"] == "lead-zhao")
+    await handle.signal("lead_assigned", "mallory")  # forged again, once the team has named its lead
+
+    await desk.act(handle, "withdraw", {"handler": "handler-wang", "reason": "settled"})
+    final = await handle.result()  # completes once every signal handler has finished
+    assert final["lead"] == "lead-zhao"
+    trail = archive.audit_trail(cid)
+    assert [(e["actor"], e["details"]) for e in trail if e["kind"] == "lead_assigned"] == [
+        ("lead-zhao", {"lead": "lead-zhao"})]
+    assert not any("mallory" in n["message"] or "mallory" in n["recipient"] for n in archive.notices(cid))
