@@ -38,7 +38,8 @@ async def test_a_cancelled_complaint_closes_recorded_with_outcome_cancelled(desk
     entry = archive.audit_trail(cid)[-1]
     assert (entry["kind"], entry["actor"], entry["stage"]) == ("cancelled", "temporal", "closed")
     assert entry["details"] == {"reason": "cancelled from the Web UI"}
-    assert [n["recipient"] for n in archive.notices(cid) if n["kind"] == "cancelled"] == [f"handler:{STEPS[0][1]['handler']}"]
+    told = [n["recipient"] for n in archive.notices(cid) if n["kind"] == "cancelled"]
+    assert told == [f"handler:{STEPS[0][1]['handler']}"]
     with archive.engine.connect() as db:
         assert db.execute(select(contact_suspensions.c.lifted_at)).scalar_one() is not None
         unmet = db.execute(select(deadlines.c.name).where(deadlines.c.complaint_id == cid,
