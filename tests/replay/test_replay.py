@@ -25,7 +25,8 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 def test_the_recorded_paths_are_all_there():
     assert {p.stem for p in HISTORIES} >= {"happy-path", "breach-path", "regulator-path",
-                                           "happy-path-local-archive", "breach-path-local-archive"}
+                                           "happy-path-local-archive", "breach-path-local-archive",
+                                           "cancelled-path-local-archive"}
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
