@@ -60,7 +60,7 @@ def new_worker(
         activities=[
             deadlines.plan_deadlines, archivist.archive_receipt, archivist.archive_record,
             contact.suspend_collection_contact, contact.lift_collection_contact,
-            desk.alert_emergency_team, desk.close_emergency_case, merger.hand_over_repeat,
+            desk.alert_emergency_team, desk.close_emergency_case, desk.lead_of, merger.hand_over_repeat,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         **options,  # type: ignore[arg-type]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from temporalio import activity
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
-from complaints.domain.models import EMERGENCY_TEAM_ID, EscalationNotice, TeamState
+from complaints.domain.models import EMERGENCY_TEAM_ID, EscalationNotice, OpenCases, TeamState
 
 
 class EmergencyDesk:
@@ -32,3 +33,15 @@ class EmergencyDesk:
     @activity.defn
     async def close_emergency_case(self, complaint_id: str) -> None:
         await self._signal_with_start("case_closed", complaint_id)
+
+    @activity.defn
+    async def lead_of(self, complaint_id: str) -> str | None:
+        """The lead the team has named for this complaint's case, from the team's own record;
+        None when the case is not open there (or the team was never started)."""
+        try:
+            found = await self.client.get_workflow_handle(self.team_id).query("open_cases", result_type=OpenCases)
+        except RPCError as err:
+            if err.status is RPCStatusCode.NOT_FOUND:
+                return None
+            raise
+        return next((case.lead for case in found.cases if case.complaint_id == complaint_id), None)

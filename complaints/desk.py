@@ -13,12 +13,14 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import (
     Client,
     WorkflowExecutionDescription,
@@ -158,6 +160,19 @@ class Listed(BaseModel):
     next_deadline: datetime | None = None
     started_at: datetime | None = None
     running: bool = True
+
+
+class Stranded(BaseModel):
+    """A complaint the archive holds open whose workflow will not close it: it ended without
+    closing (`terminated`, `failed`, `timed_out`, `canceled`, `completed`, `continued_as_new`),
+    is gone (`not_found`), or runs as a reset's new run (`reset`), whose records the archive
+    skips as duplicates of the replaced run's."""
+
+    complaint_id: str
+    archived_stage: str
+    received_at: datetime
+    workflow: str
+    ended_at: datetime | None = None
 
 
 # --- the desk ------------------------------------------------------------------------------
@@ -331,6 +346,39 @@ class Desk:
         except RPCError as err:
             raise _unavailable(err) from None
         return rows
+
+    async def reconcile(self) -> list[Stranded]:
+        """Every archived-open complaint whose workflow no longer runs as the one that archived it."""
+        try:
+            archived = await asyncio.to_thread(self.archive.open_complaints)
+        except SQLAlchemyError:
+            raise Unavailable("the archive did not answer; try again") from None
+        gate = asyncio.Semaphore(16)
+
+        async def check(complaint_id: str) -> tuple[str | None, datetime | None]:
+            async with gate:
+                return await self._workflow_state(complaint_id)
+
+        states = await asyncio.gather(*(check(row["complaint_id"]) for row in archived))
+        return [Stranded(complaint_id=row["complaint_id"], archived_stage=row["stage"], received_at=row["received_at"],
+                         workflow=state, ended_at=ended)
+                for row, (state, ended) in zip(archived, states, strict=True) if state]
+
+    async def _workflow_state(self, complaint_id: str) -> tuple[str | None, datetime | None]:
+        """(state, ended at) of a complaint's workflow; no state while its first run is running."""
+        request = DescribeWorkflowExecutionRequest(namespace=self.client.namespace,
+                                                   execution=WorkflowExecution(workflow_id=workflow_id(complaint_id)))
+        try:  # the raw answer: the status and run ids are all it needs, no search attributes to decode
+            described = await self.client.workflow_service.describe_workflow_execution(request, timeout=RPC_TIMEOUT)
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return "not_found", None
+            raise _unavailable(err) from None
+        info = described.workflow_execution_info
+        status = WorkflowExecutionStatus(info.status)
+        if status is WorkflowExecutionStatus.RUNNING:  # a complaint's workflow has one run unless reset
+            return ("reset" if info.first_run_id not in ("", info.execution.run_id) else None), None
+        return status.name.lower(), info.close_time.ToDatetime(tzinfo=timezone.utc)
 
     # the emergency team
 

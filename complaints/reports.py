@@ -31,7 +31,8 @@ from complaints.infra.schema import complaints, deadlines, escalations
 
 DEADLINE_STATES = ("met", "breached", "open", "cancelled")
 """met on time; breached (recorded breach, or met after it was due); still running; and
-cancelled: the complaint closed (withdrawn, merged) before the deadline was met or passed."""
+cancelled: the complaint closed (withdrawn, merged, its workflow cancelled) before the
+deadline was met or passed."""
 
 
 class shanghai_date(FunctionElement):  # noqa: N801 - reads as the SQL function it renders

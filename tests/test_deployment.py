@@ -16,7 +16,7 @@ from typer.main import get_command
 
 from complaints.cli.main import app
 from complaints.infra.migrations import head
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, binary
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
@@ -161,3 +161,24 @@ def test_the_archive_database_step_creates_a_role_that_can_migrate() -> None:
             db.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
         admin.dispose()
 
+
+UI_WRITE_ACTIONS = ("TEMPORAL_WORKFLOW_TERMINATE_DISABLED", "TEMPORAL_WORKFLOW_CANCEL_DISABLED",
+                    "TEMPORAL_WORKFLOW_RESET_DISABLED", "TEMPORAL_WORKFLOW_UPDATE_DISABLED",
+                    "TEMPORAL_BATCH_ACTIONS_DISABLED", "TEMPORAL_START_WORKFLOW_DISABLED",
+                    "TEMPORAL_ACTIVITY_COMMANDS_DISABLED")
+
+
+def ui_setting(variable: str) -> str:
+    """The UI server's setting a variable feeds (its config template's naming): workflowResetDisabled, ..."""
+    first, *rest = variable.removeprefix("TEMPORAL_").lower().split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+def test_the_web_ui_offers_no_write_action_but_signals() -> None:
+    ui = {key: str(value).lower() for key, value in SERVICES["temporal-ui"]["environment"].items()}
+    assert {flag: ui.get(flag) for flag in UI_WRITE_ACTIONS} == dict.fromkeys(UI_WRITE_ACTIONS, "true")
+    assert ui.get("TEMPORAL_WORKFLOW_SIGNAL_DISABLED") == "false", "managers escalate from the UI"
+    assert ui.get("TEMPORAL_DISABLE_WRITE_ACTIONS", "false") == "false", "it would refuse signals and queries too"
+    known = Path(binary("temporal")).read_bytes()  # the dev server's UI server (2.54): the settings it reads
+    for flag in (*UI_WRITE_ACTIONS, "TEMPORAL_WORKFLOW_SIGNAL_DISABLED"):
+        assert f'yaml:"{ui_setting(flag)}"'.encode() in known, f"{flag} is no setting of the Temporal UI"

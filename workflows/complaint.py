@@ -2,9 +2,10 @@
 
 The process, top to bottom: receive (deadlines fixed, archived, urgent ones escalated),
 then keep the deadlines while handlers move the complaint through its stages with
-updates, then wind up (interim measure lifted, emergency case closed). Every change is
-journalled through the outbox (workflows/outbox.py), whose lanes run beside the process, so
-an archive outage delays the record but never a deadline, a handler's action or an alert.
+updates, then wind up (interim measure lifted, emergency case closed); a cancelled workflow
+closes the same way, on the record, with outcome `cancelled`. Every change is journalled
+through the outbox (workflows/outbox.py), whose lanes run beside the process, so an archive
+outage delays the record but never a deadline, a handler's action or an alert.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ValidationError
@@ -65,7 +67,7 @@ with workflow.unsafe.imports_passed_through():
     from complaints.domain.workdays import local_time as local
 
 from .deadlines import Alarm, DeadlineClock
-from .outbox import Outbox
+from .outbox import PATIENT, Outbox
 from .versions import ARCHIVE_LOCALLY, RELEASE_2026_12
 from . import visibility
 
@@ -117,6 +119,7 @@ class ComplaintWorkflow:
                                   actor=complaint.intake.channel.value)],
         )
         self.clock = DeadlineClock()
+        self.latest = False  # this release's paths, decided by run(): see workflows/versions.py
         self.caps: list[datetime] = []  # the latest each extension may move `decision` to
         self.plan_proposed = False
         self.evidence = list(complaint.intake.evidence)
@@ -137,22 +140,21 @@ class ComplaintWorkflow:
     async def run(self, complaint: NewComplaint) -> ComplaintStatus:
         self.latest = workflow.patched(RELEASE_2026_12)  # decided once: see workflows/versions.py
         self.outbox.open(archive_locally=workflow.patched(ARCHIVE_LOCALLY), two_lanes=self.latest)
-        await self.receive()
-        while self.s.stage is not Stage.closed:
-            await self.keep_deadlines()
+        try:
+            await self.receive()
+            while self.s.stage is not Stage.closed and workflow.cancellation_reason() is None:
+                await self.keep_deadlines()
+        except (asyncio.CancelledError, ActivityError) as err:
+            if workflow.cancellation_reason() is None or not is_cancelled_exception(err):
+                raise
+        if workflow.cancellation_reason() is not None and self.s.stage is not Stage.closed:
+            await self.close_cancelled()
         self.wind_up()
-        await self.outbox.close()
-        return self.status()
+        return await self.settle()
 
     async def receive(self) -> None:
         """Fix the deadlines, escalate an urgent complaint at once, open the assessment."""
-        plan = await workflow.execute_activity_method(
-            Deadlines.plan_deadlines, self.s.received_at, summary=PublicText("deadlines: fix at receipt"), **QUICK
-        )
-        self.clock.fix(self.s.received_at, plan)
-        self.caps = list(plan.extension_caps) or regulator.plain_caps(self.s.received_at)
-        self.s.deadlines = dict(plan.due)
-        self.s.calendar_provisional = plan.calendar_provisional
+        await self.fix_deadlines()
         if self.s.severity is Severity.urgent:
             self.escalate_to_team(EscalationSource.urgent_assessment,
                                   "; ".join(self.complaint.classification.reasons), "classifier")
@@ -173,6 +175,42 @@ class ComplaintWorkflow:
 
         if await self.clock.sleep_until(alarm, woken):
             self.ring(alarm)
+
+    async def fix_deadlines(self) -> None:
+        """Deadlines from the moment of receipt. A cancellation abandons this pure computation
+        rather than cancel it on the server; close_cancelled asks again."""
+        plan = await workflow.execute_activity_method(
+            Deadlines.plan_deadlines, self.s.received_at, summary=PublicText("deadlines: fix at receipt"),
+            cancellation_type=ActivityCancellationType.ABANDON, **QUICK
+        )
+        self.clock.fix(self.s.received_at, plan)
+        self.caps = list(plan.extension_caps) or regulator.plain_caps(self.s.received_at)
+        self.s.deadlines = dict(plan.due)
+        self.s.calendar_provisional = plan.calendar_provisional
+
+    async def close_cancelled(self) -> None:
+        """A cancelled workflow (the Web UI's Request Cancellation, `temporal workflow cancel`)
+        closes the complaint on the record, like a withdrawal: outcome `cancelled`, an audit
+        entry, the handler told; wind_up then lifts the measure and closes the team's case."""
+        if not self.clock.fixed:  # cancelled while the deadlines were being fixed: the receipt record needs them
+            await self.fix_deadlines()
+        self.s.outcome = Outcome.cancelled
+        self.move(Stage.closed, "temporal")
+        self.journal_record("cancelled", "temporal", details={"reason": workflow.cancellation_reason() or None},
+                            notices=[Notice(kind="cancelled", recipient=f"handler:{self.s.handler or 'unassigned'}",
+                                            message=f"Complaint {self.s.complaint_id} was closed: its workflow "
+                                                    "was cancelled in Temporal.")])
+        self.publish()
+
+    async def settle(self) -> ComplaintStatus:
+        """Complete once the outbox is drained and every handler is done. The complaint is
+        closed by now: a cancellation arriving meanwhile changes nothing and cuts nothing short."""
+        while True:
+            try:
+                await self.outbox.close()
+            except asyncio.CancelledError:
+                continue
+            return self.status()
 
     def wind_up(self) -> None:
         """Lift the interim measure and tell the team the case is closed."""
@@ -368,9 +406,16 @@ class ComplaintWorkflow:
             self.escalate_to_team(EscalationSource.manager, e.reason, e.by)
 
     @workflow.signal
-    def lead_assigned(self, lead: str) -> None:
-        """The emergency team acknowledged the case and named its lead; the handler is told who."""
-        if self.s.stage is not Stage.closed:
+    async def lead_assigned(self, lead: str) -> None:
+        """The emergency team acknowledged the case and named its lead; the handler is told who.
+        Anyone who can signal (the Web UI offers it to every viewer) could send this, so the
+        lead is confirmed with the team's own record before it is recorded here."""
+        if self.s.stage is Stage.closed:
+            return
+        if self.latest and not await self.named_by_team(lead):
+            workflow.logger.warning("lead_assigned signal ignored: the emergency team has not named that lead")
+            return
+        if self.s.stage is not Stage.closed:  # the complaint may have closed while the team was asked
             self.s.lead = lead
             notices = []
             if workflow.patched("lead-notifies-handler"):  # runs from before it keep their recorded path
@@ -379,6 +424,11 @@ class ComplaintWorkflow:
                                           f"{self.s.complaint_id}")]
             self.journal_record("lead_assigned", lead, details={"lead": lead}, notices=notices)
             self.publish()
+
+    async def named_by_team(self, lead: str) -> bool:
+        named = await workflow.execute_activity_method(EmergencyDesk.lead_of, self.s.complaint_id,
+                                                       summary=PublicText("emergency team: confirm lead"), **PATIENT)
+        return named == lead
 
     def escalate_to_team(self, source: EscalationSource, reason: str, by: str) -> None:
         entry = EscalationEntry(source=source, reason=reason, by=by, at=workflow.now())

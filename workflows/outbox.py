@@ -72,10 +72,13 @@ class Outbox:
         return workflow.execute_activity_method(activity, record, summary=PublicText(summary), **PATIENT)
 
     async def close(self) -> None:
-        """Run every effect still queued, including those of handlers still finishing."""
+        """Run every effect still queued, including those of handlers still finishing. Waiting,
+        not gathering: a cancellation of the caller must never cancel the lanes themselves."""
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._queue)
         self._closing = True
-        await asyncio.gather(*self._lanes)
+        await workflow.wait_condition(lambda: all(lane.done() for lane in self._lanes))
+        for lane in self._lanes:
+            lane.result()  # raises what the lane raised
 
     def _take(self, lane: Lane) -> Effect | None:
         for i, (queued, effect) in enumerate(self._queue):

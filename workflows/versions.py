@@ -9,5 +9,6 @@ ARCHIVE_LOCALLY = "archive-local-activities"
 """2026-11: archive writes as local activities instead of activity tasks."""
 
 RELEASE_2026_12 = "release-2026-12"
-"""2026-12: the outbox's two lanes (alerts never wait for the archive), and the deadline
-clock's timer re-armed only when the next alarm changes (not on every action)."""
+"""2026-12: the outbox's two lanes (alerts never wait for the archive), the deadline clock's
+timer re-armed only when the next alarm changes (not on every action), and a lead named by
+the `lead_assigned` signal recorded only once the emergency team confirms it."""

@@ -97,3 +97,4 @@ app.command("report")(report)
 from complaints.cli import operate  # noqa: E402 - the operators' commands: serve, status, list, act, ...
 
 operate.register(app)
+db_app.command("reconcile")(operate.reconcile)

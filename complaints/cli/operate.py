@@ -3,7 +3,8 @@
 Each is a thin shell over `complaints.desk.Desk`, like the HTTP API: a missing complaint,
 a refused action or a bad field is one line on standard error and an exit code
 (2 bad input, 3 not found, 4 refused, 5 Temporal or archive unavailable, 6 an action queued
-because no worker answered in time), never a traceback.
+because no worker answered in time), never a traceback. `db reconcile` ends with 7 when it finds
+complaints to look into, so a scheduled run can alert.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from complaints.desk import (
     NotFound,
     Queued,
     Refused,
+    Stranded,
     Unavailable,
     open_desk,
     update_key,
@@ -44,6 +46,7 @@ from complaints.infra.settings import Settings
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 EXIT_CODES: dict[type[DeskError], int] = {Invalid: 2, NotFound: 3, Refused: 4, Unavailable: 5, Queued: 6}
+STRANDED_FOUND = 7
 LABELS: dict[type[DeskError], str] = {Invalid: "invalid", NotFound: "not found", Refused: "refused",
                                       Unavailable: "unavailable", Queued: "queued"}
 
@@ -392,6 +395,28 @@ def ack(complaint_id: str, lead: str = typer.Option(..., help="who leads the cas
         out.print(Text(f"{case.complaint_id}: lead {case.lead}"))
 
     on_desk(work)
+
+
+def reconcile(as_json: bool = typer.Option(False, "--json", help="print the complaints as JSON")) -> None:
+    """Archived-open complaints whose workflow will not close them: terminated, failed, timed
+    out, gone, or reset in the Web UI. Exit code 6 when there are any, 0 when none."""
+
+    async def work(desk: Desk) -> None:
+        found = await desk.reconcile()
+        dump(found) if as_json else show_stranded(found)
+        if found:
+            raise typer.Exit(STRANDED_FOUND)
+
+    on_desk(work)
+
+
+def show_stranded(found: list[Stranded]) -> None:
+    table = Table("complaint", "archived stage", "received", "workflow", "ended",
+                  title=f"{len(found)} archived-open complaints whose workflow will not close them",
+                  title_justify="left")
+    for s in found:
+        table.add_row(s.complaint_id, s.archived_stage, local(s.received_at), s.workflow, local(s.ended_at))
+    out.print(table)
 
 
 def register(app: typer.Typer) -> None:

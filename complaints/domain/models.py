@@ -83,6 +83,7 @@ class Outcome(StrEnum):
     resolved = "resolved"
     withdrawn = "withdrawn"
     merged = "merged"
+    cancelled = "cancelled"  # the workflow was cancelled (Web UI, temporal CLI): closed on the record
 
 
 class RespondentKind(StrEnum):

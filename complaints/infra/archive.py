@@ -136,6 +136,15 @@ class Archive:
             row = db.execute(select(complaints).where(complaints.c.complaint_id == complaint_id)).mappings().first()
         return dict(row) if row else None
 
+    def open_complaints(self) -> list[dict[str, Any]]:
+        """Every complaint the archive holds open: id, stage and moment of receipt, oldest first."""
+        with self.engine.connect() as db:
+            rows = db.execute(
+                select(complaints.c.complaint_id, complaints.c.stage, complaints.c.received_at)
+                .where(complaints.c.stage != "closed").order_by(complaints.c.received_at, complaints.c.complaint_id)
+            )
+            return [dict(r) for r in rows.mappings()]
+
     def reviews_of(self, complaint_id: str) -> list[str]:
         with self.engine.connect() as db:
             rows = db.execute(

@@ -27,8 +27,8 @@ class Unguarded(ComplaintWorkflow):
         return await super().run(complaint)
 
     @workflow.signal
-    def lead_assigned(self, lead: str) -> None:
-        super().lead_assigned(lead)
+    async def lead_assigned(self, lead: str) -> None:
+        await super().lead_assigned(lead)
         if self.s.stage is not Stage.closed and self.takes_new_path():
             notice_record(self, lead)
 

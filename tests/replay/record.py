@@ -10,7 +10,8 @@ The payloads are encrypted with the test suite's key (tests.conftest.TEST_KEY).
 complaints that started before it, so do not re-record them. `*-local-archive` are the same
 scripts recorded after it, and `*-two-lanes` after the `release-2026-12` patch (archive
 writes and alerts in lanes of their own). Name the paths to record: `python -m
-tests.replay.record HAPPY-PATH-TWO-LANES BREACH-PATH-TWO-LANES`.
+tests.replay.record HAPPY-PATH-TWO-LANES BREACH-PATH-TWO-LANES CANCELLED-PATH-TWO-LANES`.
+`cancelled-path-two-lanes`: a lead named by the team, a forged one ignored, then a cancellation.
 """
 
 from __future__ import annotations
@@ -73,9 +74,26 @@ async def regulator(env, handle):
         await handle.execute_update(name, payload)
 
 
+async def cancelled(env, handle):
+    status = await handle.execute_update(*STEPS[0])  # with the interim measure
+    await handle.signal("escalate", {"reason": "called the regulator", "by": "manager-li"})
+    team = env.client.get_workflow_handle("emergency-team-replay")
+    for _ in range(100):  # the team's case opens once the alert activity has run
+        try:
+            if any(c["complaint_id"] == status["complaint_id"] for c in (await team.query("open_cases"))["cases"]):
+                break
+        except Exception:  # noqa: BLE001 - the team's workflow is being started by the alert
+            pass
+        await asyncio.sleep(0.1)
+    await team.execute_update("acknowledge", {"complaint_id": status["complaint_id"], "lead": "lead-zhao"})
+    await handle.signal("lead_assigned", "mallory")  # forged: confirmed with the team, ignored
+    await asyncio.sleep(0.5)
+    await handle.cancel(reason="cancelled from the Web UI")
+
+
 PATHS = {"HAPPY-PATH": happy, "BREACH-PATH": breach, "REGULATOR-PATH": regulator,
          "HAPPY-PATH-LOCAL-ARCHIVE": happy, "BREACH-PATH-LOCAL-ARCHIVE": breach,
-         "HAPPY-PATH-TWO-LANES": happy, "BREACH-PATH-TWO-LANES": breach}
+         "HAPPY-PATH-TWO-LANES": happy, "BREACH-PATH-TWO-LANES": breach, "CANCELLED-PATH-TWO-LANES": cancelled}
 
 
 async def main(names: list[str]) -> None:

@@ -26,7 +26,8 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 def test_the_recorded_paths_are_all_there():
     assert {p.stem for p in HISTORIES} >= {"happy-path", "breach-path", "regulator-path",
                                            "happy-path-local-archive", "breach-path-local-archive",
-                                           "happy-path-two-lanes", "breach-path-two-lanes"}
+                                           "happy-path-two-lanes", "breach-path-two-lanes",
+                                           "cancelled-path-two-lanes"}
 
 
 def patches_of(events: list[dict]) -> set[str]:
