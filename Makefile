@@ -3,7 +3,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-faults bench clean
+.PHONY: install key run test test-faults bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -11,7 +11,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[test]"
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) key
+
+key: $(STAMP)  # the project's codec key (.data/codec.keys), made once when none is configured
+	@$(PY) -c 'from complaints.devstack import local_codec_key; from complaints.infra.settings import Settings; local_codec_key(Settings.from_env())'
 
 run: install
 	$(PY) -m complaints.devstack

@@ -81,9 +81,9 @@ def demo_api_keys(settings: Settings) -> dict[str, str]:
 
 
 def local_codec_key(settings: Settings) -> None:
-    """The demo stack's codec key: made in the key file on the first start when none is
-    configured (with `complaints setup --new-codec-key`, the only place a key is made), then
-    checked, so a bad key file stops the stack before its children start."""
+    """The project's codec key: made in the key file when none is configured (by `make install`
+    and the demo stack's start; `complaints setup --new-codec-key` is the only other place a
+    key is made), then checked, so a bad key file stops the stack before its children start."""
     if not settings.codec_keys and not settings.codec_key_file.exists():
         create_key_file(settings.codec_key_file)
     load_keys(settings.codec_keys, settings.codec_key_file)

@@ -7,7 +7,7 @@ summaries: stages, categories and deadlines only) stay readable so the Web UI an
 sealed one by one (`SEALED_FIELDS`).
 
 Keys come only from configuration: a process that made its own key would seal complaints
-no worker can open, so every process but `make run` and `complaints setup --new-codec-key`
+no worker can open, so every process but the project's `make` and `complaints setup --new-codec-key`
 refuses to start without one, and a key's id is its fingerprint.
 """
 
