@@ -39,8 +39,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from complaints.desk import Desk, Invalid, Unavailable, open_desk
-from complaints.infra.codec import CodecKeyError
-from complaints.infra.settings import Settings
+from complaints.infra.settings import SettingError, Settings
 from complaints.intake import Filed
 
 CONCURRENCY = 8
@@ -321,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     except Unavailable as err:
         print(f"not filed: {err}", file=sys.stderr)
         return 5
-    except CodecKeyError as err:
+    except SettingError as err:  # a bad setting, no codec key among them
         print(f"not started: {err}", file=sys.stderr)
         return 2
 

@@ -24,10 +24,9 @@ from complaints.domain.policy import Policy, PolicyError
 from complaints.domain.workdays import HolidayFileError, WorkingCalendar, parse_holiday_file
 from complaints.infra import logging as logs
 from complaints.infra.archive import Archive
-from complaints.infra.codec import CodecKeyError
 from complaints.infra.db import engine_for
 from complaints.infra.migrations import SchemaBehind, require_current_schema
-from complaints.infra.settings import Settings
+from complaints.infra.settings import SettingError, Settings
 from complaints.infra.temporal import connect
 from workflows.complaint import ComplaintWorkflow
 from workflows.emergency import EmergencyTeamWorkflow
@@ -69,14 +68,14 @@ def new_worker(
 
 async def main() -> int:
     logs.configure()
-    settings = Settings.from_env()
     try:
+        settings = Settings.from_env()
         policy = Policy.load(settings.policy_file)
         calendar = load_calendar(settings.holiday_file)
         engine = engine_for(settings.db_url)
         require_current_schema(engine)
         client = await connect(settings)
-    except (PolicyError, HolidayFileError, SchemaBehind, CodecKeyError) as err:
+    except (PolicyError, HolidayFileError, SchemaBehind, SettingError) as err:
         print(f"worker not started: {err}", file=sys.stderr)
         return 2
     except RuntimeError as err:  # the SDK's connection failure

@@ -16,6 +16,7 @@ from typer.main import get_command
 
 from complaints.cli.main import app
 from complaints.infra.migrations import head
+from complaints.infra.settings import ENVIRONMENT, TEMPORAL_VARIABLES
 from tests.conftest import POSTGRES_URL, binary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +52,7 @@ def variables_the_code_reads() -> set[str]:
     for path in [*ROOT.glob("complaints/**/*.py"), ROOT / "worker.py"]:
         if path.name != "devstack.py":  # `make run`'s local launcher never runs in a container
             names |= set(read.findall(path.read_text(encoding="utf-8")))
-    return names - {"PATH", "HOME"}  # the image's own
+    return (names | set(ENVIRONMENT) | set(TEMPORAL_VARIABLES)) - {"PATH", "HOME"}  # the image's own
 
 
 def test_every_service_has_an_image_or_a_build_and_its_dependencies_exist() -> None:

@@ -8,10 +8,10 @@ from typing import Any
 
 import typer
 
-from complaints.infra.codec import KEYS_SETTING, CodecKeyError, create_key_file, new_key_entry
+from complaints.infra.codec import KEYS_SETTING, create_key_file, new_key_entry
 from complaints.infra.db import engine_for
 from complaints.infra.migrations import current, head, upgrade
-from complaints.infra.settings import Settings
+from complaints.infra.settings import SettingError, Settings
 
 
 class ExitingTyper(typer.Typer):
@@ -29,7 +29,7 @@ class ExitingTyper(typer.Typer):
                 print(done.code, file=sys.stderr)
         except KeyboardInterrupt:
             code = 130
-        except CodecKeyError as refused:  # no key, or a bad one: the setting to fix, in one line
+        except SettingError as refused:  # a bad setting, no codec key among them: the one to fix, in one line
             print(f"complaints: {refused}", file=sys.stderr)
             code = 2
         except Exception as error:  # noqa: BLE001 - one masked line, never a traceback

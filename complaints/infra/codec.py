@@ -39,6 +39,7 @@ from temporalio.converter import (
 )
 
 from complaints.domain.models import Public, PublicText
+from complaints.infra.settings import SettingError
 
 ENCRYPTED = b"binary/encrypted"
 SEALED_FIELDS = frozenset({"reason", "name"})
@@ -57,7 +58,7 @@ KEYS_SETTING = "COMPLAINTS_CODEC_KEYS"
 KEY_FILE_SETTING = "COMPLAINTS_CODEC_KEY_FILE"
 
 
-class CodecKeyError(ValueError):
+class CodecKeyError(SettingError):
     """A key configuration that cannot be used; the message names the setting and the entry."""
 
 

@@ -1,59 +1,117 @@
-"""Configuration from the environment (contract section 1), read once per process."""
+"""Configuration from the environment (contract section 1), read once per process.
+
+Each default is written once, on its field; `from_env` passes only what the environment sets.
+The connection to Temporal comes from Temporal's own environment configuration
+(`temporalio.envconfig`): `TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`,
+`TEMPORAL_TLS` and its certificate settings, or a profile of `TEMPORAL_CONFIG_FILE`
+(`TEMPORAL_PROFILE`), so a production cluster with TLS or an API key needs no code.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+
+from temporalio.envconfig import ClientConfigProfile
+from temporalio.service import TLSConfig
 
 from complaints.domain.models import EMERGENCY_TEAM_ID
-
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
-def _data_dir() -> Path:
-    """`COMPLAINTS_DATA_DIR`, else `.data` in the project: never the working directory, or a
-    command run elsewhere would read another archive and look for keys that are not there."""
-    return Path(os.environ.get("COMPLAINTS_DATA_DIR") or PROJECT_DIR / ".data")
+class SettingError(ValueError):
+    """A setting that cannot be used; the message names it."""
 
 
 @dataclass(frozen=True)
 class Settings:
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
+    temporal_api_key: str | None = None
+    temporal_tls: bool | TLSConfig = False
     task_queue: str = "complaints"
+    data_dir: Path = PROJECT_DIR / ".data"
+    """Never the working directory: a command run elsewhere would read another archive and
+    look for keys that are not there."""
     db_url: str = ""
+    """The archive; empty: the SQLite file `complaints.db` in `data_dir`."""
     api_port: int = 8000
     ui_port: int = 8233
     policy_file: str | None = None
     holiday_file: str | None = None
     codec_keys: str | None = None
-    codec_key_file: Path = field(default_factory=lambda: _data_dir() / "codec.keys")
+    codec_key_file: Path | None = None
+    """Empty: `codec.keys` in `data_dir`."""
     api_keys: str | None = None
-    data_dir: Path = field(default_factory=_data_dir)
     emergency_team_id: str = EMERGENCY_TEAM_ID
     rpc_timeout: timedelta = timedelta(seconds=20)
     """How long the API and the CLI wait for a worker to answer a query or an update."""
 
+    def __post_init__(self) -> None:
+        if not self.db_url:
+            object.__setattr__(self, "db_url", f"sqlite:///{self.data_dir / 'complaints.db'}")
+        if self.codec_key_file is None:
+            object.__setattr__(self, "codec_key_file", self.data_dir / "codec.keys")
+
     @classmethod
-    def from_env(cls) -> Settings:
-        env = os.environ.get
-        data_dir = _data_dir()
-        return cls(
-            temporal_address=env("TEMPORAL_ADDRESS", "localhost:7233"),
-            temporal_namespace=env("TEMPORAL_NAMESPACE", "default"),
-            task_queue=env("COMPLAINTS_TASK_QUEUE", "complaints"),
-            db_url=env("COMPLAINTS_DB_URL") or f"sqlite:///{data_dir / 'complaints.db'}",
-            api_port=int(env("COMPLAINTS_API_PORT", "8000")),
-            ui_port=int(env("TEMPORAL_UI_PORT", "8233")),
-            policy_file=env("COMPLAINTS_POLICY_FILE") or None,
-            holiday_file=env("COMPLAINTS_HOLIDAY_FILE") or None,
-            codec_keys=env("COMPLAINTS_CODEC_KEYS") or None,
-            codec_key_file=Path(env("COMPLAINTS_CODEC_KEY_FILE") or data_dir / "codec.keys"),
-            api_keys=env("COMPLAINTS_API_KEYS") or None,
-            data_dir=data_dir,
-            emergency_team_id=env("COMPLAINTS_EMERGENCY_TEAM_ID") or EMERGENCY_TEAM_ID,
-            rpc_timeout=timedelta(seconds=float(env("COMPLAINTS_RPC_TIMEOUT", "20"))),
-        )
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings the environment gives; an empty variable counts as unset."""
+        env = {var: value for var, value in (os.environ if environ is None else environ).items() if value}
+        given: dict[str, Any] = {}
+        for var, (name, read) in ENVIRONMENT.items():
+            if var in env:
+                try:
+                    given[name] = read(env[var])
+                except ValueError:
+                    raise SettingError(f"{var}: not a valid {name.replace('_', ' ')}") from None
+        return cls(**given, **temporal_connection(env))
+
+    def connect_options(self) -> dict[str, Any]:
+        """`Client.connect` keyword arguments besides the data converter."""
+        return {"target_host": self.temporal_address, "namespace": self.temporal_namespace,
+                "api_key": self.temporal_api_key, "tls": self.temporal_tls}
+
+
+def temporal_connection(env: Mapping[str, str]) -> dict[str, Any]:
+    """The Temporal connection settings that the environment (or its config file) gives."""
+    named = env.get("TEMPORAL_CONFIG_FILE")
+    if named and not Path(named).is_file():
+        raise SettingError(f"TEMPORAL_CONFIG_FILE: no such file {named}")
+    try:
+        profile = ClientConfigProfile.load(profile=env.get("TEMPORAL_PROFILE"), override_env_vars=env)
+    except Exception as err:  # noqa: BLE001 - the SDK's loader raises its own errors for a bad file or value
+        raise SettingError(f"Temporal connection settings (TEMPORAL_* or TEMPORAL_CONFIG_FILE): {err}") from None
+    options = profile.to_client_connect_config()
+    given = {"temporal_address": options.get("target_host"), "temporal_namespace": options.get("namespace"),
+             "temporal_api_key": options.get("api_key"), "temporal_tls": options.get("tls")}
+    return {name: value for name, value in given.items() if value not in (None, "")}
+
+
+def _seconds(text: str) -> timedelta:
+    return timedelta(seconds=float(text))
+
+
+ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "COMPLAINTS_TASK_QUEUE": ("task_queue", str),
+    "COMPLAINTS_DATA_DIR": ("data_dir", Path),
+    "COMPLAINTS_DB_URL": ("db_url", str),
+    "COMPLAINTS_API_PORT": ("api_port", int),
+    "TEMPORAL_UI_PORT": ("ui_port", int),
+    "COMPLAINTS_POLICY_FILE": ("policy_file", str),
+    "COMPLAINTS_HOLIDAY_FILE": ("holiday_file", str),
+    "COMPLAINTS_CODEC_KEYS": ("codec_keys", str),
+    "COMPLAINTS_CODEC_KEY_FILE": ("codec_key_file", Path),
+    "COMPLAINTS_API_KEYS": ("api_keys", str),
+    "COMPLAINTS_EMERGENCY_TEAM_ID": ("emergency_team_id", str),
+    "COMPLAINTS_RPC_TIMEOUT": ("rpc_timeout", _seconds),
+}
+"""The service's own variables, each to its field."""
+
+TEMPORAL_VARIABLES = ("TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_API_KEY", "TEMPORAL_TLS")
+"""Temporal's own variables a deployment sets (envconfig also reads TEMPORAL_PROFILE,
+TEMPORAL_CONFIG_FILE and the TEMPORAL_TLS_* certificate settings)."""

@@ -37,11 +37,7 @@ def data_converter(settings: Settings) -> DataConverter:
 
 
 async def connect(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings),
-    )
+    return await Client.connect(**settings.connect_options(), data_converter=data_converter(settings))
 
 
 _INDEXED = {

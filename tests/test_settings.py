@@ -1,0 +1,61 @@
+"""Settings: each default written once, the Temporal connection from Temporal's own configuration."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+
+from complaints.infra.settings import PROJECT_DIR, SettingError, Settings
+
+
+def test_an_empty_environment_gives_the_fields_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings == Settings()
+    assert settings.connect_options() == {"target_host": "localhost:7233", "namespace": "default",
+                                          "api_key": None, "tls": False}
+    assert settings.db_url == f"sqlite:///{PROJECT_DIR / '.data' / 'complaints.db'}"
+    assert settings.codec_key_file == PROJECT_DIR / ".data" / "codec.keys"
+
+
+def test_the_data_dir_moves_the_archive_and_the_key_file_unless_they_are_set(tmp_path: Path) -> None:
+    moved = Settings.from_env({"COMPLAINTS_DATA_DIR": str(tmp_path)})
+    assert (moved.db_url, moved.codec_key_file) == (f"sqlite:///{tmp_path / 'complaints.db'}", tmp_path / "codec.keys")
+    own = Settings.from_env({"COMPLAINTS_DATA_DIR": str(tmp_path), "COMPLAINTS_DB_URL": "postgresql://db/x",
+                             "COMPLAINTS_CODEC_KEY_FILE": "/run/secrets/keys"})
+    assert (own.db_url, own.codec_key_file) == ("postgresql://db/x", Path("/run/secrets/keys"))
+
+
+def test_an_api_key_turns_tls_on_as_temporal_cloud_needs() -> None:
+    settings = Settings.from_env({"TEMPORAL_ADDRESS": "ns.acct.tmprl.cloud:7233", "TEMPORAL_NAMESPACE": "ns.acct",
+                                  "TEMPORAL_API_KEY": "secret-key"})
+    assert settings.connect_options() == {"target_host": "ns.acct.tmprl.cloud:7233", "namespace": "ns.acct",
+                                          "api_key": "secret-key", "tls": True}
+
+
+def test_an_empty_variable_counts_as_unset() -> None:
+    """The compose file passes `TEMPORAL_API_KEY: ${TEMPORAL_API_KEY:-}`: empty must not turn TLS on."""
+    settings = Settings.from_env({"TEMPORAL_API_KEY": "", "TEMPORAL_TLS": "", "COMPLAINTS_API_PORT": ""})
+    assert settings.temporal_api_key is None and settings.temporal_tls is False and settings.api_port == 8000
+
+
+def test_a_profile_of_temporals_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "temporal.toml"
+    config.write_text('[profile.prod]\naddress = "temporal.firm.internal:7233"\nnamespace = "complaints"\n'
+                      '[profile.prod.tls]\n')
+    settings = Settings.from_env({"TEMPORAL_CONFIG_FILE": str(config), "TEMPORAL_PROFILE": "prod"})
+    assert settings.temporal_address == "temporal.firm.internal:7233"
+    assert settings.temporal_namespace == "complaints" and settings.temporal_tls
+
+
+def test_a_bad_value_is_refused_naming_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(SettingError, match="^COMPLAINTS_API_PORT: not a valid api port$"):
+        Settings.from_env({"COMPLAINTS_API_PORT": "eighty"})
+    with pytest.raises(SettingError, match="TEMPORAL_CONFIG_FILE"):
+        Settings.from_env({"TEMPORAL_CONFIG_FILE": str(tmp_path / "missing.toml")})
+
+
+def test_the_connect_options_are_client_connect_arguments() -> None:
+    assert set(Settings().connect_options()) <= set(inspect.signature(Client.connect).parameters)
