@@ -6,7 +6,8 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from complaints.domain.models import EMERGENCY_TEAM_ID, EscalationNotice, OpenCases, TeamState
+from complaints.domain.models import EMERGENCY_TEAM_ID, EscalationNotice, TeamState
+from workflows.emergency import EmergencyTeamWorkflow
 
 
 class EmergencyDesk:
@@ -17,7 +18,7 @@ class EmergencyDesk:
 
     async def _signal_with_start(self, signal: str, arg: object) -> None:
         await self.client.start_workflow(
-            "EmergencyTeamWorkflow",
+            EmergencyTeamWorkflow.run,
             TeamState(),
             id=self.team_id,
             task_queue=self.task_queue,
@@ -39,7 +40,7 @@ class EmergencyDesk:
         """The lead the team has named for this complaint's case, from the team's own record;
         None when the case is not open there (or the team was never started)."""
         try:
-            found = await self.client.get_workflow_handle(self.team_id).query("open_cases", result_type=OpenCases)
+            found = await self.client.get_workflow_handle(self.team_id).query(EmergencyTeamWorkflow.open_cases)
         except RPCError as err:
             if err.status is RPCStatusCode.NOT_FOUND:
                 return None

@@ -20,9 +20,11 @@ class Merger:
 
         The update id makes a retry harmless: the original applies each repeat once.
         """
+        from workflows.complaint import ComplaintWorkflow  # here: the workflow module imports this one
+
         handle = self.client.get_workflow_handle(workflow_id(into))
         try:
-            await handle.execute_update("absorb_repeat", repeat, id=f"merge-{repeat.complaint_id}")
+            await handle.execute_update(ComplaintWorkflow.absorb_repeat, repeat, id=f"merge-{repeat.complaint_id}")
         except WorkflowUpdateFailedError as err:
             raise ApplicationError(str(err.cause.message if err.cause else err), non_retryable=True) from None
         except RPCError as err:

@@ -46,6 +46,7 @@ from complaints.domain.models import (
     OpenCases,
     Severity,
     Stage,
+    complaint_id_of,
     field_errors,
     workflow_id,
 )
@@ -55,6 +56,8 @@ from complaints.infra.db import engine_for
 from complaints.infra.settings import Settings
 from complaints.infra.temporal import connect
 from complaints.intake import Filed, IntakeRefused, file_complaint
+from workflows.complaint import ComplaintWorkflow
+from workflows.emergency import EmergencyTeamWorkflow
 from workflows.visibility import BREACHED, CATEGORY, CHANNEL, ESCALATED, NEXT_DEADLINE, PAUSED, SEVERITY, STAGE
 
 RPC_TIMEOUT = Settings.rpc_timeout
@@ -215,7 +218,7 @@ class Desk:
         so without the archive its status is 503 rather than a status that silently omits them."""
         handle = self._handle(complaint_id)
         try:
-            status = await handle.query("status", result_type=ComplaintStatus, rpc_timeout=self.rpc_timeout)
+            status = await handle.query(ComplaintWorkflow.status, rpc_timeout=self.rpc_timeout)
         except RPCError as err:
             raise (_not_found(err, complaint_id) or await self._sealed(handle, complaint_id)
                    or _unavailable(err)) from None
@@ -268,8 +271,9 @@ class Desk:
         try:
             # Accepted, then the result, each bounded: execute_update polls without a deadline for the
             # result of an update a worker accepted but has not finished (say it was stopped meanwhile).
-            update = await handle.start_update(action, payload, id=key, wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-                                               result_type=ComplaintStatus, rpc_timeout=self.rpc_timeout)
+            update = await handle.start_update(getattr(ComplaintWorkflow, action), payload, id=key,
+                                               wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                                               rpc_timeout=self.rpc_timeout)
             return await update.result(rpc_timeout=self.rpc_timeout)
         except WorkflowUpdateFailedError as err:
             raise _refusal(err) from None
@@ -312,7 +316,8 @@ class Desk:
             raise Invalid.of(err) from None
         handle = self._handle(complaint_id)
         try:
-            await handle.signal("escalate", escalation.model_dump(mode="json"), rpc_timeout=self.rpc_timeout)
+            await handle.signal(ComplaintWorkflow.escalate, escalation.model_dump(mode="json"),
+                                rpc_timeout=self.rpc_timeout)
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND and await self._closed(handle):
                 raise Refused("escalate refused: the complaint is closed") from None
@@ -338,7 +343,7 @@ class Desk:
                                                        limit=filters.limit, rpc_timeout=self.rpc_timeout):
                 sa = wf.typed_search_attributes
                 rows.append(Listed(
-                    complaint_id=wf.id.removeprefix("complaint-"), stage=sa.get(STAGE), category=sa.get(CATEGORY),
+                    complaint_id=complaint_id_of(wf.id), stage=sa.get(STAGE), category=sa.get(CATEGORY),
                     severity=sa.get(SEVERITY), channel=sa.get(CHANNEL), escalated=bool(sa.get(ESCALATED)),
                     breached=bool(sa.get(BREACHED)), paused=bool(sa.get(PAUSED)), next_deadline=sa.get(NEXT_DEADLINE),
                     started_at=wf.start_time, running=wf.status == WorkflowExecutionStatus.RUNNING,
@@ -386,7 +391,7 @@ class Desk:
         """The emergency team's open escalated cases (none before the first escalation)."""
         handle = self.client.get_workflow_handle(self.team_id)
         try:
-            found = await handle.query("open_cases", result_type=OpenCases, rpc_timeout=self.rpc_timeout)
+            found = await handle.query(EmergencyTeamWorkflow.open_cases, rpc_timeout=self.rpc_timeout)
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 return OpenCases(cases=[])
@@ -403,7 +408,7 @@ class Desk:
             wanted = ", ".join(f"'{wid}'" for wid in ids[start:start + CASES_PER_QUERY])
             query = f"TaskQueue = '{self.task_queue}' AND WorkflowId IN ({wanted})"
             try:
-                async for wf in self.client.list_workflows(query, rpc_timeout=RPC_TIMEOUT):  # newest run first
+                async for wf in self.client.list_workflows(query, rpc_timeout=self.rpc_timeout):  # newest first
                     stage = wf.typed_search_attributes.get(STAGE)
                     if stage and wf.id not in now:
                         now[wf.id] = Stage(stage)
@@ -423,7 +428,7 @@ class Desk:
             raise bad from None
         handle = self.client.get_workflow_handle(self.team_id)
         try:
-            return await handle.execute_update("acknowledge", ack.model_dump(mode="json"), result_type=OpenCase,
+            return await handle.execute_update(EmergencyTeamWorkflow.acknowledge, ack.model_dump(mode="json"),
                                                rpc_timeout=self.rpc_timeout)
         except WorkflowUpdateFailedError as err:
             raise _refusal(err) from None

@@ -333,12 +333,12 @@ class ComplaintWorkflow:
     def extend(self, payload: dict) -> ComplaintStatus:
         e = self.parse(Extend, payload)
         self.move_decision(timedelta(days=e.days), warn_again=True)
+        due = self.clock.due("decision")
         self.s.extensions.append(Extension(approver=e.approver, approver_role=e.approver_role, reason=e.reason,
-                                           days=e.days, at=workflow.now(), decision_due=self.clock.due("decision")))
-        return self.act("extend", e, deadlines={"decision": self.clock.due("decision")}, notices=[Notice(
+                                           days=e.days, at=workflow.now(), decision_due=due))
+        return self.act("extend", e, deadlines={"decision": due}, notices=[Notice(
             kind="extension", recipient="complainant",
-            message=f"The decision on your complaint is extended to {local(self.clock.due('decision'), deadline=True)}: "
-                    f"{e.reason}")])
+            message=f"The decision on your complaint is extended to {local(due, deadline=True)}: {e.reason}")])
 
     @workflow.update
     @one_at_a_time

@@ -584,4 +584,9 @@ def workflow_id(complaint_id: str) -> str:
     return f"complaint-{complaint_id}"
 
 
+def complaint_id_of(workflow_id: str) -> str:
+    """The complaint a `complaint-<id>` workflow runs: `workflow_id`'s inverse."""
+    return workflow_id.removeprefix("complaint-")
+
+
 Role = Literal["channel", "handler", "manager", "emergency", "auditor"]

@@ -33,7 +33,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 
 from complaints.api.auth import parse_keys as parse_api_keys
 from complaints.api.codec import codec_router
-from complaints.domain.models import ComplaintStatus, Intake, Stage
+from complaints.domain.models import ComplaintStatus, Intake, Stage, complaint_id_of
 from complaints.infra.archive import Archive
 from complaints.infra.codec import KEY_ID, VISIBILITY, new_key_entry, payloads_in
 from complaints.infra.settings import Settings
@@ -156,7 +156,7 @@ async def test_history_holds_ciphertext_only_and_the_codec_endpoint_reads_it(
         await plain.get_workflow_handle(handle.id).execute_update(
             "summarize", {"handler": HANDLER, "root_cause": "x", "improvements": ["y"]})
     assert "solution" in str(refused.value.cause)
-    complaint_id = handle.id.removeprefix("complaint-")
+    complaint_id = complaint_id_of(handle.id)
     await until(lambda: archived(archive, complaint_id, 6))  # receipt, stage, assess, investigate, escalation, pause
 
     messages, history = await stored(dev_server.address, handle.id)
@@ -248,7 +248,7 @@ async def test_complaints_started_under_the_old_key_progress_after_rotation(
 
     async with new_worker(dev_client, task_queue, policy, calendar, archive, team_id):
         handle = await file_and_assess(dev_client, task_queue, archive, f"ROT-{uuid.uuid4().hex[:8]}")
-    complaint_id = handle.id.removeprefix("complaint-")
+    complaint_id = complaint_id_of(handle.id)
 
     key_b = new_key_entry()
     kid_b = key_b.partition(":")[0].encode()
@@ -310,7 +310,7 @@ async def test_worker_logs_of_a_lifecycle_mask_personal_data(
         ]:
             await handle.execute_update(action, payload)
         assert (await handle.result())["outcome"] == "resolved"
-        await until(lambda: archived(archive, handle.id.removeprefix("complaint-"), 12))
+        await until(lambda: archived(archive, complaint_id_of(handle.id), 12))
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(30)

@@ -8,7 +8,7 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
 from complaints.desk import Desk as OfficeDesk
-from complaints.domain.models import Intake
+from complaints.domain.models import Intake, complaint_id_of
 from complaints.domain.workdays import SHANGHAI, WorkingCalendar
 from complaints.intake import IntakeRefused, file_complaint
 from workflows.visibility import PAUSED
@@ -166,7 +166,7 @@ async def test_a_merge_into_a_closed_complaint_is_refused(desk):
     await desk.act(original, "withdraw", {"handler": HANDLER, "reason": "resolved by phone"})
     await original.result()
     repeat = await desk.file(external_ref="CLOSED-1-REPEAT")
-    message = await refused(desk, repeat, "merge", {"handler": HANDLER, "into": original.id.removeprefix("complaint-")})
+    message = await refused(desk, repeat, "merge", {"handler": HANDLER, "into": complaint_id_of(original.id)})
     assert "closed" in message
     assert (await repeat.query("status"))["stage"] == "assessment"
 
@@ -219,6 +219,6 @@ async def test_the_review_window_runs_from_the_decision_to_when_the_review_was_r
 async def test_a_review_of_a_complaint_without_a_decision_is_refused(desk, client, task_queue, archive):
     still_open = await desk.file(external_ref="OPEN-1")
     early = Intake.model_validate({**BODY, "external_ref": "EARLY-REVIEW",
-                                   "review_of": still_open.id.removeprefix("complaint-")})
+                                   "review_of": complaint_id_of(still_open.id)})
     with pytest.raises(IntakeRefused, match="no decision told yet"):
         await file_complaint(client, task_queue, early, archive, now=await desk.env.get_current_time())

@@ -19,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from activities.deadlines import Deadlines
-from complaints.domain.models import EscalationNotice, Intake, Record, Repeat
+from complaints.domain.models import EscalationNotice, Intake, Outcome, Record, Repeat
 from complaints.domain.policy import Policy
 from complaints.domain.workdays import WorkingCalendar
 from complaints.intake import file_complaint
@@ -110,8 +110,8 @@ async def test_an_archive_outage_never_holds_back_the_emergency_alert(env, clien
     assert stand.records == [], "the archive really was down"
 
     stand.archive_up = True  # the archive returns: the record catches up, nothing was dropped
-    handle = client.get_workflow_handle(workflow_id)
-    await handle.execute_update("withdraw", {"handler": HANDLER, "reason": "test finished"})
+    handle = client.get_workflow_handle_for(ComplaintWorkflow.run, workflow_id)
+    await handle.execute_update(ComplaintWorkflow.withdraw, {"handler": HANDLER, "reason": "test finished"})
     await handle.result()
     kinds = [r.kind for r in sorted(stand.records, key=lambda r: r.seq)]
     assert kinds[0] == "received" and "escalation" in kinds and kinds[-1] == "action"
@@ -119,21 +119,22 @@ async def test_an_archive_outage_never_holds_back_the_emergency_alert(env, clien
 
 async def test_a_withdraw_sent_while_a_merge_awaits_its_hand_over_waits_its_turn(env, client, task_queue, archive,
                                                                                  stand):
-    handle = client.get_workflow_handle(await file(env, client, task_queue, archive))
+    handle = client.get_workflow_handle_for(ComplaintWorkflow.run, await file(env, client, task_queue, archive))
     await until(lambda: any(r.kind == "stage_entered" for r in stand.records), "the assessment open")
 
-    merging = await handle.start_update("merge", {"handler": HANDLER, "into": "C0000000000000001"},
+    merging = await handle.start_update(ComplaintWorkflow.merge, {"handler": HANDLER, "into": "C0000000000000001"},
                                         wait_for_stage=WorkflowUpdateStage.ACCEPTED)
-    withdrawing = await handle.start_update("withdraw", {"handler": HANDLER, "reason": "changed my mind"},
+    withdrawing = await handle.start_update(ComplaintWorkflow.withdraw,
+                                            {"handler": HANDLER, "reason": "changed my mind"},
                                             wait_for_stage=WorkflowUpdateStage.ACCEPTED)
     stand.hand_over.set()
 
     merged = await merging.result()
-    assert merged["outcome"] == "merged"
+    assert merged.outcome is Outcome.merged
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await withdrawing.result()
     assert "closed" in str(refused.value.cause)
     final = await handle.result()
-    assert final["outcome"] == "merged"
+    assert final.outcome is Outcome.merged
     actions = [r.action for r in sorted(stand.records, key=lambda r: r.seq) if r.kind == "action"]
     assert actions == ["merge"], "the archive holds the merge, and no withdrawal"
