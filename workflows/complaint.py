@@ -177,12 +177,13 @@ class ComplaintWorkflow:
             self.ring(alarm)
 
     async def fix_deadlines(self) -> None:
-        """Deadlines from the moment of receipt. A cancellation abandons this pure computation
-        rather than cancel it on the server; close_cancelled asks again."""
-        plan = await workflow.execute_activity_method(
-            Deadlines.plan_deadlines, self.s.received_at, summary=PublicText("deadlines: fix at receipt"),
-            cancellation_type=ActivityCancellationType.ABANDON, **QUICK
-        )
+        """Deadlines from the moment of receipt, in a local activity on this release's runs (no round
+        trip through the server before the assessment opens). A cancellation abandons this pure
+        computation rather than cancel it; close_cancelled asks again."""
+        execute = workflow.execute_local_activity_method if self.latest else workflow.execute_activity_method
+        plan = await execute(Deadlines.plan_deadlines, self.s.received_at,
+                             summary=PublicText("deadlines: fix at receipt"),
+                             cancellation_type=ActivityCancellationType.ABANDON, **QUICK)
         self.clock.fix(self.s.received_at, plan)
         self.caps = list(plan.extension_caps) or regulator.plain_caps(self.s.received_at)
         self.s.deadlines = dict(plan.due)

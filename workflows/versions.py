@@ -10,5 +10,6 @@ ARCHIVE_LOCALLY = "archive-local-activities"
 
 RELEASE_2026_12 = "release-2026-12"
 """2026-12: the outbox's two lanes (alerts never wait for the archive), the deadline clock's
-timer re-armed only when the next alarm changes (not on every action), and a lead named by
-the `lead_assigned` signal recorded only once the emergency team confirms it."""
+timer re-armed only when the next alarm changes (not on every action), the deadlines fixed in
+a local activity, and a lead named by the `lead_assigned` signal recorded only once the
+emergency team confirms it."""
