@@ -279,6 +279,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         assert client
         worker = Proc("worker", [sys.executable, "worker.py"], env, work / "worker.log", "worker started")
         procs.append(worker.start())
+        for extra in range(1, args.workers):  # more worker processes on the same task queue, as production scales
+            procs.append(Proc(f"worker {extra + 1}", [sys.executable, "worker.py"], env,
+                              work / f"worker-{extra + 1}.log", "worker started").start())
         api = Proc("api", [sys.executable, "-m", "uvicorn", "bench.api:app", "--host", "127.0.0.1", "--port",
                            str(api_port), "--no-access-log", "--log-level", "warning"],
                    env, work / "api.log", "")
@@ -339,6 +342,8 @@ def cli() -> None:
     parser.add_argument("--skip-reference", action="store_true", help="only complaintflow's figures")
     parser.add_argument("--scale", type=int, default=0, help="scale mode: this many open complaints on timers")
     parser.add_argument("--batch", type=int, default=100, help="scale mode: complaints whose deadline falls due together")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="complaintflow worker processes (default 1); figures of the first are reported")
     parser.add_argument("--db-url", default=os.environ.get("COMPLAINTS_BENCH_PG_URL", POSTGRES),
                         help="PostgreSQL for the archive (a fresh schema is made and dropped)")
     parser.add_argument("--out", type=Path, help="JSON file (default bench/results/<mode>-<time>.json)")
