@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
-from complaints.domain.models import ComplaintStatus, NewComplaint, Stage
-from complaints.domain.workdays import local_time as local
+with workflow.unsafe.imports_passed_through():
+    from complaints.domain.models import ComplaintStatus, NewComplaint, Stage
+    from complaints.domain.workdays import local_time as local
 
 STAGE = SearchAttributeKey.for_keyword("ComplaintStage")
 CATEGORY = SearchAttributeKey.for_keyword("ComplaintCategory")
