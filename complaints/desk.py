@@ -357,7 +357,7 @@ class Desk:
         try:
             archived = await asyncio.to_thread(self.archive.open_complaints)
         except SQLAlchemyError:
-            raise Unavailable("the archive did not answer; try again") from None
+            raise _archive_down() from None
         gate = asyncio.Semaphore(16)
 
         async def check(complaint_id: str) -> tuple[str | None, datetime | None]:
@@ -374,7 +374,8 @@ class Desk:
         request = DescribeWorkflowExecutionRequest(namespace=self.client.namespace,
                                                    execution=WorkflowExecution(workflow_id=workflow_id(complaint_id)))
         try:  # the raw answer: the status and run ids are all it needs, no search attributes to decode
-            described = await self.client.workflow_service.describe_workflow_execution(request, timeout=RPC_TIMEOUT)
+            described = await self.client.workflow_service.describe_workflow_execution(request,
+                                                                                         timeout=self.rpc_timeout)
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 return "not_found", None

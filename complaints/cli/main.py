@@ -80,7 +80,7 @@ def setup(new_codec_key: bool = typer.Option(
 
 
 def make_codec_key(settings: Settings) -> None:
-    """The one command that makes a codec key (besides `make run`): every other process
+    """The one command that makes a codec key (besides the project's `make install`): every other process
     refuses to start without a configured one, so a stray key cannot seal complaints."""
     if settings.codec_keys or settings.codec_key_file.exists():  # keys in use: an entry to add, for rotation
         typer.echo(new_key_entry())

@@ -399,7 +399,7 @@ def ack(complaint_id: str, lead: str = typer.Option(..., help="who leads the cas
 
 def reconcile(as_json: bool = typer.Option(False, "--json", help="print the complaints as JSON")) -> None:
     """Archived-open complaints whose workflow will not close them: terminated, failed, timed
-    out, gone, or reset in the Web UI. Exit code 6 when there are any, 0 when none."""
+    out, gone, or reset in the Web UI. Exit code 7 when there are any, 0 when none."""
 
     async def work(desk: Desk) -> None:
         found = await desk.reconcile()
@@ -411,12 +411,13 @@ def reconcile(as_json: bool = typer.Option(False, "--json", help="print the comp
 
 
 def show_stranded(found: list[Stranded]) -> None:
-    table = Table("complaint", "archived stage", "received", "workflow", "ended",
-                  title=f"{len(found)} archived-open complaints whose workflow will not close them",
-                  title_justify="left")
-    for s in found:
-        table.add_row(s.complaint_id, s.archived_stage, local(s.received_at), s.workflow, local(s.ended_at))
-    out.print(table)
+    out.print(fitted(f"{len(found)} archived-open complaints whose workflow will not close them", {
+        "complaint": [s.complaint_id for s in found],
+        "workflow": [s.workflow for s in found],
+        "archived stage": [s.archived_stage for s in found],
+        "ended": [local(s.ended_at) for s in found],
+        "received": [local(s.received_at) for s in found],
+    }))
 
 
 def register(app: typer.Typer) -> None:

@@ -88,7 +88,7 @@ async def test_a_complaint_sealed_with_a_key_nobody_configured_says_so_and_moves
         team_id: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     from worker import new_worker
 
-    monkeypatch.setattr("complaints.desk.RPC_TIMEOUT", timedelta(seconds=3))  # the query waits that long for a worker
+    impatient = dataclasses.replace(api_settings, rpc_timeout=timedelta(seconds=3))  # how long a query waits
     stray = Client(dev_client.service_client, namespace=dev_client.namespace,
                    data_converter=data_converter(Settings(codec_keys=STRAY)))
     async with new_worker(dev_client, api_settings.task_queue, policy, calendar, archive, team_id):
@@ -98,12 +98,12 @@ async def test_a_complaint_sealed_with_a_key_nobody_configured_says_so_and_moves
         said = f"complaint {cid}'s input is sealed with key id {STRAY_ID} that no configured key opens"
 
         with pytest.raises(Unavailable, match=said):
-            await desk_for(api_settings, dev_client).status(cid)
+            await desk_for(impatient, dev_client).status(cid)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:
             answer = await http.get(f"/complaints/{cid}", headers=auth("handler"))
         assert answer.status_code == 503 and said in answer.json()["detail"]
         for name, value in {"TEMPORAL_ADDRESS": api_settings.temporal_address, "COMPLAINTS_DB_URL": api_settings.db_url,
-                            "COMPLAINTS_CODEC_KEYS": api_settings.codec_keys or ""}.items():
+                            "COMPLAINTS_CODEC_KEYS": api_settings.codec_keys or "", "COMPLAINTS_RPC_TIMEOUT": "3"}.items():
             monkeypatch.setenv(name, value)
         shown = await asyncio.to_thread(CliRunner().invoke, cli, ["status", cid])
         assert shown.exit_code == 5 and said in shown.stderr
