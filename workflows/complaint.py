@@ -68,7 +68,7 @@ with workflow.unsafe.imports_passed_through():
 
 from .deadlines import Alarm, DeadlineClock
 from .outbox import PATIENT, Outbox
-from .versions import ARCHIVE_LOCALLY, RELEASE_2026_12
+from .versions import Release, release_of_this_run
 from . import visibility
 
 QUICK = {"start_to_close_timeout": timedelta(seconds=30), "retry_policy": RetryPolicy(maximum_attempts=5)}
@@ -119,7 +119,7 @@ class ComplaintWorkflow:
                                   actor=complaint.intake.channel.value)],
         )
         self.clock = DeadlineClock()
-        self.latest = False  # this release's paths, decided by run(): see workflows/versions.py
+        self.release = Release.FIRST  # the paths this run takes, decided by run(): see workflows/versions.py
         self.caps: list[datetime] = []  # the latest each extension may move `decision` to
         self.plan_proposed = False
         self.evidence = list(complaint.intake.evidence)
@@ -138,8 +138,9 @@ class ComplaintWorkflow:
 
     @workflow.run
     async def run(self, complaint: NewComplaint) -> ComplaintStatus:
-        self.latest = workflow.patched(RELEASE_2026_12)  # decided once: see workflows/versions.py
-        self.outbox.open(archive_locally=workflow.patched(ARCHIVE_LOCALLY), two_lanes=self.latest)
+        self.release = release_of_this_run()
+        self.outbox.open(archive_locally=self.release >= Release.ARCHIVE_LOCALLY,
+                         two_lanes=self.release >= Release.R2026_12)
         try:
             await self.receive()
             while self.s.stage is not Stage.closed and workflow.cancellation_reason() is None:
@@ -169,7 +170,7 @@ class ComplaintWorkflow:
         seen = self.changes
 
         def woken() -> bool:
-            if not self.latest:  # runs from before the release woke on every change
+            if self.release < Release.R2026_12:  # runs from before 2026-12 woke on every change
                 return self.changes != seen
             return self.s.stage is Stage.closed or self.clock.next_alarm(self.open_deadlines()) != alarm
 
@@ -180,7 +181,8 @@ class ComplaintWorkflow:
         """Deadlines from the moment of receipt, in a local activity on this release's runs (no round
         trip through the server before the assessment opens). A cancellation abandons this pure
         computation rather than cancel it; close_cancelled asks again."""
-        execute = workflow.execute_local_activity_method if self.latest else workflow.execute_activity_method
+        local = self.release >= Release.R2026_12
+        execute = workflow.execute_local_activity_method if local else workflow.execute_activity_method
         plan = await execute(Deadlines.plan_deadlines, self.s.received_at,
                              summary=PublicText("deadlines: fix at receipt"),
                              cancellation_type=ActivityCancellationType.ABANDON, **QUICK)
@@ -413,7 +415,7 @@ class ComplaintWorkflow:
         lead is confirmed with the team's own record before it is recorded here."""
         if self.s.stage is Stage.closed:
             return
-        if self.latest and not await self.named_by_team(lead):
+        if self.release >= Release.R2026_12 and not await self.named_by_team(lead):
             workflow.logger.warning("lead_assigned signal ignored: the emergency team has not named that lead")
             return
         if self.s.stage is not Stage.closed:  # the complaint may have closed while the team was asked

@@ -7,7 +7,7 @@ happened, and neither waits for the other, so an archive outage delays the recor
 never the emergency team's alert.
 
 Runs started before the lanes (workflows/versions.py) keep the single queue their histories
-recorded; runs started before `ARCHIVE_LOCALLY` keep archive writes as regular activities.
+recorded; runs from before `Release.ARCHIVE_LOCALLY` keep archive writes as regular activities.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class Outbox:
             activity, args=list(args), summary=PublicText(summary), **PATIENT))
 
     def write(self, activity: Callable[..., Any], record: Any, summary: str) -> Awaitable[Any]:
-        """One archive write, as a local activity on runs that started with `ARCHIVE_LOCALLY`."""
+        """One archive write, as a local activity on runs from `Release.ARCHIVE_LOCALLY` on."""
         if self.archive_locally:
             return workflow.execute_local_activity_method(activity, record, summary=PublicText(summary),
                                                           **PATIENT_LOCAL)

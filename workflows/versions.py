@@ -1,15 +1,39 @@
-"""The patches ComplaintWorkflow carries: each names the changes one release made to the
-commands a complaint produces, so a complaint started before it replays the path it took.
+"""The releases ComplaintWorkflow has shipped: each names the changes one release made to the
+commands a complaint produces, so a complaint started under it replays the path it took.
 
 Every patch costs a new run two history events (a marker and the `TemporalChangeVersion`
-search attribute), so a release's changes share one patch, decided once at the run's start.
+search attribute), so a release's changes share one patch, and a new run records only the
+newest release's marker.
 """
 
-ARCHIVE_LOCALLY = "archive-local-activities"
-"""2026-11: archive writes as local activities instead of activity tasks."""
+from enum import IntEnum
 
-RELEASE_2026_12 = "release-2026-12"
-"""2026-12: the outbox's two lanes (alerts never wait for the archive), the deadline clock's
-timer re-armed only when the next alarm changes (not on every action), the deadlines fixed in
-a local activity, and a lead named by the `lead_assigned` signal recorded only once the
-emergency team confirms it."""
+from temporalio import workflow
+
+
+class Release(IntEnum):
+    """Releases in order, so a path is chosen by `release >= Release.R2026_12`."""
+
+    FIRST = 0
+    ARCHIVE_LOCALLY = 1
+    """2026-11: archive writes as local activities instead of activity tasks."""
+    R2026_12 = 2
+    """2026-12: the outbox's two lanes (alerts never wait for the archive), the deadline clock's
+    timer re-armed only when the next alarm changes (not on every action), the deadlines fixed in
+    a local activity, and a lead named by the `lead_assigned` signal recorded only once the
+    emergency team confirms it."""
+    R2027_01 = 3
+    """2027-01: a run records only this release's marker (two events fewer than 2026-12's runs)."""
+
+
+def release_of_this_run() -> Release:
+    """The newest release whose marker this run carries (a new run: the newest of all). Called
+    once, at the run's start. Releases from 2027-01 on are asked newest first, stopping at the
+    first found; runs from before it recorded every older marker, which replay must ask for again
+    (core refuses a marker nobody asks for), in the order they were asked."""
+    if workflow.patched("release-2027-01"):
+        return Release.R2027_01
+    if workflow.patched("release-2026-12"):
+        workflow.patched("archive-local-activities")
+        return Release.R2026_12
+    return Release.ARCHIVE_LOCALLY if workflow.patched("archive-local-activities") else Release.FIRST
