@@ -52,8 +52,10 @@ def settings() -> Settings:
     return Settings(codec_keys=TEST_KEY)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def env(settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server per test (it starts in a tenth of a second): a shared one was
+    sometimes left unable to skip time by an earlier test, and every later test then failed."""
     environment = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"), data_converter=data_converter(settings)
     )
@@ -122,7 +124,7 @@ def calendar() -> WorkingCalendar:
 
 @pytest.fixture
 def team_id(task_queue: str) -> str:
-    """Each test's own emergency desk: tests share one server, not one team."""
+    """Each test's own emergency desk, as a deployment names its own."""
     return f"emergency-team-{task_queue}"
 
 

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributeKey
-from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from complaints.domain.models import Intake
@@ -49,14 +48,12 @@ class Desk:
 
     def __init__(self, env: WorkflowEnvironment, client: Client, task_queue: str, archive: Archive, team_id: str):
         self.env, self.client, self.task_queue, self.archive, self.team_id = env, client, task_queue, archive, team_id
-        self.filed: list[WorkflowHandle] = []
 
     async def file(self, **changes: Any) -> WorkflowHandle:
         body = {**BODY, **changes}
         filed = await file_complaint(self.client, self.task_queue, Intake.model_validate(body), self.archive,
                                      now=await self.env.get_current_time())
         handle = self.client.get_workflow_handle(filed.workflow_id)
-        self.filed.append(handle)
         await self.until(handle, lambda s: s["stage"] != "receipt")
         return handle
 
@@ -102,25 +99,6 @@ class Desk:
                 raise AssertionError(f"case {complaint_id} {'missing from' if present else 'still in'} open cases")
             await asyncio.sleep(0.05)
 
-    async def close_all(self) -> None:
-        """Close what the test left open by withdrawing it. Terminating is not enough: the
-        time-skipping server still fires a terminated workflow's timers and then will not
-        skip time for the next test."""
-        for handle in self.filed:
-            try:
-                await handle.execute_update("withdraw", {"handler": "test-teardown", "reason": "test finished"})
-            except WorkflowUpdateFailedError:
-                continue  # closed already
-            except RPCError as err:
-                if err.status != RPCStatusCode.NOT_FOUND:
-                    raise
-                continue
-            await handle.result()
-        try:
-            await self.client.get_workflow_handle(self.team_id).terminate("test finished")
-        except RPCError:
-            pass  # the test escalated nothing: no team was started
-
 
 async def attribute(handle: WorkflowHandle, key: SearchAttributeKey) -> Any:
     """A search attribute's value, read raw: the test server returns an unset Datetime
@@ -133,7 +111,5 @@ async def attribute(handle: WorkflowHandle, key: SearchAttributeKey) -> Any:
 
 
 @pytest.fixture
-async def desk(env, client, task_queue, archive, team_id, worker):
-    desk = Desk(env, client, task_queue, archive, team_id)
-    yield desk
-    await desk.close_all()
+def desk(env, client, task_queue, archive, team_id, worker):
+    return Desk(env, client, task_queue, archive, team_id)
