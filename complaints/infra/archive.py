@@ -59,17 +59,17 @@ class Archive:
         self.engine = engine
 
     def write(self, record: Record) -> None:
-        """Apply `record` once: a retry finds its audit entry and changes nothing."""
+        """Apply `record` once. Its first statement inserts a row keyed by the record (the
+        complaint's row for a receipt, the audit entry otherwise), so a retry of a record
+        already written stops there and changes nothing."""
+        entry = {"complaint_id": record.complaint_id, "seq": record.seq, "at": record.at, "actor": record.actor,
+                 "kind": record.kind, "action": record.action, "stage": record.stage.value, "details": record.details}
         try:
             with self.engine.begin() as tx:
-                done = tx.execute(
-                    select(audit.c.id).where(audit.c.complaint_id == record.complaint_id, audit.c.seq == record.seq)
-                ).first()
-                if done:
-                    return
                 if record.intake:
-                    tx.execute(insert(complaints).values(_receipt_row(record, record.intake)))
-                elif record.facts:
+                    tx.execute(insert(complaints), _receipt_row(record, record.intake))
+                tx.execute(insert(audit), entry)
+                if record.facts and not record.intake:
                     tx.execute(
                         update(complaints)
                         .where(complaints.c.complaint_id == record.complaint_id)
@@ -77,29 +77,30 @@ class Archive:
                     )
                 self._deadlines(tx, record)
                 if record.escalation:
-                    tx.execute(insert(escalations).values(
-                        complaint_id=record.complaint_id, seq=record.seq, **record.escalation.model_dump(mode="python")
-                    ))
-                tx.execute(insert(audit).values(
-                    complaint_id=record.complaint_id, seq=record.seq, at=record.at, actor=record.actor,
-                    kind=record.kind, action=record.action, stage=record.stage.value, details=record.details,
-                ))
-                for notice in record.notices:
-                    tx.execute(insert(outbox).values(
-                        complaint_id=record.complaint_id, seq=record.seq, created_at=record.at,
-                        **notice.model_dump(),
-                    ))
+                    tx.execute(insert(escalations), {
+                        "complaint_id": record.complaint_id, "seq": record.seq,
+                        **record.escalation.model_dump(mode="python"),
+                    })
+                if record.notices:
+                    tx.execute(insert(outbox), [
+                        {"complaint_id": record.complaint_id, "seq": record.seq, "created_at": record.at,
+                         **notice.model_dump()} for notice in record.notices
+                    ])
         except IntegrityError:
             if not self.has_entry(record.complaint_id, record.seq):
-                raise  # a real constraint violation, not a concurrent retry of the same record
+                raise  # a real constraint violation, not a retry of the same record
 
     @staticmethod
     def _deadlines(tx: Any, record: Record) -> None:
         key = deadlines.c.complaint_id == record.complaint_id
-        for name, due in record.deadlines.items():
-            moved = tx.execute(update(deadlines).where(key, deadlines.c.name == name).values(due_at=due))
-            if moved.rowcount == 0:
-                tx.execute(insert(deadlines).values(complaint_id=record.complaint_id, name=name, due_at=due))
+        if record.intake and record.deadlines:  # a new complaint: every deadline is new, in one statement
+            tx.execute(insert(deadlines), [{"complaint_id": record.complaint_id, "name": name, "due_at": due}
+                                           for name, due in record.deadlines.items()])
+        else:
+            for name, due in record.deadlines.items():
+                moved = tx.execute(update(deadlines).where(key, deadlines.c.name == name).values(due_at=due))
+                if moved.rowcount == 0:
+                    tx.execute(insert(deadlines).values(complaint_id=record.complaint_id, name=name, due_at=due))
         if record.met:
             tx.execute(update(deadlines).where(key, deadlines.c.name.in_(record.met), deadlines.c.met_at.is_(None))
                        .values(met_at=record.at))
