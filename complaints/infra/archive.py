@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlalchemy import Engine, Select, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from complaints.domain.models import Intake, Record
@@ -52,6 +52,22 @@ def _receipt_row(record: Record, intake: Intake) -> dict[str, Any]:
         "handlers": [],
         **_columns(record.facts),
     }
+
+
+def same_complainant(complaint_id: str, intake: Intake) -> Select | None:
+    """The query for the oldest other open complaint of the intake's complainant, found by the
+    indexed phone and customer id (every receipt asks it); None when the intake names neither."""
+    who = intake.complainant
+    same = [c for c in (
+        complaints.c.complainant_phone == phone_digits(who.phone) if who.phone else None,
+        complaints.c.customer_id == who.customer_id if who.customer_id else None,
+    ) if c is not None]
+    if not same:
+        return None
+    return (select(complaints.c.complaint_id)
+            .where(and_(or_(*same), complaints.c.stage != "closed", complaints.c.complaint_id != complaint_id))
+            .order_by(complaints.c.received_at)
+            .limit(1))
 
 
 class Archive:
@@ -116,20 +132,11 @@ class Archive:
 
     def open_complaint_of(self, complaint_id: str, intake: Intake) -> str | None:
         """Another open complaint from the same complainant (same phone or customer id)."""
-        who = intake.complainant
-        same = [c for c in (
-            complaints.c.complainant_phone == phone_digits(who.phone) if who.phone else None,
-            complaints.c.customer_id == who.customer_id if who.customer_id else None,
-        ) if c is not None]
-        if not same:
+        query = same_complainant(complaint_id, intake)
+        if query is None:
             return None
         with self.engine.connect() as db:
-            row = db.execute(
-                select(complaints.c.complaint_id)
-                .where(and_(or_(*same), complaints.c.stage != "closed", complaints.c.complaint_id != complaint_id))
-                .order_by(complaints.c.received_at)
-                .limit(1)
-            ).first()
+            row = db.execute(query).first()
         return row[0] if row else None
 
     def complaint(self, complaint_id: str) -> dict[str, Any] | None:

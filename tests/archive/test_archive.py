@@ -15,7 +15,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, func, inspect, select
 
 from complaints.domain.models import EscalationEntry, EscalationSource, Intake, Notice, Record, Stage
-from complaints.infra.archive import Archive
+from complaints.infra.archive import Archive, same_complainant
 from complaints.infra.migrations import SchemaBehind, current, downgrade, head, require_current_schema, upgrade
 from complaints.infra.schema import audit, complaints, escalations, metadata, outbox
 
@@ -152,3 +152,17 @@ def test_concurrent_attempts_of_one_record_write_it_once(any_archive: Archive) -
     assert count(archive, audit, complaint_id="C1", seq=2) == 1
     assert count(archive, escalations, complaint_id="C1") == 1
     assert count(archive, outbox, complaint_id="C1", seq=2) == 1
+
+
+def test_the_receipts_duplicate_lookup_reads_indexes_not_the_whole_archive(archive: Archive) -> None:
+    """Every receipt asks for the complainant's other open complaints: a scan of the archive
+    would make each intake slower than the last."""
+    intake = Intake.model_validate({"channel": "phone", "content": "they called my employer",
+                                    "complainant": {"name": "Li Lei", "phone": "13800138000", "customer_id": "K-1"}})
+    query = same_complainant("C2", intake)
+    assert query is not None
+    compiled = query.compile(archive.engine, compile_kwargs={"literal_binds": True})
+    with archive.engine.connect() as db:
+        plan = " / ".join(row[-1] for row in db.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+    assert "ix_complaints_complainant_phone" in plan and "ix_complaints_customer_id" in plan, plan
+    assert "SCAN complaints" not in plan, plan
