@@ -4,21 +4,27 @@ report's, and the workbook read back."""
 
 from __future__ import annotations
 
+import csv
+import io
 import random
+import re
 from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from typer.testing import CliRunner
 
 from bench.archive_data import Generated, generate, load, utc
+from complaints.cli.main import app
 from complaints.domain.codes import CodeTable
 from complaints.domain.models import Category, Channel
 from complaints.domain.workdays import SHANGHAI, WorkingCalendar
 from complaints.infra.archive import Archive
-from complaints.regulatory import MEASURES, NONE, Quarter, build_return, csv_rows, xlsx_bytes
+from complaints.regulatory import CSV_HEADER, MEASURES, NONE, Quarter, build_return, csv_rows, xlsx_bytes
 from complaints.reports import build_report
 
 TABLE = CodeTable.load()
@@ -137,3 +143,41 @@ def test_quarters_span_their_three_months() -> None:
     assert Quarter.parse("2026q1").period.end == date(2026, 3, 31)
     assert Quarter.parse("2026Q4").period.start == date(2026, 10, 1)
     assert Quarter.parse(" 2024Q1 ").period.end == date(2024, 3, 31)
+
+
+def test_the_cli_writes_the_return_as_csv_and_as_a_workbook(archive: Archive, tmp_path: Path) -> None:
+    coded_archive(archive, 200)
+    url = str(archive.engine.url)
+    env = {"COMPLAINTS_DB_URL": url, "COMPLAINTS_INSTITUTION_NAME": "示例银行 Example Bank", "COLUMNS": "200"}
+    figures = build_return(archive.engine, Quarter(2026, 4), TABLE, "示例银行 Example Bank")
+
+    done = CliRunner().invoke(app, ["report", "--regulatory", "--quarter", "2026Q4", "--format", "csv"], env=env)
+    assert done.exit_code == 0, done.stderr
+    rows = list(csv.reader(io.StringIO(done.stdout)))
+    assert tuple(rows[0]) == CSV_HEADER and rows[1][0] == "total"
+    assert [int(v) for v in rows[1][5:13]] == [figures["totals"][m] for m in MEASURES[:-1]]
+
+    workbook = tmp_path / "2026Q4.xlsx"
+    done = CliRunner().invoke(app, ["report", "--regulatory", "--quarter", "2026Q4", "--format", "xlsx",
+                                    "--output", str(workbook)], env=env)
+    assert done.exit_code == 0, done.stderr
+    sheet = load_workbook(workbook)["A×B×C"]
+    assert sheet["B2"].value == "示例银行 Example Bank" and sheet["B3"].value == "2026Q4"
+    assert len(list(sheet.iter_rows(min_row=7))) == len(figures["cross"]) + 1  # and the total
+
+    table = CliRunner().invoke(app, ["report", "--regulatory", "--quarter", "2026Q4"], env=env)
+    assert table.exit_code == 0 and "quarterly return 2026Q4" in table.stdout and "银行卡" in table.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--regulatory"], "--quarter: the quarter to report, e.g. 2026Q4"),
+    (["--regulatory", "--quarter", "2026Q5"], "--quarter: '2026Q5' is not a quarter like 2026Q4"),
+    (["--regulatory", "--quarter", "2026Q4", "--format", "xlsx"], "--output: an xlsx workbook needs a file"),
+    (["--quarter", "2026Q4"], "--quarter: only with --regulatory"),
+    (["--from", "2026-10-01", "--to", "2026-12-31", "--format", "xlsx"], "--format: xlsx only with --regulatory"),
+])
+def test_bad_options_of_the_return_are_named(archive: Archive, args: list[str], message: str) -> None:
+    done = CliRunner().invoke(app, ["report", *args], env={"COMPLAINTS_DB_URL": str(archive.engine.url),
+                                                           "COLUMNS": "200"})
+    assert done.exit_code == 2
+    assert message in " ".join(re.sub(r"[│╭╮╰╯─]", " ", done.stderr).split())
