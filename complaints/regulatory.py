@@ -17,12 +17,13 @@ Complaints archived before they carried codes count under "(none)", so totals ne
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from io import BytesIO
 from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, or_, select, true
@@ -177,6 +178,14 @@ def csv_rows(figures: dict[str, Any]) -> list[tuple[Any, ...]]:
     return rows
 
 
+def csv_text(figures: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    writer.writerows(csv_rows(figures))
+    return out.getvalue()
+
+
 def xlsx_bytes(figures: dict[str, Any], table: CodeTable) -> bytes:
     """The return as a workbook: one sheet per axis, the cross table, the respondents; each
     under the header rows of a supervisor's template (title, institution, quarter, units)."""
@@ -227,6 +236,6 @@ def xlsx_bytes(figures: dict[str, Any], table: CodeTable) -> bytes:
     sheet("被投诉对象 Respondents", "被投诉对象 by respondent (where known)", ["类型 Kind", "编号 Id"],
           [[r["kind"], r["id"], *counts(r)] for r in figures["by_respondent"]],
           total="合计 Total (all complaints, respondent known or not)")
-    out = BytesIO()
+    out = io.BytesIO()
     book.save(out)
     return out.getvalue()

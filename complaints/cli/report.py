@@ -9,7 +9,6 @@ causes): no complainant appears, not even among the repeat complainants.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import sys
 from datetime import date
@@ -24,8 +23,7 @@ from complaints.domain.workdays import HolidayFileError, WorkingCalendar, parse_
 from complaints.infra.db import engine_for
 from complaints.infra.migrations import SchemaBehind, require_current_schema
 from complaints.infra.settings import Settings
-from complaints.regulatory import CSV_HEADER, MEASURES, Quarter, build_return, xlsx_bytes
-from complaints.regulatory import csv_rows as regulatory_rows
+from complaints.regulatory import MEASURES, Quarter, build_return, csv_text, xlsx_bytes
 from complaints.reports import Period, build_report, csv_rows, draw_chart
 
 
@@ -134,11 +132,7 @@ def regulatory_return(quarter: str | None, output: Format, destination: Path | N
     elif output is Format.json:
         content = json.dumps(figures, indent=2, ensure_ascii=False) + "\n"
     elif output is Format.csv:
-        text = io.StringIO()
-        writer = csv.writer(text)
-        writer.writerow(CSV_HEADER)
-        writer.writerows(regulatory_rows(figures))
-        content = text.getvalue()
+        content = csv_text(figures)
     elif destination is None:
         return _print_return(figures)
     else:

@@ -5,6 +5,7 @@ report's, and the workbook read back."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import random
 import re
@@ -14,16 +15,19 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from bench.archive_data import Generated, generate, load, utc
+from complaints.api.app import create_app
 from complaints.cli.main import app
 from complaints.domain.codes import CodeTable
 from complaints.domain.models import Category, Channel
 from complaints.domain.workdays import SHANGHAI, WorkingCalendar
 from complaints.infra.archive import Archive
+from complaints.infra.settings import Settings
 from complaints.regulatory import CSV_HEADER, MEASURES, NONE, Quarter, build_return, csv_rows, xlsx_bytes
 from complaints.reports import build_report
 
@@ -181,3 +185,27 @@ def test_bad_options_of_the_return_are_named(archive: Archive, args: list[str], 
                                                            "COLUMNS": "200"})
     assert done.exit_code == 2
     assert message in " ".join(re.sub(r"[│╭╮╰╯─]", " ", done.stderr).split())
+
+
+async def test_managers_and_auditors_get_the_return_from_the_api(archive: Archive, settings: Settings) -> None:
+    coded_archive(archive, 200)
+    keys = {"manager": "k-m", "auditor": "k-a", "handler": "k-h"}
+    api = create_app(dataclasses.replace(settings, db_url=str(archive.engine.url), institution_name="Example Bank",
+                                         api_keys=",".join(f"{k}:{role}" for role, k in keys.items())))
+    figures = build_return(archive.engine, Quarter(2026, 3), TABLE, "Example Bank")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://api") as http:
+        def get(role: str, query: str) -> Any:
+            return http.get(f"/reports/regulatory?{query}", headers={"Authorization": f"Bearer {keys[role]}"})
+
+        answer = await get("auditor", "quarter=2026Q3")
+        assert answer.status_code == 200 and answer.json() == figures
+        workbook = await get("manager", "quarter=2026Q3&format=xlsx")
+        assert workbook.headers["content-type"].startswith("application/vnd.openxmlformats")
+        assert 'filename="complaints-2026Q3.xlsx"' in workbook.headers["content-disposition"]
+        assert load_workbook(BytesIO(workbook.content))["A 投诉业务办理渠道"]["B2"].value == "Example Bank"
+        table = list(csv.reader(io.StringIO((await get("manager", "quarter=2026Q3&format=csv")).text)))
+        assert tuple(table[0]) == CSV_HEADER and len(table) == 1 + len(csv_rows(figures))
+        assert (await get("handler", "quarter=2026Q3")).status_code == 403
+        refused = await get("manager", "quarter=2026-3")
+        assert refused.status_code == 422
+        assert refused.json()["detail"] == [{"field": "quarter", "reason": "'2026-3' is not a quarter like 2026Q4"}]
