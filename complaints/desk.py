@@ -351,7 +351,8 @@ class Desk:
                     complaint_id=complaint_id_of(wf.id), stage=sa.get(STAGE), category=sa.get(CATEGORY),
                     severity=sa.get(SEVERITY), channel=sa.get(CHANNEL), escalated=bool(sa.get(ESCALATED)),
                     breached=bool(sa.get(BREACHED)), paused=bool(sa.get(PAUSED)), next_deadline=sa.get(NEXT_DEADLINE),
-                    codes=list(sa.get(CODES) or []), started_at=wf.start_time, running=wf.status == WorkflowExecutionStatus.RUNNING,
+                    codes=list(sa.get(CODES) or []), started_at=wf.start_time,
+                    running=wf.status == WorkflowExecutionStatus.RUNNING,
                 ))
         except RPCError as err:
             raise _unavailable(err) from None

@@ -30,7 +30,7 @@ from sqlalchemy import Engine, and_, case, func, or_, select, true
 
 from complaints.domain.codes import AXES, AXIS_NAMES, CodeTable
 from complaints.infra.schema import complaints, deadlines
-from complaints.reports import Period, _day, shanghai_date
+from complaints.reports import Period, as_date, shanghai_date
 
 MEASURES = ("received", "closed", "closed_in_time", "overdue", "extended", "escalated", "substantiated", "reviews",
             "avg_days_to_decision")
@@ -117,10 +117,12 @@ def _figures(db: Any, period: Period, keys: tuple[Any, ...], known: Any = None) 
     figures: dict[tuple[str, ...], Counter] = defaultdict(Counter)
     width = len(keys)
 
+    def tally(row: Any) -> Counter:
+        return figures[tuple(NONE if k is None else str(k) for k in row[:width])]
+
     def add(found: Iterable[Any], names: tuple[str, ...]) -> None:
         for row in found:
-            key = tuple(NONE if k is None else str(k) for k in row[:width])
-            figures[key].update({name: int(n or 0) for name, n in zip(names, row[width:])})
+            tally(row).update({name: int(n or 0) for name, n in zip(names, row[width:])})
 
     add(grouped(period.holds(c.received_at), func.count(), count(late), count(c.extensions > 0),
                 count(c.escalated.is_(True)), count(c.substantiated.is_(True)), func.count(c.review_of)),
@@ -128,10 +130,8 @@ def _figures(db: Any, period: Period, keys: tuple[Any, ...], known: Any = None) 
     add(grouped(period.holds(c.closed_at), func.count(), count(in_time)), ("closed", "closed_in_time"))
     dates = (shanghai_date(c.received_at), shanghai_date(c.decided_at))
     for row in grouped(and_(period.holds(c.closed_at), c.decided_at.is_not(None)), func.count(), by=dates):
-        key, got, decided, n = row[:width], _day(row[width]), _day(row[width + 1]), int(row[width + 2])
-        tally = figures[tuple(NONE if k is None else str(k) for k in key)]
-        tally["decided"] += n
-        tally["decision_days"] += n * (decided - got).days
+        got, decided, n = as_date(row[width]), as_date(row[width + 1]), int(row[width + 2])
+        tally(row).update(decided=n, decision_days=n * (decided - got).days)
     return figures
 
 
