@@ -46,8 +46,9 @@ class Settings:
     holiday_file: str | None = None
     codes_file: str | None = None
     """The JR/T 0169-2018 code table; empty: the one shipped in complaints/domain/codes."""
-    institution_name: str = "complaintflow"
-    """The institution's name at the head of the regulator's quarterly return."""
+    institution_name: str = "(name not set: COMPLAINTS_INSTITUTION_NAME)"
+    """The institution's name at the head of the regulator's quarterly return; the default says
+    what to set rather than file a return under a wrong name."""
     codec_keys: str | None = None
     codec_key_file: Path | None = None
     """Empty: `codec.keys` in `data_dir`."""
