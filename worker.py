@@ -1,7 +1,7 @@
 """The worker: configuration -> Temporal client -> Worker(workflows, activities).
 
 `python worker.py` runs one; start as many as the load needs, on any machine that
-reaches Temporal and the archive. A bad policy or holiday file stops it at start.
+reaches Temporal and the archive. A bad policy, holiday or code file stops it at start.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from activities.collection import CollectionContact
 from activities.deadlines import Deadlines
 from activities.emergency import EmergencyDesk
 from activities.merge import Merger
+from complaints.domain import codes
+from complaints.domain.codes import CodeError, CodeTable
 from complaints.domain.models import EMERGENCY_TEAM_ID
 from complaints.domain.policy import Policy, PolicyError
 from complaints.domain.workdays import HolidayFileError, WorkingCalendar, parse_holiday_file
@@ -83,10 +85,11 @@ async def main() -> int:
         settings = Settings.from_env()
         policy = Policy.load(settings.policy_file)
         calendar = load_calendar(settings.holiday_file)
+        codes.use(CodeTable.load(settings.codes_file))
         engine = engine_for(settings.db_url)
         require_current_schema(engine)
         client = await connect(settings)
-    except (PolicyError, HolidayFileError, SchemaBehind, SettingError) as err:
+    except (PolicyError, HolidayFileError, CodeError, SchemaBehind, SettingError) as err:
         print(f"worker not started: {err}", file=sys.stderr)
         return 2
     except RuntimeError as err:  # the SDK's connection failure

@@ -58,7 +58,7 @@ from complaints.infra.temporal import connect
 from complaints.intake import Filed, IntakeRefused, file_complaint
 from workflows.complaint import ComplaintWorkflow
 from workflows.emergency import EmergencyTeamWorkflow
-from workflows.visibility import BREACHED, CATEGORY, CHANNEL, ESCALATED, NEXT_DEADLINE, PAUSED, SEVERITY, STAGE
+from workflows.visibility import BREACHED, CATEGORY, CHANNEL, CODES, ESCALATED, NEXT_DEADLINE, PAUSED, SEVERITY, STAGE
 
 RPC_TIMEOUT = Settings.rpc_timeout
 """How long a query or update may wait for a worker, unless configured (COMPLAINTS_RPC_TIMEOUT)."""
@@ -127,6 +127,8 @@ class Filters(BaseModel):
     channel: Channel | None = None
     escalated: bool | None = None
     breached: bool | None = None
+    code: str | None = Field(None, pattern=r"^[ABC]:[0-9]{1,12}$")
+    """One JR/T 0169-2018 code with its axis, e.g. `B:0302` (ComplaintCodes)."""
     limit: int = Field(100, ge=1, le=1000)
 
     def visibility_query(self, task_queue: str) -> str:
@@ -139,6 +141,8 @@ class Filters(BaseModel):
         for key, flag in ((ESCALATED, self.escalated), (BREACHED, self.breached)):
             if flag is not None:
                 terms.append(f"{key.name} = {'true' if flag else 'false'}")
+        if self.code is not None:  # its pattern leaves nothing to quote
+            terms.append(f"{CODES.name} = '{self.code}'")
         return " AND ".join(terms)
 
     @classmethod
@@ -161,6 +165,7 @@ class Listed(BaseModel):
     breached: bool = False
     paused: bool = False
     next_deadline: datetime | None = None
+    codes: list[str] = []
     started_at: datetime | None = None
     running: bool = True
 
@@ -346,7 +351,8 @@ class Desk:
                     complaint_id=complaint_id_of(wf.id), stage=sa.get(STAGE), category=sa.get(CATEGORY),
                     severity=sa.get(SEVERITY), channel=sa.get(CHANNEL), escalated=bool(sa.get(ESCALATED)),
                     breached=bool(sa.get(BREACHED)), paused=bool(sa.get(PAUSED)), next_deadline=sa.get(NEXT_DEADLINE),
-                    started_at=wf.start_time, running=wf.status == WorkflowExecutionStatus.RUNNING,
+                    codes=list(sa.get(CODES) or []), started_at=wf.start_time,
+                    running=wf.status == WorkflowExecutionStatus.RUNNING,
                 ))
         except RPCError as err:
             raise _unavailable(err) from None

@@ -33,7 +33,7 @@ BIN = Path(sys.executable).parent
 
 def search_attribute_flags() -> list[str]:
     """`temporal server start-dev` flags registering every search attribute of the contract."""
-    types = {"KEYWORD": "Keyword", "BOOL": "Bool", "DATETIME": "Datetime"}
+    types = {"KEYWORD": "Keyword", "BOOL": "Bool", "DATETIME": "Datetime", "KEYWORD_LIST": "KeywordList"}
     return [flag for key in ALL
             for flag in ("--search-attribute", f"{key.name}={types[key.indexed_value_type.name]}")]
 

@@ -52,7 +52,8 @@ def _shanghai_date_sqlite(element: shanghai_date, compiler: Any, **kw: Any) -> s
     return f"date({compiler.process(element.clauses, **kw)}, '+8 hours')"
 
 
-def _day(value: date | str) -> date:
+def as_date(value: date | str) -> date:
+    """A date as SQL returns it: a date on PostgreSQL, ISO text on SQLite."""
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
@@ -177,7 +178,7 @@ def build_report(engine: Engine, period: Period, calendar: WorkingCalendar | Non
             "repeat_complainants": _repeat_complainants(db, received),
             "regulator": _regulator(db, received),
             "received_per_day": [
-                {"date": _day(day).isoformat(), "category": category, "complaints": n}
+                {"date": as_date(day).isoformat(), "category": category, "complaints": n}
                 for day, category, n in sorted(grouped(shanghai_date(c.received_at), c.category),
                                                key=lambda row: (str(row[0]), str(row[1])))
             ],
@@ -219,7 +220,7 @@ def _handling_time(db: Any, closed: Any, calendar: WorkingCalendar) -> dict[str,
     pairs = shanghai_date(c.received_at), shanghai_date(c.closed_at)
     rows = db.execute(select(*pairs, func.count()).where(closed, c.outcome == Outcome.resolved.value)
                       .group_by(*pairs)).all()
-    pairs_seen = [(_day(got), _day(done), n) for got, done, n in rows]
+    pairs_seen = [(as_date(got), as_date(done), n) for got, done, n in rows]
     counter = WorkingDayCounter(calendar)
     years: set[int] = set()
     if pairs_seen:  # one pass over the calendar from the earliest receipt to the latest closing

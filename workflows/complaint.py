@@ -30,11 +30,12 @@ with workflow.unsafe.imports_passed_through():
     from activities.deadlines import Deadlines
     from activities.emergency import EmergencyDesk
     from activities.merge import Merger
-    from complaints.domain import regulator, stages
+    from complaints.domain import codes, regulator, stages
     from complaints.domain.models import (
         ACTION_INPUTS,
         ArchiveFacts,
         Assess,
+        Coded,
         ComplaintStatus,
         Escalate,
         EscalationEntry,
@@ -115,6 +116,7 @@ class ComplaintWorkflow:
             received_at=complaint.received_at,
             respondent=complaint.intake.respondent,
             review_of=complaint.review_of.complaint_id if complaint.review_of else None,
+            code_a=codes.active().propose(complaint.intake.channel, complaint.intake.respondent, None)["code_a"],
             history=[HistoryEntry(stage=Stage.receipt, entered_at=complaint.received_at,
                                   actor=complaint.intake.channel.value)],
         )
@@ -132,6 +134,7 @@ class ComplaintWorkflow:
         self.published: dict[str, Any] = {}
         self.details = ""
         self.checked: tuple[dict, BaseModel] | None = None  # the last payload the validator parsed
+        self.coded: set[str] = set()  # the code fields a handler set: proposals no longer change them
         self.journal_receipt()  # seq 1, first in the journal, whatever arrives meanwhile
 
     # --- the process -----------------------------------------------------------------
@@ -261,6 +264,7 @@ class ComplaintWorkflow:
         a = self.parse(Assess, payload)
         self.s.category, self.s.severity = a.category, a.severity
         self.s.respondent = a.respondent or self.s.respondent
+        self.recode(a)
         if a.interim_measure and not self.s.interim_measure:
             self.s.interim_measure = True
             customer = self.complaint.intake.complainant
@@ -277,6 +281,7 @@ class ComplaintWorkflow:
     @one_at_a_time
     def investigate(self, payload: dict) -> ComplaintStatus:
         i = self.parse(Investigate, payload)
+        self.recode(i)
         self.evidence += i.evidence
         self.found.update(substantiated=i.substantiated, root_cause=i.root_cause, evidence=self.evidence)
         return self.act("investigate", i)
@@ -318,6 +323,7 @@ class ComplaintWorkflow:
     @one_at_a_time
     def summarize(self, payload: dict) -> ComplaintStatus:
         s = self.parse(Summarize, payload)
+        self.recode(s)
         self.s.outcome = Outcome.resolved
         self.found.update(root_cause=s.root_cause, improvements=s.improvements)
         return self.act("summarize", s)
@@ -500,6 +506,11 @@ class ComplaintWorkflow:
             accepts = ", ".join(stages.accepted(self.situation())) or "nothing"
             raise ApplicationError(f"{action} refused: {explain(err)} (the complaint is in stage "
                                    f"{self.s.stage.value}, which accepts {accepts})", type="BadPayload") from None
+        if isinstance(parsed, Coded):  # the worker's table (COMPLAINTS_CODES_FILE); a replay runs no validator
+            table = codes.active()
+            unknown = [why for name in Coded.model_fields if (why := table.refusal(name, getattr(parsed, name)))]
+            if unknown:
+                raise ApplicationError(f"{action} refused: {'; '.join(unknown)}", type="BadPayload")
         why = stages.refusal(action, self.situation())
         original = self.complaint.review_of
         if not why and original and parsed.handler in original.handlers:
@@ -587,6 +598,17 @@ class ComplaintWorkflow:
         self.journal_record("action", handler, action=action, details=parsed.model_dump(mode="json"),
                             met=[met] if met else [], **record)
         return self.publish()
+
+    def recode(self, given: Coded) -> None:
+        """The JR/T 0169-2018 codes: one a handler gives is kept from then on; the others follow
+        the category and the respondent as they now stand (B and C from the assessment on)."""
+        proposed = codes.active().propose(self.s.channel, self.s.respondent, self.s.category)
+        for name in Coded.model_fields:
+            chosen = getattr(given, name)
+            if chosen:
+                self.coded.add(name)
+            if chosen or (name not in self.coded and name in proposed):
+                setattr(self.s, name, chosen or proposed[name])
 
     def move(self, stage: Stage, actor: str) -> None:
         self.s.stage = stage

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from complaints.api import examples
 from complaints.api.auth import ROLES, parse_keys, require
 from complaints.api.codec import codec_router
+from complaints.api.reports import reports_router
 from complaints.desk import (
     Desk,
     DeskError,
@@ -38,6 +39,7 @@ from complaints.desk import (
     desk_for,
     update_key,
 )
+from complaints.domain.codes import CodeTable
 from complaints.domain.models import (
     ACTION_INPUTS,
     Actor,
@@ -323,8 +325,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.api_keys = parse_keys(settings.api_keys)
     app.state.codec = codec_for(settings)  # without a configured key the API does not start
+    app.state.codes = CodeTable.load(settings.codes_file)  # a bad COMPLAINTS_CODES_FILE: the API does not start
     app.state.desk = None
     app.include_router(router)
+    app.include_router(reports_router, dependencies=[Depends(HTTPBearer(auto_error=False))], responses=ERRORS)
     app.include_router(public)
     app.include_router(codec_router)
     app.add_exception_handler(RequestValidationError, _request_invalid)

@@ -129,6 +129,8 @@ def show_status(s: ComplaintStatus) -> None:
     facts += ["paused"] if s.paused else []
     facts += ["calendar provisional"] if s.calendar_provisional else []
     out.print(Text("; ".join(facts)))
+    codes = [f"{axis} {code}" for axis, code in (("A", s.code_a), ("B", s.code_b), ("C", s.code_c)) if code]
+    out.print(Text(f"JR/T 0169-2018 codes: {', '.join(codes) or 'none yet'}"))
     for label, ids in (("possible duplicate of", [s.possible_duplicate_of]), ("merged into", [s.merged_into]),
                        ("repeats merged into it", s.merged), ("review of", [s.review_of]), ("reviews", s.reviews)):
         if any(ids):
@@ -180,6 +182,7 @@ def list_complaints(
     channel: Optional[str] = typer.Option(None, help="phone, email, sms, ..."),
     escalated: Optional[bool] = typer.Option(None, "--escalated/--not-escalated"),
     breached: Optional[bool] = typer.Option(None, "--breached/--not-breached"),
+    code: Optional[str] = typer.Option(None, help="a JR/T 0169-2018 code with its axis, e.g. B:0302"),
     limit: int = typer.Option(100, help="at most this many rows"),
     as_json: bool = typer.Option(False, "--json", help="print the rows as JSON"),
 ) -> None:
@@ -187,7 +190,7 @@ def list_complaints(
 
     async def work(desk: Desk) -> None:
         filters = Filters.parse(dict(stage=stage, category=category, severity=severity, channel=channel,
-                                     escalated=escalated, breached=breached, limit=limit))
+                                     escalated=escalated, breached=breached, code=code, limit=limit))
         rows = await desk.list(filters)
         dump(rows) if as_json else show_list(rows)
 
@@ -204,6 +207,7 @@ def show_list(rows: list[Listed]) -> None:
         "severity": [r.severity or "-" for r in rows],
         "category": [r.category or "-" for r in rows],
         "channel": [r.channel or "-" for r in rows],
+        "codes": [" ".join(r.codes) or "-" for r in rows],
         "filed": [local(r.started_at) for r in rows],
     }))
 

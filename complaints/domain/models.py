@@ -141,6 +141,8 @@ Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=24), 
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), _pattern(EMAIL, "e-mail address")]
 IdNumber = Annotated[str, StringConstraints(strip_whitespace=True), _pattern(CN_ID, "ID number (18 characters)")]
 Evidence = Annotated[list[Reference], Field(max_length=50)]
+RegulatorCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{1,12}$")]
+"""A leaf code of one JR/T 0169-2018 axis (complaints/domain/codes); the table is checked by the workflow."""
 
 
 def _aware(value: datetime) -> datetime:
@@ -251,7 +253,19 @@ class NewComplaint(BaseModel):
 # --- handler actions (update inputs) ---------------------------------------------
 
 
-class Assess(Strict):
+class Coded(Strict):
+    """The fields that set a complaint's JR/T 0169-2018 codes, each optional: a code left out keeps
+    the one proposed from the channel, respondent and category (or set earlier by a handler)."""
+
+    code_a: RegulatorCode | None = None
+    """JR/T 0169-2018 axis A, where the business was done: a leaf code of the table."""
+    code_b: RegulatorCode | None = None
+    """JR/T 0169-2018 axis B, the business type: a leaf code of the table."""
+    code_c: RegulatorCode | None = None
+    """JR/T 0169-2018 axis C, the cause: a leaf code of the table; summarize confirms it with the root cause."""
+
+
+class Assess(Coded):
     handler: Actor
     category: Category
     severity: Severity
@@ -261,7 +275,7 @@ class Assess(Strict):
     note: ShortText | None = None
 
 
-class Investigate(Strict):
+class Investigate(Coded):
     handler: Actor
     findings: LongText
     root_cause: ShortText
@@ -307,7 +321,7 @@ class RecordRevisit(Strict):
         return self
 
 
-class Summarize(Strict):
+class Summarize(Coded):
     handler: Actor
     root_cause: ShortText
     improvements: Annotated[list[ShortText], Field(min_length=1, max_length=20)]
@@ -446,6 +460,10 @@ class ComplaintStatus(Public, BaseModel):
     merged: list[str] = []
     review_of: str | None = None
     reviews: list[str] = []
+    code_a: str | None = None
+    code_b: str | None = None
+    code_c: str | None = None
+    """The JR/T 0169-2018 codes: proposed from the channel, respondent and category, set by handlers."""
     accepts: list[str] = []
 
 
@@ -477,6 +495,9 @@ class ArchiveFacts(BaseModel):
     decided_at: datetime | None = None
     closed_at: datetime | None = None
     merged_into: str | None = None
+    code_a: str | None = None
+    code_b: str | None = None
+    code_c: str | None = None
 
     @classmethod
     def of(cls, s: ComplaintStatus, **found: Any) -> dict[str, Any]:
@@ -489,7 +510,8 @@ class ArchiveFacts(BaseModel):
                     extensions=len(s.extensions), pauses=len(s.pauses), review_of=s.review_of,
                     calendar_provisional=s.calendar_provisional,
                     respondent_kind=respondent and respondent.kind, respondent_id=respondent and respondent.id,
-                    respondent_name=respondent and respondent.name, **found)
+                    respondent_name=respondent and respondent.name,
+                    code_a=s.code_a, code_b=s.code_b, code_c=s.code_c, **found)
         return facts.model_dump(mode="json", exclude_unset=True)
 
 

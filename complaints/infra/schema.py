@@ -99,6 +99,9 @@ complaints = Table(
     Column("calendar_provisional", Boolean, nullable=False, default=False),
     Column("decided_at", Moment),
     Column("closed_at", Moment),
+    Column("code_a", String(16)),  # 0003: the JR/T 0169-2018 codes, axes A, B and C
+    Column("code_b", String(16)),
+    Column("code_c", String(16)),
     Index("ix_complaints_received_at", "received_at"),
     Index("ix_complaints_stage", "stage"),
     Index("ix_complaints_closed_at", "closed_at"),  # 0002: the report's closed-in-period figures

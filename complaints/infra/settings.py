@@ -44,6 +44,11 @@ class Settings:
     ui_port: int = 8233
     policy_file: str | None = None
     holiday_file: str | None = None
+    codes_file: str | None = None
+    """The JR/T 0169-2018 code table; empty: the one shipped in complaints/domain/codes."""
+    institution_name: str = "(name not set: COMPLAINTS_INSTITUTION_NAME)"
+    """The institution's name at the head of the regulator's quarterly return; the default says
+    what to set rather than file a return under a wrong name."""
     codec_keys: str | None = None
     codec_key_file: Path | None = None
     """Empty: `codec.keys` in `data_dir`."""
@@ -104,6 +109,8 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "TEMPORAL_UI_PORT": ("ui_port", int),
     "COMPLAINTS_POLICY_FILE": ("policy_file", str),
     "COMPLAINTS_HOLIDAY_FILE": ("holiday_file", str),
+    "COMPLAINTS_CODES_FILE": ("codes_file", str),
+    "COMPLAINTS_INSTITUTION_NAME": ("institution_name", str),
     "COMPLAINTS_CODEC_KEYS": ("codec_keys", str),
     "COMPLAINTS_CODEC_KEY_FILE": ("codec_key_file", Path),
     "COMPLAINTS_API_KEYS": ("api_keys", str),

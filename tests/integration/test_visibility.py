@@ -143,6 +143,8 @@ QUERIES = {
     "channel": (lambda d: 'ComplaintChannel="sms"', {"C"}),
     "paused": (lambda d: "ComplaintPaused=true", {"C"}),
     "closed": (lambda d: 'ComplaintStage="closed" AND ExecutionStatus="Completed"', {"E"}),
+    "business type (B)": (lambda d: 'ComplaintCodes="B:0202"', {"B"}),  # assessed collection.third_party
+    "channel of the business (A)": (lambda d: "ComplaintCodes='A:01035'", {"C"}),  # came in by SMS
 }
 
 

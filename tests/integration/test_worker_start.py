@@ -29,6 +29,8 @@ def ready_db(tmp_path: Path) -> str:
         ({"COMPLAINTS_POLICY_FILE": "{tmp}/policy.toml"}, "deadlines.plan"),
         ({"COMPLAINTS_CODEC_KEYS": "broken"}, "codec key"),
         ({"COMPLAINTS_HOLIDAY_FILE": "{tmp}/missing.toml"}, "COMPLAINTS_HOLIDAY_FILE"),
+        ({"COMPLAINTS_CODES_FILE": "{tmp}/missing.toml"}, "COMPLAINTS_CODES_FILE: cannot read"),
+        ({"COMPLAINTS_CODES_FILE": "{tmp}/policy.toml"}, "deadlines: unknown key"),
         ({"TEMPORAL_ADDRESS": "127.0.0.1:1"}, "cannot reach Temporal"),
     ],
 )
