@@ -39,6 +39,8 @@ class DevServer:
                                         start_new_session=True)
         deadline = time.time() + 60
         while time.time() < deadline:
+            if self.process.poll() is not None:  # e.g. its port was taken meanwhile by another process
+                raise RuntimeError(f"temporal dev server on {self.address} exited with {self.process.returncode}")
             try:
                 with socket.create_connection(("127.0.0.1", int(port)), timeout=0.5):
                     return self
