@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.archive import Archivist
     from activities.collection import CollectionContact
     from activities.deadlines import Deadlines
+    from activities.delivery import Postman
     from activities.emergency import EmergencyDesk
     from activities.merge import Merger
     from complaints.domain import regulator, stages
@@ -36,6 +37,9 @@ with workflow.unsafe.imports_passed_through():
         ArchiveFacts,
         Assess,
         ComplaintStatus,
+        Contact,
+        Delivery,
+        DeliveryOutcome,
         Escalate,
         EscalationEntry,
         EscalationNotice,
@@ -161,6 +165,10 @@ class ComplaintWorkflow:
                                   "; ".join(self.complaint.classification.reasons), "classifier")
         self.move(Stage.assessment, "system")
         self.journal_record("stage_entered", "system")
+        if self.release >= Release.R2027_01:  # the receipt record (seq 1) holds the acknowledgement
+            self.deliver(1, Notice(kind="acknowledgement", recipient="complainant", message="", values={
+                "received_at": self.s.received_at.isoformat(),
+                "decision_due": self.clock.due("decision").isoformat()}))
         self.publish()
 
     async def keep_deadlines(self) -> None:
@@ -202,7 +210,8 @@ class ComplaintWorkflow:
         self.journal_record("cancelled", "temporal", details={"reason": workflow.cancellation_reason() or None},
                             notices=[Notice(kind="cancelled", recipient=f"handler:{self.s.handler or 'unassigned'}",
                                             message=f"Complaint {self.s.complaint_id} was closed: its workflow "
-                                                    "was cancelled in Temporal.")])
+                                                    "was cancelled in Temporal.",
+                                            values={"handler": self.s.handler or "unassigned"})])
         self.publish()
 
     async def settle(self) -> ComplaintStatus:
@@ -243,7 +252,10 @@ class ComplaintWorkflow:
             self.journal_record("warning", "system", details={"deadline": alarm.deadline, "due": due.isoformat()},
                                 notices=[Notice(kind="warning", recipient=f"handler:{holder}",
                                                 message=f"{alarm.deadline} deadline at {local(due, deadline=True)} is "
-                                                        f"{self.clock.warning_at:.0%} gone")])
+                                                        f"{self.clock.warning_at:.0%} gone",
+                                                values={"deadline": alarm.deadline, "due": due.isoformat(),
+                                                        "percent": f"{self.clock.warning_at:.0%}",
+                                                        "handler": holder})])
         else:
             self.s.breaches.append(alarm.deadline)
             self.journal_record("breach", "system", details={"deadline": alarm.deadline, "due": due.isoformat()},
@@ -341,7 +353,8 @@ class ComplaintWorkflow:
                                            days=e.days, at=workflow.now(), decision_due=due))
         return self.act("extend", e, deadlines={"decision": due}, notices=[Notice(
             kind="extension", recipient="complainant",
-            message=f"The decision on your complaint is extended to {local(due, deadline=True)}: {e.reason}")])
+            message=f"The decision on your complaint is extended to {local(due, deadline=True)}: {e.reason}",
+            values={"due": due.isoformat(), "reason": e.reason})])
 
     @workflow.update
     @one_at_a_time
@@ -352,7 +365,8 @@ class ComplaintWorkflow:
         return self.act("pause", p, notices=[Notice(
             kind="pause", recipient="complainant",
             message=f"Your complaint is waiting on an external appraisal ({p.reason}); "
-                    "this time does not count against the decision deadline.")])
+                    "this time does not count against the decision deadline.",
+            values={"reason": p.reason})])
 
     @workflow.update
     @one_at_a_time
@@ -424,7 +438,8 @@ class ComplaintWorkflow:
             if workflow.patched("lead-notifies-handler"):  # runs from before it keep their recorded path
                 notices = [Notice(kind="lead_assigned", recipient=f"handler:{self.s.handler or 'unassigned'}",
                                   message=f"{lead} leads the emergency team's work on complaint "
-                                          f"{self.s.complaint_id}")]
+                                          f"{self.s.complaint_id}",
+                                  values={"lead": lead, "handler": self.s.handler or "unassigned"})]
             self.journal_record("lead_assigned", lead, details={"lead": lead}, notices=notices)
             self.publish()
 
@@ -438,11 +453,25 @@ class ComplaintWorkflow:
         self.s.escalations.append(entry)
         self.s.escalated = True
         seq = self.journal_record("escalation", by, escalation=entry, notices=[Notice(
-            kind="emergency", recipient="emergency-team", message=f"{source.value}: {reason}")])
+            kind="emergency", recipient="emergency-team", message=f"{source.value}: {reason}",
+            values={"source": source.value, "reason": reason, "category": self.s.category or "-",
+                    "severity": self.s.severity.value if self.s.severity else "-"})])
         notice = EscalationNotice(complaint_id=self.s.complaint_id, seq=seq, category=self.s.category,
                                   severity=self.s.severity, stage=self.s.stage, escalation=entry)
         self.outbox.call("alerts", EmergencyDesk.alert_emergency_team, notice,
                          summary=f"emergency team: {source.value}")
+        self.publish()
+
+    def escalate_undelivered(self, delivery: Delivery, outcome: DeliveryOutcome) -> None:
+        """A notice still undelivered when its day of retries ran out (or refused for good) goes
+        to the manager as its own kind of escalation; not an emergency, so not to the team."""
+        entry = EscalationEntry(source=EscalationSource.undelivered, by="system", at=workflow.now(),
+                                reason=f"{delivery.kind} notice (record {delivery.seq}) undelivered: {outcome.error}")
+        self.s.escalations.append(entry)
+        self.journal_record("escalation", "system", escalation=entry, notices=[Notice(
+            kind="undelivered", recipient="manager", message=entry.reason,
+            values={"notice_kind": delivery.kind, "notice_seq": delivery.seq, "error": outcome.error,
+                    "since": self.s.received_at.isoformat() if delivery.seq == 1 else workflow.now().isoformat()})])
         self.publish()
 
     def escalated_by(self, source: EscalationSource) -> bool:
@@ -609,7 +638,35 @@ class ComplaintWorkflow:
                         stage=self.s.stage, facts=self.archive_facts(), **fields)
         label = record.action or kind.replace("_", " ")
         self.outbox.put("archive", lambda: self.outbox.write(Archivist.archive_record, record, f"archive: {label}"))
+        if self.release >= Release.R2027_01:
+            for notice in record.notices:
+                self.deliver(record.seq, notice)
         return self.seq
+
+    # --- delivery of notices (runs from 2027-01 on) ----------------------------------------
+
+    def deliver(self, seq: int, notice: Notice) -> None:
+        """Send a notice to its person, beside the process; what became of it is archived."""
+        who = self.complaint.intake.complainant
+        contact = Contact(name=who.name, email=who.email, phone=who.phone, locale=who.locale) \
+            if notice.recipient == "complainant" else None
+        delivery = Delivery(complaint_id=self.s.complaint_id, seq=seq, kind=notice.kind, recipient=notice.recipient,
+                            values=notice.values, contact=contact)
+        self.outbox.send(Postman.deliver_notice, delivery, f"deliver: {notice.kind}",
+                         lambda outcome, err: self.delivered(delivery, outcome, err))
+
+    def delivered(self, delivery: Delivery, outcome: DeliveryOutcome | None, err: ActivityError | None) -> None:
+        if outcome is None:
+            cause = err.cause if err else None
+            while cause is not None and not isinstance(cause, ApplicationError):  # a timeout wraps the last failure
+                cause = cause.cause
+            reason = cause.message if cause is not None else "no attempt succeeded within a day"
+            outcome = DeliveryOutcome(complaint_id=delivery.complaint_id, seq=delivery.seq, kind=delivery.kind,
+                                      status="failed", error=reason, at=workflow.now())
+            if delivery.kind != "undelivered":
+                self.escalate_undelivered(delivery, outcome)
+        self.outbox.put("archive", lambda: self.outbox.write(Archivist.record_delivery, outcome,
+                                                             f"archive: delivery of {delivery.kind}"))
 
     def journal_receipt(self) -> None:
         """The receipt record: written first, once the deadlines are fixed."""

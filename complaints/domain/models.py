@@ -77,6 +77,7 @@ class EscalationSource(StrEnum):
     sla_breach = "sla_breach"
     urgent_assessment = "urgent_assessment"
     customer_rejection = "customer_rejection"
+    undelivered = "undelivered"  # a notice undelivered for a day: to the manager, not the emergency team
 
 
 class Outcome(StrEnum):
@@ -141,6 +142,7 @@ Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=24), 
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), _pattern(EMAIL, "e-mail address")]
 IdNumber = Annotated[str, StringConstraints(strip_whitespace=True), _pattern(CN_ID, "ID number (18 characters)")]
 Evidence = Annotated[list[Reference], Field(max_length=50)]
+Locale = Literal["zh-CN", "en"]
 
 
 def _aware(value: datetime) -> datetime:
@@ -197,6 +199,8 @@ class Complainant(Strict):
     email: Email | None = None
     id_number: IdNumber | None = None
     customer_id: Reference | None = None
+    locale: Locale = "zh-CN"
+    """The language the firm writes to the complainant in."""
 
     @model_validator(mode="after")
     def _reachable(self) -> Complainant:
@@ -535,6 +539,51 @@ class Notice(BaseModel):
     kind: str
     recipient: str
     message: str
+    values: dict[str, Any] = {}
+    """What the notice's template fills in (complaint id, deadlines, reasons); not archived."""
+
+
+DeliveryStatus = Literal["pending", "sent", "failed"]
+
+
+class Contact(BaseModel):
+    """Where a complainant is written to; travels only inside encrypted payloads."""
+
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    locale: Locale = "zh-CN"
+
+
+class Delivery(BaseModel):
+    """One notice on its way to a person: what a delivery activity renders and sends."""
+
+    complaint_id: str
+    seq: int
+    kind: str
+    recipient: str
+    values: dict[str, Any] = {}
+    contact: Contact | None = None
+    """The complainant's, for a notice to the complainant."""
+
+    @property
+    def notice_id(self) -> str:
+        """Stable across retries and workers: the e-mail's Message-ID, the webhook's Idempotency-Key."""
+        return f"{self.complaint_id}-{self.seq}-{self.kind}"
+
+
+class DeliveryOutcome(BaseModel):
+    """What became of a delivery, as the archive's outbox keeps it (no personal data)."""
+
+    complaint_id: str
+    seq: int
+    kind: str
+    status: DeliveryStatus
+    channel: str | None = None
+    attempts: int = 0
+    error: str | None = None
+    provider_id: str | None = None
+    at: datetime
 
 
 class Record(BaseModel):

@@ -152,7 +152,15 @@ outbox = Table(
     Column("message", Text, nullable=False),
     Column("created_at", Moment, nullable=False),
     Column("sent_at", Moment),
+    # 0003: delivery state, kept by the delivery activities (no personal data)
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("channel", String(16)),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", String(300)),
+    Column("provider_id", String(200)),
+    Column("updated_at", Moment),
     UniqueConstraint("complaint_id", "seq", "kind", name="uq_outbox_notice"),
+    Index("ix_outbox_status", "status"),
 )
 
 contact_suspensions = Table(

@@ -1,0 +1,34 @@
+"""delivery state: each notice's status, channel, attempts, last error and provider id
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-12-02 18:30:00
+
+Notices used to stop in the outbox; the delivery activities now record what became of
+each one. Notices written before this revision read as `pending`.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0003'
+down_revision = '0002'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column('outbox', sa.Column('status', sa.String(length=16), nullable=False, server_default='pending'))
+    op.add_column('outbox', sa.Column('channel', sa.String(length=16), nullable=True))
+    op.add_column('outbox', sa.Column('attempts', sa.Integer(), nullable=False, server_default='0'))
+    op.add_column('outbox', sa.Column('last_error', sa.String(length=300), nullable=True))
+    op.add_column('outbox', sa.Column('provider_id', sa.String(length=200), nullable=True))
+    op.add_column('outbox', sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True))
+    op.create_index('ix_outbox_status', 'outbox', ['status'], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index('ix_outbox_status', table_name='outbox')
+    with op.batch_alter_table('outbox') as batch:
+        for column in ('updated_at', 'provider_id', 'last_error', 'attempts', 'channel', 'status'):
+            batch.drop_column(column)
