@@ -6,18 +6,13 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import socket
 import threading
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.devserver import free_port
 
 
 class MailSink:

@@ -555,16 +555,12 @@ class Contact(BaseModel):
     locale: Locale = "zh-CN"
 
 
-class Delivery(BaseModel):
-    """One notice on its way to a person: what a delivery activity renders and sends."""
+class NoticeRef(BaseModel):
+    """Which notice: the record that holds it and its kind."""
 
     complaint_id: str
     seq: int
     kind: str
-    recipient: str
-    values: dict[str, Any] = {}
-    contact: Contact | None = None
-    """The complainant's, for a notice to the complainant."""
 
     @property
     def notice_id(self) -> str:
@@ -572,18 +568,37 @@ class Delivery(BaseModel):
         return f"{self.complaint_id}-{self.seq}-{self.kind}"
 
 
-class DeliveryOutcome(BaseModel):
-    """What became of a delivery, as the archive's outbox keeps it (no personal data)."""
+class Delivery(NoticeRef):
+    """One notice on its way to a person: what a delivery activity renders and sends."""
 
-    complaint_id: str
-    seq: int
-    kind: str
+    recipient: str
+    values: dict[str, Any] = {}
+    contact: Contact | None = None
+    """The complainant's, for a notice to the complainant."""
+
+
+class DeliveryState(BaseModel):
     status: DeliveryStatus
     channel: str | None = None
     attempts: int = 0
-    error: str | None = None
     provider_id: str | None = None
+
+
+class DeliveryOutcome(NoticeRef, DeliveryState):
+    """What became of a delivery, as the archive's outbox keeps it (no personal data)."""
+
+    error: str | None = None
     at: datetime
+
+
+class NoticeState(NoticeRef, DeliveryState):
+    """A notice as the outbox lists it: who it is for and what became of it, without its text."""
+
+    recipient: str
+    last_error: str | None = None
+    created_at: datetime
+    sent_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 class Record(BaseModel):

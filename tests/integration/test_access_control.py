@@ -29,6 +29,7 @@ CONTRACT: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/complaints/{complaint_id}/updates/{idempotency_key}"): READERS,
     ("GET", "/emergency/cases"): frozenset({"emergency", "manager"}),
     ("POST", "/emergency/cases/{complaint_id}/acknowledge"): frozenset({"emergency"}),
+    ("GET", "/outbox"): frozenset({"auditor", "manager"}),
     ("POST", "/codec/decode"): READERS,
     ("POST", "/codec/encode"): frozenset({"manager"}),
     ("POST", "/codec/k/{key}/decode"): READERS,

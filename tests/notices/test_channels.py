@@ -16,7 +16,8 @@ from complaints.notices.channels import (
     message_id,
     verify,
 )
-from tests.receivers import HttpReceiver, MailSink, free_port
+from tests.devserver import free_port
+from tests.receivers import HttpReceiver, MailSink
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from activities.delivery import NOT_CONFIGURED, Channels, Postman
 from complaints.infra.archive import Archive
 from complaints.notices.channels import Mailer, Webhook
 from complaints.notices.render import Templates
-from tests.receivers import HttpReceiver, MailSink, free_port
+from tests.devserver import free_port
+from tests.receivers import HttpReceiver, MailSink
 from tests.workflows.conftest import Desk
 from worker import new_worker
 
