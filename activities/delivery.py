@@ -8,7 +8,7 @@ back a delivery (the workflow records the outcome through its archive lane as we
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,7 +19,8 @@ from complaints.domain.models import Delivery, DeliveryOutcome, workflow_id
 from complaints.infra.archive import Archive
 from complaints.infra.logging import log
 from complaints.infra.settings import SettingError, Settings
-from complaints.notices.channels import Mailer, NotConfigured, SendFailed, Webhook
+from complaints.notices.channels import Attachment, Mailer, NotConfigured, SendFailed, Webhook
+from complaints.notices.letter import LetterRefused, decision_letter
 from complaints.notices.render import STAFF_LOCALE, TemplateError, Templates
 
 NOT_CONFIGURED = "channel not configured"
@@ -35,6 +36,9 @@ class Channels:
     team_mail: str | None = None
     web_ui_url: str = "http://localhost:8233"
     namespace: str = "default"
+    letterhead: dict[str, str | None] = field(default_factory=lambda: {"firm_name": None,
+                                                                       "regulator_hotline": "12378"})
+    """What every written decision names besides the complaint: the firm, the regulator's hotline."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Channels:
@@ -50,6 +54,7 @@ class Channels:
             if settings.emergency_webhook_url else None,
             team_mail=settings.team_mail, web_ui_url=settings.web_ui_url.rstrip("/"),
             namespace=settings.temporal_namespace,
+            letterhead={"firm_name": settings.firm_name, "regulator_hotline": settings.regulator_hotline},
         )
 
     def unconfigured(self) -> list[str]:
@@ -63,7 +68,10 @@ def channel_of(delivery: Delivery) -> str:
     """email or sms for the complainant (e-mail when there is an address), the robot for the
     emergency team, the team's mailbox for handlers and managers."""
     if delivery.recipient == "complainant":
-        return "email" if delivery.contact and delivery.contact.email else "sms"
+        email = bool(delivery.contact and delivery.contact.email)
+        if delivery.kind == "decision":  # a written decision: a PDF by e-mail, else a letter to post
+            return "email" if email and delivery.values.get("channel") != "letter" else "post"
+        return "email" if email else "sms"
     return "emergency" if delivery.recipient == "emergency-team" else "team"
 
 
@@ -85,8 +93,8 @@ class Postman:
             outcome = self._outcome(delivery, "pending", channel, attempt - 1, error=NOT_CONFIGURED)
             self._tell(outcome)
             return outcome
-        except (SendFailed, TemplateError) as err:
-            permanent = isinstance(err, TemplateError) or err.permanent
+        except (SendFailed, TemplateError, LetterRefused) as err:
+            permanent = not isinstance(err, SendFailed) or err.permanent
             self._tell(self._outcome(delivery, "pending", channel, attempt, error=str(err)))
             raise ApplicationError(str(err), type="DeliveryFailed", non_retryable=permanent) from None
         outcome = self._outcome(delivery, "sent", channel, attempt, provider_id=provider_id)
@@ -110,6 +118,8 @@ class Postman:
             mail, to = self._configured(self.channels.mail), self._configured(self.channels.team_mail)
             return mail.send(to, text.subject, text.body, delivery.notice_id)
         assert contact is not None, "a notice to the complainant carries the contact"
+        if delivery.kind == "decision":
+            return self._send_letter(delivery, channel, values | {"name": contact.name})
         text = self.templates.render(delivery.kind, contact.locale, values | {"name": contact.name})
         if channel == "email":
             return self._configured(self.channels.mail).send(contact.email, text.subject, text.body,
@@ -120,6 +130,23 @@ class Postman:
             {"notice_id": delivery.notice_id, "complaint_id": delivery.complaint_id, "kind": delivery.kind,
              "to": contact.phone, "locale": contact.locale, "text": f"{text.subject}\n{text.body}"},
             delivery.notice_id)
+
+    def _send_letter(self, delivery: Delivery, channel: str, values: dict) -> str:
+        """Render and check the written decision, keep it in the archive, then mail it as a PDF;
+        a `letter` complaint's (or one without an e-mail address) is kept for the firm to post."""
+        assert delivery.contact is not None
+        letter = decision_letter(self.templates, delivery.contact.locale, values | self.channels.letterhead)
+        mail = None if channel == "post" else self._configured(self.channels.mail)
+        try:
+            self.archive.keep_letter(delivery.complaint_id, delivery.seq, letter.sha256, letter.pdf,
+                                     f"{letter.text.subject}\n\n{letter.text.body}", postal=mail is None,
+                                     at=datetime.now(timezone.utc))
+        except SQLAlchemyError:
+            raise SendFailed("archive: the letter could not be kept, so it is not sent yet") from None
+        if mail is None:
+            return f"post:sha256:{letter.sha256}"
+        return mail.send(delivery.contact.email, letter.text.subject, letter.text.body, delivery.notice_id,
+                         attachments=(Attachment(f"decision-{delivery.complaint_id}.pdf", letter.pdf),))
 
     @staticmethod
     def _configured(channel):  # noqa: ANN001, ANN205 - any channel or setting

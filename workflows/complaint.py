@@ -128,6 +128,7 @@ class ComplaintWorkflow:
         self.plan_proposed = False
         self.evidence = list(complaint.intake.evidence)
         self.found: dict[str, Any] = {}  # what handlers found: facts beyond the status
+        self.letter: dict[str, Any] = {}  # what the written decision says: the handlers' findings, plan, remedies
         self.archived: dict[str, Any] = {}  # the facts as the last record left them
         self.seq = 0
         self.outbox = Outbox()
@@ -289,6 +290,7 @@ class ComplaintWorkflow:
     @one_at_a_time
     def investigate(self, payload: dict) -> ComplaintStatus:
         i = self.parse(Investigate, payload)
+        self.letter["reasons"] = i.findings
         self.evidence += i.evidence
         self.found.update(substantiated=i.substantiated, root_cause=i.root_cause, evidence=self.evidence)
         return self.act("investigate", i)
@@ -297,11 +299,14 @@ class ComplaintWorkflow:
     @one_at_a_time
     def propose_solution(self, payload: dict) -> ComplaintStatus:
         self.plan_proposed = True
-        return self.act("propose_solution", self.parse(ProposeSolution, payload))
+        p = self.parse(ProposeSolution, payload)
+        self.letter.update(decision=p.plan, actions="; ".join(p.remedies))
+        return self.act("propose_solution", p)
 
     @workflow.update
     @one_at_a_time
     def record_execution(self, payload: dict) -> ComplaintStatus:
+        self.letter["done_by"] = workflow.now().isoformat()
         return self.act("record_execution", self.parse(RecordExecution, payload))
 
     @workflow.update
@@ -309,11 +314,15 @@ class ComplaintWorkflow:
     def record_feedback(self, payload: dict) -> ComplaintStatus:
         f = self.parse(RecordFeedback, payload)
         self.found.setdefault("decided_at", workflow.now())
+        by_letter = self.release >= Release.R2027_01  # the decision deadline is met when the letter is sent
         if f.accepted:
-            return self.act("record_feedback", f)
+            status = self.act("record_feedback", f, meets=not by_letter)
+            if by_letter:
+                self.send_decision_letter()
+            return status
         self.s.reopen_count += 1
         self.plan_proposed = False
-        self.act("record_feedback", f, to=Stage.solution)
+        self.act("record_feedback", f, to=Stage.solution, meets=not by_letter)
         if self.s.reopen_count >= 2:
             self.escalate_to_team(EscalationSource.customer_rejection,
                                   f"solution rejected {self.s.reopen_count} times", f.handler)
@@ -600,13 +609,15 @@ class ComplaintWorkflow:
 
     # --- state changes and their record ------------------------------------------------------
 
-    def act(self, action: str, parsed: BaseModel, to: Stage | None = None, **record: Any) -> ComplaintStatus:
-        """Apply a handler's accepted action: deadline met, stage moved, journalled, published."""
+    def act(self, action: str, parsed: BaseModel, to: Stage | None = None, meets: bool = True,
+            **record: Any) -> ComplaintStatus:
+        """Apply a handler's accepted action: deadline met (unless `meets` is off), stage moved,
+        journalled, published."""
         handler = parsed.handler  # type: ignore[attr-defined]
         self.s.handler = handler
         if handler not in self.s.handlers:
             self.s.handlers.append(handler)
-        met = stages.MEETS.get(action)
+        met = stages.MEETS.get(action) if meets else None
         if met and met not in self.s.met:
             self.s.met[met] = workflow.now()
         target = to or stages.LEADS_TO.get(action)
@@ -655,7 +666,28 @@ class ComplaintWorkflow:
         self.outbox.send(Postman.deliver_notice, delivery, f"deliver: {notice.kind}",
                          lambda outcome, err: self.delivered(delivery, outcome, err))
 
+    def send_decision_letter(self) -> None:
+        """The written decision, rendered and checked by the delivery activity; the `decision`
+        deadline is met when it is sent (delivered), and keeps running while it is not."""
+        values = self.letter | {"received_at": self.s.received_at.isoformat(), "channel": self.s.channel.value,
+                                "decided_at": workflow.now().isoformat()}
+        values.setdefault("done_by", workflow.now().isoformat())
+        self.journal_record("decision_letter", "system", notices=[Notice(
+            kind="decision", recipient="complainant", message="the written decision (kept in letters)",
+            values=values)])
+
+    def decision_sent(self, outcome: DeliveryOutcome) -> None:
+        if "decision" in self.s.met:
+            return
+        self.s.met["decision"] = workflow.now()
+        self.changes += 1
+        self.journal_record("decision_sent", "system", met=["decision"],
+                            details={"letter": outcome.seq, "channel": outcome.channel})
+        self.publish()
+
     def delivered(self, delivery: Delivery, outcome: DeliveryOutcome | None, err: ActivityError | None) -> None:
+        if outcome is not None and outcome.kind == "decision" and outcome.status == "sent":
+            self.decision_sent(outcome)
         if outcome is None:
             cause = err.cause if err else None
             while cause is not None and not isinstance(cause, ApplicationError):  # a timeout wraps the last failure

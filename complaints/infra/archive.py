@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from complaints.domain.models import DeliveryOutcome, Intake, Record
 
-from .schema import audit, complaints, contact_suspensions, deadlines, escalations, outbox
+from .schema import audit, complaints, contact_suspensions, deadlines, escalations, letters, outbox
 
 
 def phone_digits(phone: str | None) -> str | None:
@@ -183,6 +183,22 @@ class Archive:
             tx.execute(update(outbox).where(outbox.c.complaint_id == outcome.complaint_id,
                                             outbox.c.seq == outcome.seq, outbox.c.kind == outcome.kind,
                                             outbox.c.status != "sent").values(values))
+
+    def keep_letter(self, complaint_id: str, seq: int, sha256: str, pdf: bytes, text: str, postal: bool,
+                    at: datetime) -> None:
+        """Keep a written decision once; a retry finds it kept."""
+        try:
+            with self.engine.begin() as tx:
+                tx.execute(insert(letters).values(complaint_id=complaint_id, seq=seq, sha256=sha256, pdf=pdf,
+                                                  text=text, postal=postal, created_at=at))
+        except IntegrityError:
+            pass  # kept by an earlier attempt
+
+    def letter(self, complaint_id: str, seq: int) -> dict[str, Any] | None:
+        with self.engine.connect() as db:
+            row = db.execute(select(letters).where(letters.c.complaint_id == complaint_id, letters.c.seq == seq)
+                             ).mappings().first()
+        return dict(row) if row else None
 
     def deliveries(self, status: str | None = None) -> list[dict[str, Any]]:
         """Every notice with its delivery state (no message text: it may name the complainant)."""

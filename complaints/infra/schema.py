@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -162,6 +163,19 @@ outbox = Table(
     UniqueConstraint("complaint_id", "seq", "kind", name="uq_outbox_notice"),
     Index("ix_outbox_status", "status"),
 )
+
+letters = Table(
+    "letters",
+    metadata,
+    Column("complaint_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("pdf", LargeBinary, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("postal", Boolean, nullable=False),
+    Column("created_at", Moment, nullable=False),
+)
+"""0003: each written decision as sent (or kept for posting), with the SHA-256 of its PDF."""
 
 contact_suspensions = Table(
     "contact_suspensions",

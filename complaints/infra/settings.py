@@ -64,6 +64,10 @@ class Settings:
     """Overrides the packaged notice templates file by file."""
     team_mail: str | None = None
     """Where handlers' warnings and managers' notices go until people have their own addresses."""
+    firm_name: str | None = None
+    """The firm's name, which every written decision must carry."""
+    regulator_hotline: str = "12378"
+    """The financial regulator's complaint hotline a written decision names."""
     web_ui_url: str = "http://localhost:8233"
     """The Temporal Web UI as the emergency team reaches it: the alert links to the complaint there."""
 
@@ -141,6 +145,8 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "COMPLAINTS_TEMPLATES_DIR": ("templates_dir", Path),
     "COMPLAINTS_TEAM_MAIL": ("team_mail", str),
     "COMPLAINTS_WEB_UI_URL": ("web_ui_url", str),
+    "COMPLAINTS_FIRM_NAME": ("firm_name", str),
+    "COMPLAINTS_REGULATOR_HOTLINE": ("regulator_hotline", str),
 }
 """The service's own variables, each to its field."""
 

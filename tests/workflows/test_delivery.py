@@ -4,6 +4,7 @@ loopback, and the archive keeps what became of each notice."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from datetime import timedelta
 
@@ -15,6 +16,8 @@ from complaints.notices.channels import Mailer, Webhook
 from complaints.notices.render import Templates
 from tests.devserver import free_port
 from tests.receivers import HttpReceiver, MailSink
+from tests.conftest import LETTERHEAD
+from tests.notices.test_letter import pdf_text
 from tests.workflows.conftest import Desk
 from worker import new_worker
 
@@ -72,7 +75,7 @@ async def worker(client, task_queue, policy, calendar, archive, team_id, mail, r
     """The test's worker, mailing to the test's SMTP server (up or not, as the test decides)."""
     channels = Channels(mail=Mailer(f"smtp://127.0.0.1:{mail.port}", MAIL_FROM),
                         emergency=Webhook(robot.url, "emergency webhook"), team_mail="team@firm.example",
-                        web_ui_url="http://ui.firm.example")
+                        web_ui_url="http://ui.firm.example", letterhead=LETTERHEAD)
     postman = Postman(channels, Templates(), archive)
     async with new_worker(client, task_queue, policy, calendar, archive, team_id, postman=postman) as running:
         yield running
@@ -156,3 +159,35 @@ async def test_the_emergency_team_gets_a_markdown_alert_without_personal_data(de
     assert f"http://ui.firm.example/namespaces/default/workflows/complaint-{cid}" in content
     for personal in ("张三", "13800000000", "zhang.san", "催收员威胁"):
         assert personal not in body.decode()
+
+
+async def test_the_decision_deadline_is_met_when_the_letter_is_sent_not_when_typed(desk, archive, mail) -> None:
+    handle = await desk.file(complainant=WITH_EMAIL)  # mail is down
+    cid = (await handle.query("status"))["complaint_id"]
+    typed = await desk.steps(handle, 5)  # through record_feedback: the decision typed
+    assert typed["stage"] == "revisit" and "decision" not in typed["met"]
+    pending = await state(archive, cid, "decision", lambda n: n["attempts"] >= 1)
+    assert pending["status"] == "pending" and pending["last_error"].startswith("smtp: ")
+    assert "decision" not in (await handle.query("status"))["met"], "the clock keeps running while it is not sent"
+
+    mail.up()
+    await desk.sleep(timedelta(minutes=15))
+    status = await desk.until(handle, lambda s: "decision" in s["met"])
+    sent = await state(archive, cid, "decision", lambda n: n["status"] == "sent")
+    [letter] = [m for m in mail.messages if m["Message-ID"] == f"<{cid}-{sent['seq']}-decision@firm.example>"]
+    [pdf] = [part.get_content() for part in letter.iter_attachments()]
+    kept = archive.letter(cid, sent["seq"])
+    assert kept["sha256"] == hashlib.sha256(pdf).hexdigest() and kept["pdf"] == pdf and not kept["postal"]
+    assert cid in pdf_text(pdf) and LETTERHEAD["firm_name"] in pdf_text(pdf)
+    assert status["met"]["decision"] > typed["met"]["execution"]
+
+
+async def test_a_letter_complaints_decision_is_kept_for_posting_and_meets_the_deadline(desk, archive) -> None:
+    handle = await desk.file(channel="letter")
+    cid = (await handle.query("status"))["complaint_id"]
+    await desk.steps(handle, 5)
+    await desk.until(handle, lambda s: "decision" in s["met"])
+    sent = await state(archive, cid, "decision", lambda n: n["status"] == "sent")
+    kept = archive.letter(cid, sent["seq"])
+    assert sent["channel"] == "post" and kept["postal"] and sent["provider_id"] == f"post:sha256:{kept['sha256']}"
+    assert "张三" in kept["text"] and "12378" in kept["text"]
