@@ -480,7 +480,7 @@ class ComplaintWorkflow:
         self.journal_record("escalation", "system", escalation=entry, notices=[Notice(
             kind="undelivered", recipient="manager", message=entry.reason,
             values={"notice_kind": delivery.kind, "notice_seq": delivery.seq, "error": outcome.error,
-                    "since": self.s.received_at.isoformat() if delivery.seq == 1 else workflow.now().isoformat()})])
+                    "at": workflow.now().isoformat()})])
         self.publish()
 
     def escalated_by(self, source: EscalationSource) -> bool:
