@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import email
 import email.policy
+import ipaddress
 import json
+import ssl
 import threading
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from tests.devserver import free_port
 
@@ -18,15 +26,16 @@ from tests.devserver import free_port
 class MailSink:
     """An SMTP server on 127.0.0.1; `messages` holds what it accepted, parsed."""
 
-    def __init__(self, port: int | None = None, answer: str = "250 OK") -> None:
+    def __init__(self, port: int | None = None, answer: str = "250 OK", tls: ssl.SSLContext | None = None,
+                 implicit_tls: bool = False) -> None:
         self.port = port or free_port()
-        self.answer = answer
+        self.answer, self.tls, self.implicit_tls = answer, tls, implicit_tls
         self.messages: list[EmailMessage] = []
         self.controller: Controller | None = None
 
     @property
     def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
+        return f"{'smtps' if self.implicit_tls else 'smtp'}://127.0.0.1:{self.port}"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802 - aiosmtpd's hook
         if self.answer.startswith("250"):
@@ -34,7 +43,8 @@ class MailSink:
         return self.answer
 
     def start(self) -> MailSink:
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        tls = {"ssl_context": self.tls} if self.implicit_tls else {"tls_context": self.tls, "require_starttls": True}
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **(tls if self.tls else {}))
         self.controller.start()
         return self
 
@@ -81,3 +91,21 @@ class HttpReceiver:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, for TLS on loopback; trust it with SSL_CERT_FILE."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file

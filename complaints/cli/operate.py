@@ -426,13 +426,19 @@ def show_stranded(found: list[Stranded]) -> None:
 def outbox(failed: bool = typer.Option(False, "--failed", help="only the notices that failed"),
            as_json: bool = typer.Option(False, "--json", help="print the notices as JSON")) -> None:
     """Every notice and what became of it: pending (with the reason), sent, or failed after a
-    day of retries. Reads the archive only."""
+    day of retries. Reads the archive only; names on standard error the delivery settings
+    missing from this environment."""
+    from activities.delivery import Channels
+
     settings = Settings.from_env()
     try:
         found = asyncio.run(notices_of(Archive(engine_for(settings.db_url)), "failed" if failed else None))
     except DeskError as error:
         fail(type(error), str(error))
     dump(found) if as_json else show_notices(found)
+    missing = Channels.from_settings(settings).unconfigured()
+    if missing:  # their notices stay pending: say so where people look
+        err.print(Text(f"channels not configured here (their notices stay pending): {', '.join(missing)}"))
 
 
 def show_notices(found: list[NoticeState]) -> None:

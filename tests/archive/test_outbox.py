@@ -59,6 +59,9 @@ def test_complaints_outbox_lists_failed_notices_without_their_text(archive: Arch
     assert (notice["complaint_id"], notice["kind"], notice["status"], notice["attempts"]) == ("C1", "emergency",
                                                                                              "failed", 40)
     assert notice["last_error"] == "emergency webhook: receiver answered 503" and "message" not in notice
+    env = {name: value for name, value in os.environ.items() if "SMTP" not in name and "WEBHOOK" not in name}
     table = subprocess.run([str(Path(sys.executable).parent / "complaints"), "outbox"], capture_output=True,
-                           text=True, timeout=120, env={**os.environ, "COMPLAINTS_DB_URL": url, "COLUMNS": "200"})
+                           text=True, timeout=120, env={**env, "COMPLAINTS_DB_URL": url, "COLUMNS": "200",
+                                                        "COMPLAINTS_SMTP_URL": "smtp://127.0.0.1:25"})
     assert "2 notices" in table.stdout and "pending" in table.stdout and "Li Lei" not in table.stdout
+    assert "COMPLAINTS_SMS_WEBHOOK_URL" in table.stderr and "COMPLAINTS_SMTP_URL" not in table.stderr

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import ssl
 import time
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +19,7 @@ from complaints.notices.channels import (
     verify,
 )
 from tests.devserver import free_port
-from tests.receivers import HttpReceiver, MailSink
+from tests.receivers import HttpReceiver, MailSink, self_signed
 
 
 @pytest.fixture
@@ -47,6 +49,34 @@ def test_a_server_without_starttls_is_refused_when_tls_is_required(sink: MailSin
     with pytest.raises(SendFailed, match="offers no STARTTLS and TLS is required"):
         Mailer(sink.url, "complaints@firm.example", require_tls=True).send("a@example.cn", "s", "b", "C1-1-x")
     assert sink.messages == []
+
+
+@pytest.fixture
+def server_tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
+    """A TLS context for a loopback server whose certificate the client trusts."""
+    cert, key = self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def test_starttls_when_offered_satisfies_required_tls(server_tls: ssl.SSLContext) -> None:
+    sink = MailSink(tls=server_tls).start()  # plain mail refused until STARTTLS
+    try:
+        Mailer(sink.url, "complaints@firm.example", require_tls=True).send("a@example.cn", "主题", "正文", "C1-1-x")
+    finally:
+        sink.stop()
+    assert [m["Message-ID"] for m in sink.messages] == ["<C1-1-x@firm.example>"]
+
+
+def test_smtps_is_tls_from_the_first_byte(server_tls: ssl.SSLContext) -> None:
+    sink = MailSink(tls=server_tls, implicit_tls=True).start()
+    try:
+        Mailer(sink.url, "complaints@firm.example").send("a@example.cn", "主题", "正文", "C1-1-x")
+    finally:
+        sink.stop()
+    assert len(sink.messages) == 1
 
 
 def test_a_server_that_is_down_is_a_failure_worth_retrying() -> None:
