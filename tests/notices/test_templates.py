@@ -6,6 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
+
+from complaints.domain.models import Intake, field_errors
 
 from complaints.notices.render import TemplateError, Templates, chinese_date, chinese_deadline
 
@@ -43,3 +46,12 @@ def test_a_template_missing_a_value_or_a_file_is_named() -> None:
         Templates().render("extension", "zh-CN", {"complaint_id": "C1", "name": "张三", "reason": "x"})
     with pytest.raises(TemplateError, match="no template zh-CN/nothing.txt"):
         Templates().render("nothing", "zh-CN", {})
+
+
+def test_the_complainants_locale_defaults_to_chinese_and_refuses_others_by_name() -> None:
+    body = {"channel": "phone", "content": "x", "complainant": {"name": "张三", "phone": "13800000000"}}
+    assert Intake.model_validate(body).complainant.locale == "zh-CN"
+    with pytest.raises(ValidationError) as refused:
+        Intake.model_validate(body | {"complainant": body["complainant"] | {"locale": "fr"}})
+    [(field, reason)] = field_errors(refused.value)
+    assert field == "complainant.locale" and "zh-CN" in reason and "fr" not in reason
