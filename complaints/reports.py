@@ -10,7 +10,8 @@ Populations, all in Asia/Shanghai dates, both ends inclusive:
   respondents, regulator actions, repeat complainants, categories over time;
 - complaints *closed* in the period: outcomes, satisfaction, root causes, and the handling
   time of the resolved ones;
-- escalations *raised* in the period, by source.
+- escalations *raised* in the period, by source;
+- notices *written* in the period, by delivery state (a failed one never reached its person).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 from complaints.domain.models import DEADLINES, Category, Channel, EscalationSource, Outcome, Severity
 from complaints.domain.workdays import SHANGHAI, WorkingCalendar
-from complaints.infra.schema import complaints, deadlines, escalations
+from complaints.infra.schema import complaints, deadlines, escalations, outbox
 
 DEADLINE_STATES = ("met", "breached", "open", "cancelled")
 """met on time; breached (recorded breach, or met after it was due); still running; and
@@ -167,6 +168,9 @@ def build_report(engine: Engine, period: Period, calendar: WorkingCalendar | Non
             "escalations_by_source": _counts(
                 db.execute(select(escalations.c.source, func.count()).where(period.holds(escalations.c.at))
                            .group_by(escalations.c.source)).all(), tuple(EscalationSource)),
+            "deliveries": _counts(
+                db.execute(select(outbox.c.status, func.count()).where(period.holds(outbox.c.created_at))
+                           .group_by(outbox.c.status)).all(), ("pending", "sent", "failed")),
             "handling_working_days": _handling_time(db, closed, calendar),
             "satisfaction": _satisfaction(grouped(c.reached, c.satisfaction, where=closed)),
             "root_causes": [
@@ -303,7 +307,7 @@ def csv_rows(report: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
     rows += [("closed_by_outcome", k, "count", v) for k, v in report["closed_by_outcome"].items()]
     for name, figures in report["deadlines"].items():
         rows += [("deadline", name, measure, value) for measure, value in figures.items()]
-    for section in ("by_category", "by_channel", "by_severity", "escalations_by_source", "satisfaction"):
+    for section in ("by_category", "by_channel", "by_severity", "escalations_by_source", "deliveries", "satisfaction"):
         rows += [(section, k, "count", v) for k, v in report[section].items()]
     rows += [("by_respondent", f"{r['kind']}:{r['id']}", "count", r["complaints"]) for r in report["by_respondent"]]
     rows += [("handling_working_days", "resolved", k, v) for k, v in report["handling_working_days"].items()]

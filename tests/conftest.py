@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.delivery import Channels, Postman
 from complaints.domain.policy import Policy
 from complaints.domain.workdays import WorkingCalendar
 from complaints.infra import logging as service_logging
@@ -26,6 +27,7 @@ from complaints.infra.archive import Archive
 from complaints.infra.migrations import upgrade
 from complaints.infra.settings import Settings
 from complaints.infra.temporal import data_converter, register_search_attributes
+from complaints.notices.render import Templates
 from workflows.visibility import ALL
 
 BIN = Path(sys.executable).parent
@@ -128,10 +130,20 @@ def team_id(task_queue: str) -> str:
     return f"emergency-team-{task_queue}"
 
 
+LETTERHEAD = {"firm_name": "示例消费金融有限公司", "regulator_hotline": "12378"}
+"""A firm's name for tests' letters: a written decision without one is refused."""
+
+
+def postman(archive: Archive) -> Postman:
+    """Delivery as a test worker has it: no channel configured (notices stay pending), letters
+    to post (kept in the archive), so a complaint's decision deadline is met when its letter is."""
+    return Postman(Channels(letterhead=LETTERHEAD), Templates(), archive)
+
+
 @pytest.fixture
 async def worker(client: Client, task_queue: str, policy: Policy, calendar: WorkingCalendar, archive: Archive,
                  team_id: str):
     from worker import new_worker
 
-    async with new_worker(client, task_queue, policy, calendar, archive, team_id) as running:
+    async with new_worker(client, task_queue, policy, calendar, archive, team_id, postman(archive)) as running:
         yield running

@@ -8,13 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from complaints.devstack import search_attribute_flags
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from complaints.devstack import free_port, search_attribute_flags  # noqa: F401 - free_port: the tests' too
 
 
 @dataclass

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.archive import Archivist
     from activities.collection import CollectionContact
     from activities.deadlines import Deadlines
+    from activities.delivery import Postman
     from activities.emergency import EmergencyDesk
     from activities.merge import Merger
     from complaints.domain import codes, regulator, stages
@@ -37,6 +38,9 @@ with workflow.unsafe.imports_passed_through():
         Assess,
         Coded,
         ComplaintStatus,
+        Contact,
+        Delivery,
+        DeliveryOutcome,
         Escalate,
         EscalationEntry,
         EscalationNotice,
@@ -126,6 +130,7 @@ class ComplaintWorkflow:
         self.plan_proposed = False
         self.evidence = list(complaint.intake.evidence)
         self.found: dict[str, Any] = {}  # what handlers found: facts beyond the status
+        self.letter: dict[str, Any] = {}  # what the written decision says: the handlers' findings, plan, remedies
         self.archived: dict[str, Any] = {}  # the facts as the last record left them
         self.seq = 0
         self.outbox = Outbox()
@@ -164,6 +169,10 @@ class ComplaintWorkflow:
                                   "; ".join(self.complaint.classification.reasons), "classifier")
         self.move(Stage.assessment, "system")
         self.journal_record("stage_entered", "system")
+        if self.release >= Release.R2027_01:  # the receipt record (seq 1) holds the acknowledgement
+            self.deliver(1, Notice(kind="acknowledgement", recipient="complainant", message="", values={
+                "received_at": self.s.received_at.isoformat(),
+                "decision_due": self.clock.due("decision").isoformat()}))
         self.publish()
 
     async def keep_deadlines(self) -> None:
@@ -205,7 +214,8 @@ class ComplaintWorkflow:
         self.journal_record("cancelled", "temporal", details={"reason": workflow.cancellation_reason() or None},
                             notices=[Notice(kind="cancelled", recipient=f"handler:{self.s.handler or 'unassigned'}",
                                             message=f"Complaint {self.s.complaint_id} was closed: its workflow "
-                                                    "was cancelled in Temporal.")])
+                                                    "was cancelled in Temporal.",
+                                            values={"handler": self.s.handler or "unassigned"})])
         self.publish()
 
     async def settle(self) -> ComplaintStatus:
@@ -246,7 +256,10 @@ class ComplaintWorkflow:
             self.journal_record("warning", "system", details={"deadline": alarm.deadline, "due": due.isoformat()},
                                 notices=[Notice(kind="warning", recipient=f"handler:{holder}",
                                                 message=f"{alarm.deadline} deadline at {local(due, deadline=True)} is "
-                                                        f"{self.clock.warning_at:.0%} gone")])
+                                                        f"{self.clock.warning_at:.0%} gone",
+                                                values={"deadline": alarm.deadline, "due": due.isoformat(),
+                                                        "percent": f"{self.clock.warning_at:.0%}",
+                                                        "handler": holder})])
         else:
             self.s.breaches.append(alarm.deadline)
             self.journal_record("breach", "system", details={"deadline": alarm.deadline, "due": due.isoformat()},
@@ -282,6 +295,7 @@ class ComplaintWorkflow:
     def investigate(self, payload: dict) -> ComplaintStatus:
         i = self.parse(Investigate, payload)
         self.recode(i)
+        self.letter["reasons"] = i.findings
         self.evidence += i.evidence
         self.found.update(substantiated=i.substantiated, root_cause=i.root_cause, evidence=self.evidence)
         return self.act("investigate", i)
@@ -290,11 +304,14 @@ class ComplaintWorkflow:
     @one_at_a_time
     def propose_solution(self, payload: dict) -> ComplaintStatus:
         self.plan_proposed = True
-        return self.act("propose_solution", self.parse(ProposeSolution, payload))
+        p = self.parse(ProposeSolution, payload)
+        self.letter.update(decision=p.plan, actions="; ".join(p.remedies))
+        return self.act("propose_solution", p)
 
     @workflow.update
     @one_at_a_time
     def record_execution(self, payload: dict) -> ComplaintStatus:
+        self.letter["done_by"] = workflow.now().isoformat()
         return self.act("record_execution", self.parse(RecordExecution, payload))
 
     @workflow.update
@@ -302,11 +319,15 @@ class ComplaintWorkflow:
     def record_feedback(self, payload: dict) -> ComplaintStatus:
         f = self.parse(RecordFeedback, payload)
         self.found.setdefault("decided_at", workflow.now())
+        by_letter = self.release >= Release.R2027_01  # the decision deadline is met when the letter is sent
         if f.accepted:
-            return self.act("record_feedback", f)
+            status = self.act("record_feedback", f, meets=not by_letter)
+            if by_letter:
+                self.send_decision_letter()
+            return status
         self.s.reopen_count += 1
         self.plan_proposed = False
-        self.act("record_feedback", f, to=Stage.solution)
+        self.act("record_feedback", f, to=Stage.solution, meets=not by_letter)
         if self.s.reopen_count >= 2:
             self.escalate_to_team(EscalationSource.customer_rejection,
                                   f"solution rejected {self.s.reopen_count} times", f.handler)
@@ -347,7 +368,8 @@ class ComplaintWorkflow:
                                            days=e.days, at=workflow.now(), decision_due=due))
         return self.act("extend", e, deadlines={"decision": due}, notices=[Notice(
             kind="extension", recipient="complainant",
-            message=f"The decision on your complaint is extended to {local(due, deadline=True)}: {e.reason}")])
+            message=f"The decision on your complaint is extended to {local(due, deadline=True)}: {e.reason}",
+            values={"due": due.isoformat(), "reason": e.reason})])
 
     @workflow.update
     @one_at_a_time
@@ -358,7 +380,8 @@ class ComplaintWorkflow:
         return self.act("pause", p, notices=[Notice(
             kind="pause", recipient="complainant",
             message=f"Your complaint is waiting on an external appraisal ({p.reason}); "
-                    "this time does not count against the decision deadline.")])
+                    "this time does not count against the decision deadline.",
+            values={"reason": p.reason})])
 
     @workflow.update
     @one_at_a_time
@@ -430,7 +453,8 @@ class ComplaintWorkflow:
             if workflow.patched("lead-notifies-handler"):  # runs from before it keep their recorded path
                 notices = [Notice(kind="lead_assigned", recipient=f"handler:{self.s.handler or 'unassigned'}",
                                   message=f"{lead} leads the emergency team's work on complaint "
-                                          f"{self.s.complaint_id}")]
+                                          f"{self.s.complaint_id}",
+                                  values={"lead": lead, "handler": self.s.handler or "unassigned"})]
             self.journal_record("lead_assigned", lead, details={"lead": lead}, notices=notices)
             self.publish()
 
@@ -444,11 +468,25 @@ class ComplaintWorkflow:
         self.s.escalations.append(entry)
         self.s.escalated = True
         seq = self.journal_record("escalation", by, escalation=entry, notices=[Notice(
-            kind="emergency", recipient="emergency-team", message=f"{source.value}: {reason}")])
+            kind="emergency", recipient="emergency-team", message=f"{source.value}: {reason}",
+            values={"source": source.value, "reason": reason, "category": self.s.category or "-",
+                    "severity": self.s.severity.value if self.s.severity else "-"})])
         notice = EscalationNotice(complaint_id=self.s.complaint_id, seq=seq, category=self.s.category,
                                   severity=self.s.severity, stage=self.s.stage, escalation=entry)
         self.outbox.call("alerts", EmergencyDesk.alert_emergency_team, notice,
                          summary=f"emergency team: {source.value}")
+        self.publish()
+
+    def escalate_undelivered(self, delivery: Delivery, outcome: DeliveryOutcome) -> None:
+        """A notice still undelivered when its day of retries ran out (or refused for good) goes
+        to the manager as its own kind of escalation; not an emergency, so not to the team."""
+        entry = EscalationEntry(source=EscalationSource.undelivered, by="system", at=workflow.now(),
+                                reason=f"{delivery.kind} notice (record {delivery.seq}) undelivered: {outcome.error}")
+        self.s.escalations.append(entry)
+        self.journal_record("escalation", "system", escalation=entry, notices=[Notice(
+            kind="undelivered", recipient="manager", message=entry.reason,
+            values={"notice_kind": delivery.kind, "notice_seq": delivery.seq, "error": outcome.error,
+                    "at": workflow.now().isoformat()})])
         self.publish()
 
     def escalated_by(self, source: EscalationSource) -> bool:
@@ -582,13 +620,15 @@ class ComplaintWorkflow:
 
     # --- state changes and their record ------------------------------------------------------
 
-    def act(self, action: str, parsed: BaseModel, to: Stage | None = None, **record: Any) -> ComplaintStatus:
-        """Apply a handler's accepted action: deadline met, stage moved, journalled, published."""
+    def act(self, action: str, parsed: BaseModel, to: Stage | None = None, meets: bool = True,
+            **record: Any) -> ComplaintStatus:
+        """Apply a handler's accepted action: deadline met (unless `meets` is off), stage moved,
+        journalled, published."""
         handler = parsed.handler  # type: ignore[attr-defined]
         self.s.handler = handler
         if handler not in self.s.handlers:
             self.s.handlers.append(handler)
-        met = stages.MEETS.get(action)
+        met = stages.MEETS.get(action) if meets else None
         if met and met not in self.s.met:
             self.s.met[met] = workflow.now()
         target = to or stages.LEADS_TO.get(action)
@@ -631,7 +671,56 @@ class ComplaintWorkflow:
                         stage=self.s.stage, facts=self.archive_facts(), **fields)
         label = record.action or kind.replace("_", " ")
         self.outbox.put("archive", lambda: self.outbox.write(Archivist.archive_record, record, f"archive: {label}"))
+        if self.release >= Release.R2027_01:
+            for notice in record.notices:
+                self.deliver(record.seq, notice)
         return self.seq
+
+    # --- delivery of notices (runs from 2027-01 on) ----------------------------------------
+
+    def deliver(self, seq: int, notice: Notice) -> None:
+        """Send a notice to its person, beside the process; what became of it is archived."""
+        who = self.complaint.intake.complainant
+        contact = Contact(name=who.name, email=who.email, phone=who.phone, locale=who.locale) \
+            if notice.recipient == "complainant" else None
+        delivery = Delivery(complaint_id=self.s.complaint_id, seq=seq, kind=notice.kind, recipient=notice.recipient,
+                            values=notice.values, contact=contact)
+        self.outbox.send(Postman.deliver_notice, delivery, f"deliver: {notice.kind}",
+                         lambda outcome, err: self.delivered(delivery, outcome, err))
+
+    def send_decision_letter(self) -> None:
+        """The written decision, rendered and checked by the delivery activity; the `decision`
+        deadline is met when it is sent (delivered), and keeps running while it is not."""
+        values = self.letter | {"received_at": self.s.received_at.isoformat(), "channel": self.s.channel.value,
+                                "decided_at": workflow.now().isoformat()}
+        values.setdefault("done_by", workflow.now().isoformat())
+        self.journal_record("decision_letter", "system", notices=[Notice(
+            kind="decision", recipient="complainant", message="the written decision (kept in letters)",
+            values=values)])
+
+    def decision_sent(self, outcome: DeliveryOutcome) -> None:
+        if "decision" in self.s.met:
+            return
+        self.s.met["decision"] = workflow.now()
+        self.changes += 1
+        self.journal_record("decision_sent", "system", met=["decision"],
+                            details={"letter": outcome.seq, "channel": outcome.channel})
+        self.publish()
+
+    def delivered(self, delivery: Delivery, outcome: DeliveryOutcome | None, err: ActivityError | None) -> None:
+        if outcome is not None and outcome.kind == "decision" and outcome.status == "sent":
+            self.decision_sent(outcome)
+        if outcome is None:
+            cause = err.cause if err else None
+            while cause is not None and not isinstance(cause, ApplicationError):  # a timeout wraps the last failure
+                cause = cause.cause
+            reason = cause.message if cause is not None else "no attempt succeeded within a day"
+            outcome = DeliveryOutcome(complaint_id=delivery.complaint_id, seq=delivery.seq, kind=delivery.kind,
+                                      status="failed", error=reason, at=workflow.now())
+            if delivery.kind != "undelivered":
+                self.escalate_undelivered(delivery, outcome)
+        self.outbox.put("archive", lambda: self.outbox.write(Archivist.record_delivery, outcome,
+                                                             f"archive: delivery of {delivery.kind}"))
 
     def journal_receipt(self) -> None:
         """The receipt record: written first, once the deadlines are fixed."""

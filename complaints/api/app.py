@@ -44,8 +44,10 @@ from complaints.domain.models import (
     ACTION_INPUTS,
     Actor,
     ComplaintStatus,
+    DeliveryStatus,
     Escalate,
     Intake,
+    NoticeState,
     OpenCase,
     OpenCases,
     Strict,
@@ -192,6 +194,15 @@ async def acknowledge(complaint_id: str, desk: DeskDep, _: Annotated[Any, Depend
                       ) -> OpenCase:
     """The emergency team takes the case and names its lead (the complaint's status shows it)."""
     return await desk.acknowledge(complaint_id, body.lead)
+
+
+@router.get("/outbox", response_model=list[NoticeState], tags=["notices"])
+async def outbox(desk: DeskDep, _: Annotated[Any, Depends(require("auditor", "manager"))],
+                 status: Annotated[DeliveryStatus | None, Query(description="only notices in this state")] = None
+                 ) -> list[NoticeState]:
+    """Every notice with what became of it (`pending`, `sent`, `failed`), its channel, attempts,
+    last error and the provider's message id; never its text, which may name the complainant."""
+    return await desk.outbox(status)
 
 
 public = APIRouter()

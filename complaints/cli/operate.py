@@ -36,11 +36,14 @@ from complaints.desk import (
     Refused,
     Stranded,
     Unavailable,
+    notices_of,
     open_desk,
     update_key,
 )
-from complaints.domain.models import ACTION_INPUTS, ComplaintStatus, OpenCases, Stage
+from complaints.domain.models import ACTION_INPUTS, ComplaintStatus, NoticeState, OpenCases, Stage
 from complaints.domain.workdays import local_time
+from complaints.infra.archive import Archive
+from complaints.infra.db import engine_for
 from complaints.infra.settings import Settings
 
 out = Console(highlight=False)
@@ -424,7 +427,39 @@ def show_stranded(found: list[Stranded]) -> None:
     }))
 
 
+def outbox(failed: bool = typer.Option(False, "--failed", help="only the notices that failed"),
+           as_json: bool = typer.Option(False, "--json", help="print the notices as JSON")) -> None:
+    """Every notice and what became of it: pending (with the reason), sent, or failed after a
+    day of retries. Reads the archive only; names on standard error the delivery settings
+    missing from this environment."""
+    from activities.delivery import Channels
+
+    settings = Settings.from_env()
+    try:
+        found = asyncio.run(notices_of(Archive(engine_for(settings.db_url)), "failed" if failed else None))
+    except DeskError as error:
+        fail(type(error), str(error))
+    dump(found) if as_json else show_notices(found)
+    missing = Channels.from_settings(settings).unconfigured()
+    if missing:  # their notices stay pending: say so where people look
+        err.print(Text(f"channels not configured here (their notices stay pending): {', '.join(missing)}"))
+
+
+def show_notices(found: list[NoticeState]) -> None:
+    out.print(fitted(f"{len(found)} notices (times Asia/Shanghai)", {
+        "complaint": [n.complaint_id for n in found],
+        "notice": [f"{n.seq} {n.kind}" for n in found],
+        "state": [n.status for n in found],
+        "to": [n.recipient for n in found],
+        "channel": [n.channel or "-" for n in found],
+        "attempts": [str(n.attempts) for n in found],
+        "last error": [n.last_error or "-" for n in found],
+        "written": [local(n.created_at) for n in found],
+        "sent": [local(n.sent_at) for n in found],
+    }))
+
+
 def register(app: typer.Typer) -> None:
     for command, name in ((serve, "serve"), (status, "status"), (list_complaints, "list"), (escalate, "escalate"),
-                          (act, "act"), (cases, "cases"), (ack, "ack")):
+                          (act, "act"), (cases, "cases"), (ack, "ack"), (outbox, "outbox")):
         app.command(name, cls=ActCommand if command is act else None)(command)

@@ -214,6 +214,8 @@ def _print_tables(r: dict[str, Any]) -> None:
     counts("By respondent (received)", {f"{x['kind']} {x['id']}": x["complaints"] for x in r["by_respondent"]},
            "respondent", limit=20)
     counts("Escalations raised, by source", r["escalations_by_source"], "source", unit="escalations")
+    counts("Notices written, by delivery (failed: never reached their person)", r["deliveries"], "state",
+           unit="notices")
     counts("Satisfaction (closed)", r["satisfaction"], "score")
     counts("Top root causes (closed)", {x["root_cause"]: x["complaints"] for x in r["root_causes"]}, "root cause")
     h = r["handling_working_days"]

@@ -77,6 +77,7 @@ class EscalationSource(StrEnum):
     sla_breach = "sla_breach"
     urgent_assessment = "urgent_assessment"
     customer_rejection = "customer_rejection"
+    undelivered = "undelivered"  # a notice undelivered for a day: to the manager, not the emergency team
 
 
 class Outcome(StrEnum):
@@ -143,6 +144,7 @@ IdNumber = Annotated[str, StringConstraints(strip_whitespace=True), _pattern(CN_
 Evidence = Annotated[list[Reference], Field(max_length=50)]
 RegulatorCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{1,12}$")]
 """A leaf code of one JR/T 0169-2018 axis (complaints/domain/codes); the table is checked by the workflow."""
+Locale = Literal["zh-CN", "en"]
 
 
 def _aware(value: datetime) -> datetime:
@@ -199,6 +201,8 @@ class Complainant(Strict):
     email: Email | None = None
     id_number: IdNumber | None = None
     customer_id: Reference | None = None
+    locale: Locale = "zh-CN"
+    """The language the firm writes to the complainant in."""
 
     @model_validator(mode="after")
     def _reachable(self) -> Complainant:
@@ -557,6 +561,66 @@ class Notice(BaseModel):
     kind: str
     recipient: str
     message: str
+    values: dict[str, Any] = {}
+    """What the notice's template fills in (complaint id, deadlines, reasons); not archived."""
+
+
+DeliveryStatus = Literal["pending", "sent", "failed"]
+
+
+class Contact(BaseModel):
+    """Where a complainant is written to; travels only inside encrypted payloads."""
+
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    locale: Locale = "zh-CN"
+
+
+class NoticeRef(BaseModel):
+    """Which notice: the record that holds it and its kind."""
+
+    complaint_id: str
+    seq: int
+    kind: str
+
+    @property
+    def notice_id(self) -> str:
+        """Stable across retries and workers: the e-mail's Message-ID, the webhook's Idempotency-Key."""
+        return f"{self.complaint_id}-{self.seq}-{self.kind}"
+
+
+class Delivery(NoticeRef):
+    """One notice on its way to a person: what a delivery activity renders and sends."""
+
+    recipient: str
+    values: dict[str, Any] = {}
+    contact: Contact | None = None
+    """The complainant's, for a notice to the complainant."""
+
+
+class DeliveryState(BaseModel):
+    status: DeliveryStatus
+    channel: str | None = None
+    attempts: int = 0
+    provider_id: str | None = None
+
+
+class DeliveryOutcome(NoticeRef, DeliveryState):
+    """What became of a delivery, as the archive's outbox keeps it (no personal data)."""
+
+    error: str | None = None
+    at: datetime
+
+
+class NoticeState(NoticeRef, DeliveryState):
+    """A notice as the outbox lists it: who it is for and what became of it, without its text."""
+
+    recipient: str
+    last_error: str | None = None
+    created_at: datetime
+    sent_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 class Record(BaseModel):

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import Engine, Select, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from complaints.domain.models import Intake, Record
+from complaints.domain.models import DeliveryOutcome, Intake, Record
 
-from .schema import audit, complaints, contact_suspensions, deadlines, escalations, outbox
+from .schema import audit, complaints, contact_suspensions, deadlines, escalations, letters, outbox
 
 
 def phone_digits(phone: str | None) -> str | None:
@@ -100,7 +100,7 @@ class Archive:
                 if record.notices:
                     tx.execute(insert(outbox), [
                         {"complaint_id": record.complaint_id, "seq": record.seq, "created_at": record.at,
-                         **notice.model_dump()} for notice in record.notices
+                         **notice.model_dump(include={"kind", "recipient", "message"})} for notice in record.notices
                     ])
         except IntegrityError:
             if not self.has_entry(record.complaint_id, record.seq):
@@ -169,6 +169,54 @@ class Archive:
     def notices(self, complaint_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as db:
             rows = db.execute(select(outbox).where(outbox.c.complaint_id == complaint_id).order_by(outbox.c.id))
+            return [dict(r) for r in rows.mappings()]
+
+    def delivery(self, complaint_id: str, seq: int, kind: str) -> dict[str, Any] | None:
+        """A notice's delivery state, or None before its record is archived."""
+        with self.engine.connect() as db:
+            row = db.execute(select(outbox.c.status, outbox.c.attempts, outbox.c.provider_id, outbox.c.channel)
+                             .where(outbox.c.complaint_id == complaint_id, outbox.c.seq == seq,
+                                    outbox.c.kind == kind)).mappings().first()
+        return dict(row) if row else None
+
+    def record_delivery(self, outcome: DeliveryOutcome) -> None:
+        """Keep what became of a notice. A recorded `sent` is final: a late report of an earlier
+        attempt's failure, or a repeat of the same report, never overwrites it."""
+        values: dict[str, Any] = {"status": outcome.status, "last_error": outcome.error, "updated_at": outcome.at}
+        if outcome.channel:  # a failure the workflow saw knows neither: the attempts' own reports told them
+            values |= {"channel": outcome.channel, "attempts": outcome.attempts}
+        if outcome.status == "sent":
+            values |= {"sent_at": outcome.at, "provider_id": outcome.provider_id}
+        with self.engine.begin() as tx:
+            tx.execute(update(outbox).where(outbox.c.complaint_id == outcome.complaint_id,
+                                            outbox.c.seq == outcome.seq, outbox.c.kind == outcome.kind,
+                                            outbox.c.status != "sent").values(values))
+
+    def keep_letter(self, complaint_id: str, seq: int, sha256: str, pdf: bytes, text: str, postal: bool,
+                    at: datetime) -> None:
+        """Keep a written decision once; a retry finds it kept."""
+        try:
+            with self.engine.begin() as tx:
+                tx.execute(insert(letters).values(complaint_id=complaint_id, seq=seq, sha256=sha256, pdf=pdf,
+                                                  text=text, postal=postal, created_at=at))
+        except IntegrityError:
+            pass  # kept by an earlier attempt
+
+    def letter(self, complaint_id: str, seq: int) -> dict[str, Any] | None:
+        with self.engine.connect() as db:
+            row = db.execute(select(letters).where(letters.c.complaint_id == complaint_id, letters.c.seq == seq)
+                             ).mappings().first()
+        return dict(row) if row else None
+
+    def deliveries(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Every notice with its delivery state (no message text: it may name the complainant)."""
+        query = select(outbox.c.complaint_id, outbox.c.seq, outbox.c.kind, outbox.c.recipient, outbox.c.status,
+                       outbox.c.channel, outbox.c.attempts, outbox.c.last_error, outbox.c.provider_id,
+                       outbox.c.created_at, outbox.c.sent_at, outbox.c.updated_at)
+        if status:
+            query = query.where(outbox.c.status == status)
+        with self.engine.connect() as db:
+            rows = db.execute(query.order_by(outbox.c.created_at, outbox.c.complaint_id, outbox.c.seq))
             return [dict(r) for r in rows.mappings()]
 
     def suspend_contact(self, complaint_id: str, customer_key: str, at: datetime) -> None:

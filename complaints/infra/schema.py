@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -155,8 +156,29 @@ outbox = Table(
     Column("message", Text, nullable=False),
     Column("created_at", Moment, nullable=False),
     Column("sent_at", Moment),
+    # 0004: delivery state, kept by the delivery activities (no personal data)
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("channel", String(16)),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", String(300)),
+    Column("provider_id", String(200)),
+    Column("updated_at", Moment),
     UniqueConstraint("complaint_id", "seq", "kind", name="uq_outbox_notice"),
+    Index("ix_outbox_status", "status"),
 )
+
+letters = Table(
+    "letters",
+    metadata,
+    Column("complaint_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("pdf", LargeBinary, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("postal", Boolean, nullable=False),
+    Column("created_at", Moment, nullable=False),
+)
+"""0004: each written decision as sent (or kept for posting), with the SHA-256 of its PDF."""
 
 contact_suspensions = Table(
     "contact_suspensions",

@@ -56,6 +56,25 @@ class Settings:
     emergency_team_id: str = EMERGENCY_TEAM_ID
     rpc_timeout: timedelta = timedelta(seconds=20)
     """How long the API and the CLI wait for a worker to answer a query or an update."""
+    smtp_url: str | None = None
+    """`smtp://user:pass@host:port` (STARTTLS when offered) or `smtps://...` (implicit TLS)."""
+    smtp_require_tls: bool = False
+    """Refuse to send mail over a connection that stays plain."""
+    mail_from: str = "complaints@localhost"
+    sms_webhook_url: str | None = None
+    emergency_webhook_url: str | None = None
+    webhook_secret: str | None = None
+    """Signs the SMS webhook's bodies (HMAC-SHA256)."""
+    templates_dir: Path | None = None
+    """Overrides the packaged notice templates file by file."""
+    team_mail: str | None = None
+    """Where handlers' warnings and managers' notices go until people have their own addresses."""
+    firm_name: str | None = None
+    """The firm's name, which every written decision must carry."""
+    regulator_hotline: str = "12378"
+    """The financial regulator's complaint hotline a written decision names."""
+    web_ui_url: str = "http://localhost:8233"
+    """The Temporal Web UI as the emergency team reaches it: the alert links to the complaint there."""
 
     def __post_init__(self) -> None:
         if not self.db_url:
@@ -101,6 +120,14 @@ def _seconds(text: str) -> timedelta:
     return timedelta(seconds=float(text))
 
 
+def _flag(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)
+
+
 ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "COMPLAINTS_TASK_QUEUE": ("task_queue", str),
     "COMPLAINTS_DATA_DIR": ("data_dir", Path),
@@ -116,6 +143,17 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "COMPLAINTS_API_KEYS": ("api_keys", str),
     "COMPLAINTS_EMERGENCY_TEAM_ID": ("emergency_team_id", str),
     "COMPLAINTS_RPC_TIMEOUT": ("rpc_timeout", _seconds),
+    "COMPLAINTS_SMTP_URL": ("smtp_url", str),
+    "COMPLAINTS_SMTP_REQUIRE_TLS": ("smtp_require_tls", _flag),
+    "COMPLAINTS_MAIL_FROM": ("mail_from", str),
+    "COMPLAINTS_SMS_WEBHOOK_URL": ("sms_webhook_url", str),
+    "COMPLAINTS_EMERGENCY_WEBHOOK_URL": ("emergency_webhook_url", str),
+    "COMPLAINTS_WEBHOOK_SECRET": ("webhook_secret", str),
+    "COMPLAINTS_TEMPLATES_DIR": ("templates_dir", Path),
+    "COMPLAINTS_TEAM_MAIL": ("team_mail", str),
+    "COMPLAINTS_WEB_UI_URL": ("web_ui_url", str),
+    "COMPLAINTS_FIRM_NAME": ("firm_name", str),
+    "COMPLAINTS_REGULATOR_HOTLINE": ("regulator_hotline", str),
 }
 """The service's own variables, each to its field."""
 

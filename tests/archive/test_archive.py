@@ -62,7 +62,7 @@ def test_migrations_from_empty_and_round_trip(any_archive: Archive) -> None:
     upgrade(archive.engine, "0001")
     with pytest.raises(SchemaBehind, match=rf"at schema 0001, this code needs {head()}"):
         require_current_schema(archive.engine)
-    archive.write(receipt())  # 0002 adds indexes only: an archive at 0001 holds the same rows
+    archive.write(receipt())  # 0002 adds indexes, 0003-0004 columns with defaults: 0001 takes the same rows
     upgrade(archive.engine)
     require_current_schema(archive.engine)
     assert tables(archive) == set(metadata.tables)

@@ -30,6 +30,7 @@ CONTRACT: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/emergency/cases"): frozenset({"emergency", "manager"}),
     ("POST", "/emergency/cases/{complaint_id}/acknowledge"): frozenset({"emergency"}),
     ("GET", "/reports/regulatory"): frozenset({"manager", "auditor"}),
+    ("GET", "/outbox"): frozenset({"auditor", "manager"}),
     ("POST", "/codec/decode"): READERS,
     ("POST", "/codec/encode"): frozenset({"manager"}),
     ("POST", "/codec/k/{key}/decode"): READERS,

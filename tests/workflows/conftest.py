@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributeKey
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from complaints.domain.models import Intake
@@ -48,12 +49,14 @@ class Desk:
 
     def __init__(self, env: WorkflowEnvironment, client: Client, task_queue: str, archive: Archive, team_id: str):
         self.env, self.client, self.task_queue, self.archive, self.team_id = env, client, task_queue, archive, team_id
+        self.filed: list[WorkflowHandle] = []
 
     async def file(self, **changes: Any) -> WorkflowHandle:
         body = {**BODY, **changes}
         filed = await file_complaint(self.client, self.task_queue, Intake.model_validate(body), self.archive,
                                      now=await self.env.get_current_time())
         handle = self.client.get_workflow_handle(filed.workflow_id)
+        self.filed.append(handle)
         await self.until(handle, lambda s: s["stage"] != "receipt")
         return handle
 
@@ -99,6 +102,20 @@ class Desk:
                 raise AssertionError(f"case {complaint_id} {'missing from' if present else 'still in'} open cases")
             await asyncio.sleep(0.05)
 
+
+    async def close_all(self) -> None:
+        """Withdraw every complaint the test filed that is still open, and wait for each to
+        finish: its records and notices are then all out, for a test that counts them."""
+        for handle in self.filed:
+            try:
+                await handle.execute_update("withdraw", {"handler": "test-teardown", "reason": "test finished"})
+            except WorkflowUpdateFailedError:
+                continue  # closed already
+            except RPCError as err:
+                if err.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                continue
+            await handle.result()
 
 async def attribute(handle: WorkflowHandle, key: SearchAttributeKey) -> Any:
     """A search attribute's value, read raw: the test server returns an unset Datetime
