@@ -37,7 +37,7 @@ DELIVERY = {
     # A notice is tried for a day, with backoff up to 10 minutes; undelivered by then it fails
     # and the manager is told (workflows/complaint.py). One attempt, one send.
     "schedule_to_close_timeout": timedelta(hours=24),
-    "start_to_close_timeout": timedelta(minutes=2),
+    "start_to_close_timeout": timedelta(seconds=30),  # a send takes seconds; a worker that died mid-send is retried soon
     "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=10)),
 }
 PATIENT_LOCAL = {
