@@ -25,6 +25,13 @@ FALLBACK: dict[Product, Category] = {Product.collection: Category.collection_rep
                                      Product.credit_reporting: Category.card_account_error}
 """The category when no conduct word is found: a debt still collected, a report's error."""
 
+CREDIT = (Product.loan, Product.card, Product.collection)
+
+PRESSING = (Category.collection_abusive, Category.collection_privacy)
+"""Conduct that, about a debt or a credit product, is collecting it where no collection word is
+written (a threat, a disclosure), and so is calling or texting relatives, friends or the employer.
+A relative or a friend named without a call is not: they come up as often in other complaints."""
+
 
 @cache
 def lexicon(rules: FirmRules) -> Lexicon:
@@ -58,14 +65,18 @@ def propose_product(lowered: str, words: list[str], hits: list[Hit]) -> tuple[Pr
 
 
 def propose_category(product: Product, hits: list[Hit]) -> tuple[Category, list[str]]:
-    """The conduct with the most words, among those that fit the product: a collection category
-    only where a debt is being collected, so 凌晨 or 家人 alone name no collection conduct."""
-    collecting = product is Product.collection or any("collection" in hit.labels for hit in hits)
+    """The conduct with the most words among the categories that fit the product.
+
+    Where a debt is being collected (a collection word, or pressing conduct or calls to others
+    about a debt or a credit product) only a collection category fits; elsewhere none does, so 凌晨 or 家人
+    alone name no collection conduct.
+    """
     counts = Counter(label.split(":", 1)[1] for hit in hits for label in hit.labels if label.startswith("category:"))
-    fits = [c for c in CATEGORY_WORDS if collecting or c.group != "collection"]
-    if collecting:
-        fits = [c for c in fits if c.group == "collection"] if any(counts[c.value] for c in fits
-                                                                    if c.group == "collection") else fits
+    about_debt = product in CREDIT or any("debt" in hit.labels for hit in hits)
+    contacted = any("contact" in hit.labels for hit in hits) and counts[Category.collection_third_party.value] > 0
+    collecting = (product is Product.collection or any("collection" in hit.labels for hit in hits)
+                  or (about_debt and (contacted or any(counts[c.value] for c in PRESSING))))
+    fits = [c for c in CATEGORY_WORDS if (c.group == "collection") == collecting]
     best = max(fits, key=lambda c: counts[c.value])  # ties: the earlier category
     if counts[best.value]:
         words = [h.phrase for h in hits if f"category:{best.value}" in h.labels]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 
 WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 CJK = re.compile(r"[\u3400-\u9fff]")
@@ -22,7 +21,6 @@ ENGLISH_NEGATIONS = frozenset({"not", "no", "never", "nor", "without"})
 CHINESE_NEGATIONS = ("没有", "并未", "未曾", "不会", "不是", "没")
 
 
-@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light suffix stripper: enough to make inflections meet, not a linguist's root."""
     word = word.split("'")[0] if word.endswith("'s") else word
@@ -37,9 +35,17 @@ def stem(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("e") else word
 
 
+STEMS: dict[str, str] = {}
+"""Each word's stem once computed; the vocabulary of complaints is small."""
+
+
 def english_words(text: str) -> list[str]:
     """The stems of `text`'s English words, in order (`text` already lower-cased)."""
-    return [stem(word) for word in WORD.findall(text)]
+    words = WORD.findall(text)
+    missing = set(words).difference(STEMS)
+    if missing and len(STEMS) < 200_000:
+        STEMS.update((word, stem(word)) for word in missing)
+    return [STEMS.get(word) or stem(word) for word in words]
 
 
 def is_chinese(text: str) -> bool:
@@ -86,9 +92,11 @@ class Lexicon:
                 yield Hit(match.group(), self.labels[match.group()], any(n in before for n in CHINESE_NEGATIONS))
         words = english_words(text) if words is None else words
         skip_to = 0
-        for i, word in enumerate(words):
-            if i < skip_to or word not in self.english:
+        starts = self.english
+        for i in [i for i, word in enumerate(words) if word in starts]:
+            if i < skip_to:
                 continue
+            word = words[i]
             for stems, phrase in self.english[word]:
                 if tuple(words[i: i + len(stems)]) == stems:
                     before = words[max(0, i - 3): i]

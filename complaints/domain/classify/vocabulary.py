@@ -17,7 +17,7 @@ URGENT_SIGNS: dict[str, tuple[str, ...]] = {
     "threat to safety": (
         "人身安全", "人身威胁", "弄死", "杀了你", "杀人", "杀你", "打死", "砍死", "砍人", "上门打", "威胁家人",
         "威胁我家人", "威胁我的家人", "上门恐吓", "上门威胁", "找你全家", "全家死", "出人命", "泼油漆", "伤害家人",
-        "kill me", "kill you", "threatened to kill", "threaten to kill", "hurt me", "hurt my family",
+        "kill you", "threatened to kill", "threaten to kill", "going to kill", "physically hurt", "hurt my family",
         "physical harm", "bodily harm", "physically harm", "beat me up", "death threat",
         "threatened my life", "threatened my family", "come after my family", "threat to my life",
     ),
@@ -27,15 +27,18 @@ URGENT_SIGNS: dict[str, tuple[str, ...]] = {
     ),
     "media exposure": (
         "媒体", "自媒体", "记者", "电视台", "上热搜", "发微博", "微博曝光", "发抖音", "抖音曝光", "网络曝光",
-        "reporter", "journalist", "the press", "the media", "news station", "local news", "news outlet",
+        "reporter", "journalist", "to the press", "to the media", "news station", "local news", "news outlet",
         "go public",
     ),
     "mass complaint": (
-        "集体投诉", "联名投诉", "联合投诉", "多人投诉", "群体投诉", "集体维权", "一起投诉",
+        "集体投诉", "联名投诉", "联合投诉", "群体投诉", "集体维权",
         "mass complaint", "group complaint",
     ),
 }
 """Each sign is phrases, never a bare character: 砍 alone is also 砍头息, an upfront-interest fee."""
+
+IDIOMS = ("想死的心都有",)
+"""Set phrases read as one word that signs nothing: 想死的心都有 is exasperation, not intent."""
 
 HIGH_SIGNS = (
     "监管", "银保监", "银监会", "金融监管", "人民银行", "12378", "律师", "起诉", "诉讼", "法院", "报警", "公安",
@@ -44,11 +47,17 @@ HIGH_SIGNS = (
 )
 
 COLLECTION_CONTEXT = (
-    "催收", "催债", "催款", "暴力催收", "催收员", "第三方催收", "委外", "爆通讯录", "通讯录", "紧急联系人", "上门催收",
-    "催还", "逼债", "讨债", "collector", "collection agency", "debt collector", "collecting", "collect",
+    "催", "催收", "催债", "催款", "暴力催收", "催收员", "第三方催收", "委外", "爆通讯录", "通讯录", "紧急联系人",
+    "上门催收", "恶意催收", "逼债", "讨债", "上门", "轰炸", "电话轰炸", "collector", "collection agency", "debt collector", "collecting", "collect",
     "collection", "fdcpa", "debt buyer", "validation", "collections",
 )
 """Words that say a debt is being collected; the conduct words then name a collection category."""
+
+DEBT = ("逾期", "欠款", "欠钱", "还款", "借款", "贷款", "还钱", "欠债", "负债", "还不上", "老赖", "协商", "debt", "owe", "overdue", "past due", "delinquent")
+"""Words of a debt owed: with a threat, a call to the family or a disclosure, a debt is being collected."""
+
+CONTACT = ("电话", "打电话", "短信", "打给", "骚扰", "联系", "call", "calls", "called", "calling", "contacted", "text")
+"""Words of reaching someone: with a relative, a friend or an employer, a call to a third party."""
 
 CATEGORY_WORDS: dict[Category, tuple[str, ...]] = {
     Category.collection_abusive: (
@@ -69,7 +78,7 @@ CATEGORY_WORDS: dict[Category, tuple[str, ...]] = {
     ),
     Category.collection_repeated: (
         "已还清", "已结清", "结清后", "还款承诺", "已经还", "仍然催", "还在催", "反复", "频繁", "一直打", "天天打",
-        "每天打", "多次打", "打电话", "after settlement", "settled", "paid off", "paid in full", "already paid",
+        "每天打", "多次打", "不停打", "after settlement", "settled", "paid off", "paid in full", "already paid",
         "repayment promise", "still calling", "keep calling", "kept calling", "repeatedly", "several times a day",
         "every day", "stop calling", "cease and desist", "not my debt", "validate", "validation",
         "verify the debt", "calls", "called me",
@@ -126,7 +135,7 @@ CATEGORY_WORDS: dict[Category, tuple[str, ...]] = {
 """Category words in priority order: the most matches win, ties go to the earlier category."""
 
 PRODUCT_WORDS: dict[Product, tuple[str, ...]] = {
-    Product.collection: ("催收", "催债", "暴力催收", "爆通讯录", "第三方催收", "上门催收", "逼债", "讨债"),
+    Product.collection: (),  # the collection words: COLLECTION_CONTEXT
     Product.card: ("信用卡", "办卡", "联名卡", "白金卡", "副卡", "盗刷", "刷卡", "年费", "卡片", "账单", "信用卡中心"),
     Product.loan: (
         "贷款", "借款", "网贷", "消费贷", "消费金融", "借呗", "花呗", "微粒贷", "借钱", "放款", "砍头息", "房贷",
@@ -199,12 +208,14 @@ class FirmRules:
         for sign, phrases in _merged(URGENT_SIGNS, self.urgent):
             found += [(p, [f"urgent:{sign}"]) for p in phrases]
         found += [(p, ["high"]) for p in HIGH_SIGNS + self.high]
-        found += [(p, ["collection"]) for p in COLLECTION_CONTEXT + self.collection]
+        found += [(p, ["collection", "product:collection"]) for p in COLLECTION_CONTEXT + self.collection]
+        found += [(p, ["debt"]) for p in DEBT]
+        found += [(p, ["contact"]) for p in CONTACT]
         for category, phrases in _merged(CATEGORY_WORDS, self.categories):
             found += [(p, [f"category:{category.value}"]) for p in phrases]
         for product, phrases in _merged(PRODUCT_WORDS, self.products):
             found += [(p, [f"product:{product.value}"]) for p in phrases]
-        found += [(p, []) for p in self.ignore]
+        found += [(p, []) for p in IDIOMS + self.ignore]
         return found
 
 
