@@ -19,6 +19,7 @@ from complaints.domain import regulator
 from complaints.domain.classify import classify
 from complaints.domain.models import Intake, NewComplaint, PublicText, ReviewOf, workflow_id
 from complaints.infra.archive import Archive
+from complaints.infra.settings import Settings, firm_rules
 from workflows.complaint import ComplaintWorkflow
 from workflows import visibility
 
@@ -77,7 +78,8 @@ async def file_complaint(
         raise IntakeRefused("received_at", "is more than a year ago; file it with the date it reached the firm")
     complaint_id = complaint_id_for(intake)
     review = review_link(archive, intake.review_of, received_at) if intake.review_of else None
-    guess = classify(intake.channel, f"{intake.subject or ''}\n{intake.content}")
+    rules = firm_rules(Settings.from_env().rules_file)
+    guess = classify(intake.channel, f"{intake.subject or ''}\n{intake.content}", rules)
     complaint = NewComplaint(complaint_id=complaint_id, received_at=received_at, intake=intake,
                              classification=guess, review_of=review)
     wid = workflow_id(complaint_id)

@@ -1,4 +1,4 @@
-"""The proposed product of an English complaint: a linear model over TF-IDF word features.
+"""The proposed product of an English complaint: linear models over TF-IDF word features.
 
 Rules could name a product only where the text names one ("credit card"); the complaints say
 it in their own words (a "balance transfer", a "servicer", an "inquiry"), so the weights were
@@ -42,12 +42,14 @@ class ProductModel:
     """The exported weights: a row of per-product weights for each term, and the biases."""
 
     def __init__(self, products: list[str], idf: dict[str, float], weights: dict[str, list[float]],
-                 bias: list[float]) -> None:
+                 bias: list[float], bayes: dict[str, list[float]], blend: float) -> None:
         self.products = tuple(Product(p) for p in products)
         self.row = {term: i for i, term in enumerate(weights)}
         self.idf = np.array([idf[term] for term in weights], dtype=np.float64)
         self.matrix = np.array(list(weights.values()), dtype=np.float64)
         self.bias = np.array(bias, dtype=np.float64)
+        self.bayes = np.array([bayes[term] for term in weights], dtype=np.float64)
+        self.blend = blend
 
     @classmethod
     def load(cls, path: Path = MODEL_FILE) -> ProductModel:
@@ -56,7 +58,9 @@ class ProductModel:
     def propose(self, words: list[str]) -> tuple[Product, list[str]] | None:
         """The product and the terms that weighed most for it; None when no known term is there.
 
-        Sublinear TF-IDF scaled to unit length, as the model was trained on.
+        Sublinear TF-IDF scaled to unit length, as the models were trained on; the logistic
+        regression's and the naive Bayes' log-probabilities blended. The reasons are the terms
+        that weighed most in the regression, the readable half.
         """
         counts = Counter(features(words))
         terms = [t for t in counts if t in self.row]
@@ -66,10 +70,16 @@ class ProductModel:
         x = (1 + np.log(np.fromiter((counts[t] for t in terms), np.float64, len(terms)))) * self.idf[rows]
         x /= np.linalg.norm(x)
         weights = self.matrix[rows]
-        best = int((self.bias + x @ weights).argmax())
+        scores = (1 - self.blend) * log_softmax(self.bias + x @ weights) + self.blend * log_softmax(x @ self.bayes[rows])
+        best = int(scores.argmax())
         pull = x * weights[:, best]
         top = [int(i) for i in np.argsort(-pull)[:3] if pull[i] > 0]
         return self.products[best], [terms[i] for i in top]
+
+
+def log_softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = scores - scores.max()
+    return shifted - np.log(np.exp(shifted).sum())
 
 
 @cache

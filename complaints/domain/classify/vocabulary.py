@@ -48,7 +48,7 @@ HIGH_SIGNS = (
 
 COLLECTION_CONTEXT = (
     "催", "催收", "催债", "催款", "暴力催收", "催收员", "第三方催收", "委外", "爆通讯录", "通讯录", "紧急联系人",
-    "上门催收", "恶意催收", "逼债", "讨债", "上门", "轰炸", "电话轰炸", "collector", "collection agency", "debt collector", "collecting", "collect",
+    "上门催收", "恶意催收", "还在催", "仍然催", "逼债", "讨债", "上门", "轰炸", "电话轰炸", "collector", "collection agency", "debt collector", "collecting", "collect",
     "collection", "fdcpa", "debt buyer", "validation", "collections",
 )
 """Words that say a debt is being collected; the conduct words then name a collection category."""
