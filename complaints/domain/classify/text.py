@@ -37,14 +37,15 @@ def stem(word: str) -> str:
 
 STEMS: dict[str, str] = {}
 """Each word's stem once computed; the vocabulary of complaints is small."""
+STEM_CACHE = 200_000
 
 
 def english_words(text: str) -> list[str]:
     """The stems of `text`'s English words, in order (`text` already lower-cased)."""
     words = WORD.findall(text)
-    missing = set(words).difference(STEMS)
-    if missing and len(STEMS) < 200_000:
-        STEMS.update((word, stem(word)) for word in missing)
+    if len(STEMS) < STEM_CACHE:
+        STEMS.update((word, stem(word)) for word in set(words).difference(STEMS))
+        return list(map(STEMS.__getitem__, words))
     return [STEMS.get(word) or stem(word) for word in words]
 
 
