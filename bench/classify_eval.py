@@ -76,7 +76,7 @@ def report(split: str, rows: list[tuple[dict, Classification]]) -> list[str]:
     out.append(f"public comments on debt collection -> collection.*: {cdcp[0]:.1%} ({cdcp[1]}/{cdcp[2]})")
     for source in sorted({r["source"] for r, _ in rows}):
         of_source = [x for x in rows if x[0]["source"] == source]
-        out += ["", f"### {source}: " + ("label x category group" if of_source[0][0]["lang"] != "en"
+        out += ["", f"### {source}: " + ("label x category group, then x product" if of_source[0][0]["lang"] != "en"
                                          else "gold product x proposed product"), "", "```"]
         if of_source[0][0]["lang"] != "en":
             out += confusion(of_source, lambda r: r["label"] or "-", lambda c: c.category.group)
