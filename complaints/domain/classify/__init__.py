@@ -67,16 +67,23 @@ def propose_product(lowered: str, words: list[str], hits: list[Hit]) -> tuple[Pr
 def propose_category(product: Product, hits: list[Hit]) -> tuple[Category, list[str]]:
     """The conduct with the most words among the categories that fit the product.
 
-    Where a debt is being collected (a collection word, or pressing conduct or calls to others
-    about a debt or a credit product) only a collection category fits; elsewhere none does, so 凌晨 or 家人
-    alone name no collection conduct.
+    Where a debt is being collected (a collection word, a call at night, or pressing conduct or
+    calls to others about a debt or a credit product) only a collection category fits; elsewhere
+    none does, so 凌晨 or 家人 alone name no collection conduct. A collection product proposed by
+    the model alone takes its collection conduct, else any conduct named, else `repeated`.
     """
     counts = Counter(label.split(":", 1)[1] for hit in hits for label in hit.labels if label.startswith("category:"))
     about_debt = product in CREDIT or any("debt" in hit.labels for hit in hits)
-    contacted = any("contact" in hit.labels for hit in hits) and counts[Category.collection_third_party.value] > 0
-    collecting = (product is Product.collection or any("collection" in hit.labels for hit in hits)
-                  or (about_debt and (contacted or any(counts[c.value] for c in PRESSING))))
+    called = any("contact" in hit.labels for hit in hits)
+    collecting = (any("collection" in hit.labels for hit in hits)
+                  or (called and counts[Category.collection_off_hours.value] > 0)
+                  or (about_debt and ((called and counts[Category.collection_third_party.value] > 0)
+                                      or any(counts[c.value] for c in PRESSING))))
     fits = [c for c in CATEGORY_WORDS if (c.group == "collection") == collecting]
+    if product is Product.collection and not collecting:  # the product alone: its conduct, else any
+        named = [c for c in CATEGORY_WORDS if c.group == "collection" and counts[c.value]]
+        fits = named or [c for c in CATEGORY_WORDS if counts[c.value]] or fits
+        collecting = True
     best = max(fits, key=lambda c: counts[c.value])  # ties: the earlier category
     if counts[best.value]:
         words = [h.phrase for h in hits if f"category:{best.value}" in h.labels]

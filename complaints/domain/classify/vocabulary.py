@@ -62,7 +62,7 @@ CONTACT = ("电话", "打电话", "短信", "打给", "骚扰", "联系", "call"
 CATEGORY_WORDS: dict[Category, tuple[str, ...]] = {
     Category.collection_abusive: (
         "威胁", "辱骂", "恐吓", "骂", "暴力", "打人", "上门闹", "侮辱", "骚扰", "谩骂", "人身攻击", "暴力催收",
-        "恶意催收", "threaten", "threat", "harass", "abusive", "abuse", "insult", "yell", "scream", "curse",
+        "恶意催收", "态度恶劣", "rude", "threaten", "threat", "harass", "abusive", "abuse", "insult", "yell", "scream", "curse",
         "profanity", "swore", "intimidate", "violence", "violent", "jail", "arrest", "come to my house",
         "show up at my house", "come to my job", "come to my work", "call me names", "called me names",
     ),
