@@ -27,10 +27,13 @@ FALLBACK: dict[Product, Category] = {Product.collection: Category.collection_rep
 
 CREDIT = (Product.loan, Product.card, Product.collection)
 
+CALLED = (Category.collection_third_party,)
+"""Conduct that is collecting a debt when it comes with calls: relatives, friends or the employer called."""
+
 PRESSING = (Category.collection_abusive, Category.collection_privacy)
 """Conduct that, about a debt or a credit product, is collecting it where no collection word is
-written (a threat, a disclosure), and so is calling or texting relatives, friends or the employer.
-A relative or a friend named without a call is not: they come up as often in other complaints."""
+written (a threat, a disclosure). A relative or a friend named without a call (CALLED) is not:
+they come up as often in other complaints."""
 
 
 @cache
@@ -77,7 +80,7 @@ def propose_category(product: Product, hits: list[Hit]) -> tuple[Category, list[
     called = any("contact" in hit.labels for hit in hits)
     collecting = (any("collection" in hit.labels for hit in hits)
                   or (called and counts[Category.collection_off_hours.value] > 0)
-                  or (about_debt and ((called and counts[Category.collection_third_party.value] > 0)
+                  or (about_debt and ((called and any(counts[c.value] for c in CALLED))
                                       or any(counts[c.value] for c in PRESSING))))
     fits = [c for c in CATEGORY_WORDS if (c.group == "collection") == collecting]
     if product is Product.collection and not collecting:  # the product alone: its conduct, else any

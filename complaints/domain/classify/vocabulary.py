@@ -72,13 +72,14 @@ CATEGORY_WORDS: dict[Category, tuple[str, ...]] = {
         "late at night",
     ),
     Category.collection_third_party: (
-        "通讯录", "家人", "亲戚", "亲属", "朋友", "同事", "单位", "领导", "父母", "紧急联系人", "爆通讯录", "联系人",
+        "通讯录", "家人", "家里人", "亲戚", "亲属", "朋友", "同事", "单位", "领导", "父母", "老公", "老婆", "村委", "紧急联系人",
+        "爆通讯录", "联系人",
         "relative", "family", "friend", "employer", "colleague", "contacts", "coworker", "my job", "my work",
         "workplace", "neighbor", "my boss", "my parents", "my mother", "my wife", "my husband", "reference",
     ),
     Category.collection_repeated: (
         "已还清", "已结清", "结清后", "还款承诺", "已经还", "仍然催", "还在催", "反复", "频繁", "一直打", "天天打",
-        "每天打", "多次打", "不停打", "after settlement", "settled", "paid off", "paid in full", "already paid",
+        "每天打", "多次打", "不停打", "一直打电话", "一直给我打电话", "after settlement", "settled", "paid off", "paid in full", "already paid",
         "repayment promise", "still calling", "keep calling", "kept calling", "repeatedly", "several times a day",
         "every day", "stop calling", "cease and desist", "not my debt", "validate", "validation",
         "verify the debt", "calls", "called me",
@@ -139,7 +140,7 @@ PRODUCT_WORDS: dict[Product, tuple[str, ...]] = {
     Product.card: ("信用卡", "办卡", "联名卡", "白金卡", "副卡", "盗刷", "刷卡", "年费", "卡片", "账单", "信用卡中心"),
     Product.loan: (
         "贷款", "借款", "网贷", "消费贷", "消费金融", "借呗", "花呗", "微粒贷", "借钱", "放款", "砍头息", "房贷",
-        "车贷", "按揭", "白条", "分期", "高利贷", "本金", "借条",
+        "车贷", "按揭", "白条", "分期", "高利贷", "本金", "借条", "金融",
     ),
     Product.credit_reporting: ("征信", "信用报告", "征信记录", "征信报告", "人行征信", "上征信"),
     Product.deposit_payment: (
