@@ -122,3 +122,4 @@ def test_a_bad_rules_file_is_refused_naming_the_key(tmp_path, content, named):
     with pytest.raises(SettingError, match="COMPLAINTS_RULES_FILE") as refused:
         firm_rules(str(file))
     assert named in str(refused.value)
+
