@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -34,6 +34,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from complaints.domain.classify import FirmRules
 from complaints.domain.models import (
     ACTION_INPUTS,
     Acknowledge,
@@ -54,7 +55,7 @@ from complaints.domain.models import (
 from complaints.infra.archive import Archive
 from complaints.infra.codec import KEY_ID, KEYS_SETTING, EncryptionCodec, payloads_in
 from complaints.infra.db import engine_for
-from complaints.infra.settings import Settings
+from complaints.infra.settings import Settings, firm_rules
 from complaints.infra.temporal import connect
 from complaints.intake import Filed, IntakeRefused, file_complaint
 from workflows.complaint import ComplaintWorkflow
@@ -194,6 +195,7 @@ class Desk:
     task_queue: str
     team_id: str
     rpc_timeout: timedelta = RPC_TIMEOUT
+    rules: FirmRules = field(default_factory=FirmRules)  # a firm's own classification words
 
     # intake
 
@@ -204,7 +206,7 @@ class Desk:
         except ValidationError as err:
             raise Invalid.of(err) from None
         try:
-            return await file_complaint(self.client, self.task_queue, intake, self.archive)
+            return await file_complaint(self.client, self.task_queue, intake, self.archive, rules=self.rules)
         except IntakeRefused as err:
             raise Invalid([(err.field, err.reason)]) from None
         except RPCError as err:
@@ -540,5 +542,5 @@ async def open_desk(settings: Settings) -> AsyncIterator[Desk]:
 
 def desk_for(settings: Settings, client: Client) -> Desk:
     return Desk(client, Archive(engine_for(settings.db_url)), settings.task_queue, settings.emergency_team_id,
-                settings.rpc_timeout)
+                settings.rpc_timeout, firm_rules(settings.rules_file))
 

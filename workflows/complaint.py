@@ -117,6 +117,7 @@ class ComplaintWorkflow:
             channel=complaint.intake.channel,
             category=guess.category,
             severity=complaint.severity,
+            product=guess.product,
             received_at=complaint.received_at,
             respondent=complaint.intake.respondent,
             review_of=complaint.review_of.complaint_id if complaint.review_of else None,
@@ -276,6 +277,7 @@ class ComplaintWorkflow:
     def assess(self, payload: dict) -> ComplaintStatus:
         a = self.parse(Assess, payload)
         self.s.category, self.s.severity = a.category, a.severity
+        self.s.product = a.product or self.s.product
         self.s.respondent = a.respondent or self.s.respondent
         self.recode(a)
         if a.interim_measure and not self.s.interim_measure:

@@ -55,7 +55,7 @@ from complaints.domain.models import (
 from complaints.infra import logging as logs
 from complaints.infra.archive import Archive
 from complaints.infra.db import engine_for
-from complaints.infra.settings import Settings
+from complaints.infra.settings import Settings, firm_rules
 from complaints.infra.temporal import codec_for, connect
 
 RECONNECT_SECONDS = 2.0
@@ -337,6 +337,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.api_keys = parse_keys(settings.api_keys)
     app.state.codec = codec_for(settings)  # without a configured key the API does not start
     app.state.codes = CodeTable.load(settings.codes_file)  # a bad COMPLAINTS_CODES_FILE: the API does not start
+    firm_rules(settings.rules_file)  # a bad rules file stops the API at start, not at the first complaint
     app.state.desk = None
     app.include_router(router)
     app.include_router(reports_router, dependencies=[Depends(HTTPBearer(auto_error=False))], responses=ERRORS)

@@ -61,6 +61,17 @@ class Category(StrEnum):
         return self.value.split(".")[0]
 
 
+class Product(StrEnum):
+    """What the complaint is about, beside what went wrong (the category)."""
+
+    card = "card"
+    loan = "loan"
+    deposit_payment = "deposit_payment"
+    collection = "collection"
+    credit_reporting = "credit_reporting"
+    other = "other"
+
+
 class Stage(StrEnum):
     receipt = "receipt"
     assessment = "assessment"
@@ -177,6 +188,8 @@ class Strict(BaseModel):
 class Classification(BaseModel):
     category: Category
     severity: Severity
+    product: Product = Product.other
+    """`other` in classifications recorded before products were proposed."""
     reasons: list[str] = []
 
 
@@ -273,6 +286,8 @@ class Assess(Coded):
     handler: Actor
     category: Category
     severity: Severity
+    product: Product | None = None
+    """The handler's correction of the proposed product; unset keeps it."""
     respondent: Respondent | None = None
     interim_measure: bool = False
     """Collection complaints: suspend collection contact with the customer until the complaint closes."""
@@ -438,6 +453,7 @@ class ComplaintStatus(Public, BaseModel):
     channel: Channel
     category: Category | None = None
     severity: Severity | None = None
+    product: Product | None = None
     received_at: datetime
     deadlines: dict[str, datetime] = {}
     met: dict[str, datetime] = {}

@@ -13,12 +13,14 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from temporalio.envconfig import ClientConfigProfile
 from temporalio.service import TLSConfig
 
+from complaints.domain.classify.vocabulary import FirmRules
 from complaints.domain.models import EMERGENCY_TEAM_ID
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -49,6 +51,8 @@ class Settings:
     institution_name: str = "(name not set: COMPLAINTS_INSTITUTION_NAME)"
     """The institution's name at the head of the regulator's quarterly return; the default says
     what to set rather than file a return under a wrong name."""
+    rules_file: str | None = None
+    """A firm's own classification words (TOML, see `FirmRules`); empty: the built-in ones."""
     codec_keys: str | None = None
     codec_key_file: Path | None = None
     """Empty: `codec.keys` in `data_dir`."""
@@ -116,6 +120,21 @@ def temporal_connection(env: Mapping[str, str]) -> dict[str, Any]:
     return {name: value for name, value in given.items() if value not in (None, "")}
 
 
+@cache
+def firm_rules(path: str | None) -> FirmRules:
+    """The classification words of the rules file at `path`, read once per process."""
+    if not path:
+        return FirmRules()
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise SettingError(f"COMPLAINTS_RULES_FILE: cannot read {path} ({err.strerror})") from None
+    try:
+        return FirmRules.parse(text, source=f"COMPLAINTS_RULES_FILE {path}")
+    except ValueError as err:
+        raise SettingError(str(err)) from None
+
+
 def _seconds(text: str) -> timedelta:
     return timedelta(seconds=float(text))
 
@@ -138,6 +157,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "COMPLAINTS_HOLIDAY_FILE": ("holiday_file", str),
     "COMPLAINTS_CODES_FILE": ("codes_file", str),
     "COMPLAINTS_INSTITUTION_NAME": ("institution_name", str),
+    "COMPLAINTS_RULES_FILE": ("rules_file", str),
     "COMPLAINTS_CODEC_KEYS": ("codec_keys", str),
     "COMPLAINTS_CODEC_KEY_FILE": ("codec_key_file", Path),
     "COMPLAINTS_API_KEYS": ("api_keys", str),
