@@ -644,7 +644,7 @@ class ComplaintWorkflow:
     def recode(self, given: Coded) -> None:
         """The JR/T 0169-2018 codes: one a handler gives is kept from then on; the others follow
         the category and the respondent as they now stand (B and C from the assessment on)."""
-        proposed = codes.active().propose(self.s.channel, self.s.respondent, self.s.category)
+        proposed = codes.active().propose(self.s.channel, self.s.respondent, self.s.category, self.s.product)
         for name in Coded.model_fields:
             chosen = getattr(given, name)
             if chosen:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from complaints.domain.codes import SHIPPED, CodeError, CodeTable
-from complaints.domain.models import Category, Channel, RespondentKind, Respondent
+from complaints.domain.models import Category, Channel, Product, Respondent, RespondentKind
 
 
 def test_the_shipped_table_names_the_standards_levels() -> None:
@@ -25,6 +25,17 @@ def test_every_category_proposes_a_leaf_of_b_and_of_c(category: Category) -> Non
     table = CodeTable.load()
     proposed = table.propose(Channel.phone, None, category)
     assert table.is_leaf("B", proposed["code_b"]) and table.is_leaf("C", proposed["code_c"])
+
+
+@pytest.mark.parametrize("product", list(Product))
+def test_a_category_naming_no_business_takes_b_from_the_product(product: Product) -> None:
+    table = CodeTable.load()
+    rude = table.propose(Channel.phone, None, Category.service_attitude, product)
+    assert table.is_leaf("B", rude["code_b"]) and rude["code_c"] == "01"
+    assert rude["code_b"] == {Product.card: "0302", Product.loan: "0299", Product.deposit_payment: "0199",
+                              Product.collection: "0202", Product.credit_reporting: "06"}.get(product, "99")
+    card_fraud = table.propose(Channel.phone, None, Category.card_fraud, product)
+    assert card_fraud["code_b"] == "0302"  # a category that names its business keeps it
 
 
 def test_every_channel_and_respondent_proposes_a_leaf_of_a() -> None:
@@ -84,6 +95,8 @@ gloss = "other credit card business"
 "card.account_error" = ["030299", "02"]
 "card.application_delay" = ["030201", "03"]
 "card.limit_adjustment" = ["030299", "03"]
+[proposals.product]
+card = "030299"
 ''', encoding="utf-8")
     table = CodeTable.load(path)
     assert table.is_leaf("B", "030201") and not table.is_leaf("B", "0302")

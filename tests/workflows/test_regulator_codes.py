@@ -36,9 +36,11 @@ async def test_a_proposed_code_follows_the_respondent_set_at_assessment_but_a_ch
     assert (await handle.query("status"))["code_a"] == "0101"  # a branch visit: its premises
     status = await desk.act(handle, "assess", {"handler": HANDLER, "category": "service.fees", "severity": "normal",
                                                "respondent": {"kind": "collector", "id": "K-3"}, "code_c": "05"})
-    assert (status["code_a"], status["code_b"], status["code_c"]) == ("01032", "99", "05")
+    # a fee dispute names no business type: B comes from the product, a collector's call (催收)
+    assert status["product"] == "collection"
+    assert (status["code_a"], status["code_b"], status["code_c"]) == ("01032", "0202", "05")
     status = await desk.act(handle, "investigate", STEPS[1][1])
-    assert (status["code_a"], status["code_b"], status["code_c"]) == ("01032", "99", "05")
+    assert (status["code_a"], status["code_b"], status["code_c"]) == ("01032", "0202", "05")
 
 
 @pytest.mark.parametrize("field, code, reason", [

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from complaints.domain.models import Category, Channel, Respondent, RespondentKind
+from complaints.domain.models import Category, Channel, Product, Respondent, RespondentKind
 
 SHIPPED = Path(__file__).with_name("jrt0169-2018.toml")
 AXES = ("A", "B", "C")
@@ -44,6 +44,7 @@ class CodeTable:
     by_respondent: dict[str, str] = field(default_factory=dict)
     by_channel: dict[str, str] = field(default_factory=dict)
     by_category: dict[str, tuple[str, str]] = field(default_factory=dict)
+    by_product: dict[str, str] = field(default_factory=dict)
 
     # --- reading ---------------------------------------------------------------------
 
@@ -87,6 +88,7 @@ class CodeTable:
             by_respondent=dict(proposals.get("respondent", {})),
             by_channel=dict(proposals.get("channel", {})),
             by_category={k: tuple(v) for k, v in proposals.get("category", {}).items()},  # type: ignore[misc]
+            by_product=dict(proposals.get("product", {})),
         )
         table.check()
         return table
@@ -115,6 +117,7 @@ class CodeTable:
                               {c.value for c in Category}, "B")
         self._check_proposals("proposals.category", {k: v[1] for k, v in self.by_category.items()},
                               {c.value for c in Category}, "C")
+        self._check_proposals("proposals.product", self.by_product, {p.value for p in Product}, "B", complete=False)
 
     def _check_proposals(self, where: str, proposed: dict[str, str], names: set[str], axis: str,
                          complete: bool = True) -> None:
@@ -153,14 +156,22 @@ class CodeTable:
         return f"{field_name}: {kind} of axis {axis} ({AXIS_NAMES[axis]}) of {self.edition}"
 
     def propose(self, channel: Channel, respondent: Respondent | None,
-                category: Category | None) -> dict[str, str]:
+                category: Category | None, product: Product | None = None) -> dict[str, str]:
         """The codes the firm's vocabulary proposes: A from the respondent or else the channel,
-        B and C from the category (none before there is one)."""
+        B and C from the category (none before there is one); a category that names no business
+        type ("other", as for rude service) takes B from the product where the table maps it."""
         a = (respondent and self.by_respondent.get(respondent.kind.value)) or self.by_channel[channel.value]
         proposed = {"code_a": a}
         if category is not None:
             proposed["code_b"], proposed["code_c"] = self.by_category[category.value]
+            if self.is_other(proposed["code_b"]) and product is not None and product.value in self.by_product:
+                proposed["code_b"] = self.by_product[product.value]
         return proposed
+
+    @staticmethod
+    def is_other(code: str) -> bool:
+        """A top-level "other" code: the business type is not known."""
+        return code in ("99", "9")
 
 
 def _entry(axis: str, i: int, entry: Any) -> Code:
