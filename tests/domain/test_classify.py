@@ -135,3 +135,8 @@ def test_the_desk_classifies_intake_with_the_configured_rules_file(tmp_path):
     file.write_text('[urgent]\n"media exposure" = ["校友群"]\n', encoding="utf-8")
     desk = desk_for(Settings(codec_keys=TEST_KEY, data_dir=tmp_path, rules_file=str(file)), client=None)
     assert classify(Channel.web_form, "要把我的事发到校友群", desk.rules).severity is Severity.urgent
+
+
+def test_a_line_with_too_few_known_words_proposes_no_product_from_the_model():
+    """The model knows only its five products; a line like this is not one of them."""
+    assert classify(Channel.web_form, "the staff was rude and hung up").product is Product.other

@@ -107,9 +107,11 @@ async def desk(dev_client: Client, tmp_path_factory: pytest.TempPathFactory) -> 
             await reach(h, lambda s: s.stage == "assessment")
         before = (await handles["B"].describe()).typed_search_attributes.get(NEXT_DEADLINE)
 
-        async def assess(letter: str, category: str, severity: str) -> None:
+        async def assess(letter: str, category: str, severity: str, product: str = "other") -> None:
+            """Each assessment names the product too, so each code B follows from the category
+            or that product, not from the classifier's guess at these made-up lines."""
             await handles[letter].execute_update(
-                "assess", {"handler": "handler-7", "category": category, "severity": severity})
+                "assess", {"handler": "handler-7", "category": category, "severity": severity, "product": product})
 
         await assess("B", "collection.third_party", "high")
         await assess("C", "service.fees", "normal")

@@ -33,6 +33,11 @@ READ = 300
 early, and speed stays in thousands a second."""
 
 
+FEWEST = 3
+"""Known terms below which the model proposes nothing: a line such as "the staff was rude and hung
+up" is not a narrative, and the model, which knows only its five products, would force one on it."""
+
+
 def features(words: list[str]) -> list[str]:
     """The model's terms of a text: its first stems without stop words, and each pair of neighbours."""
     kept = [w for w in words[: 2 * READ] if w not in STOPWORDS and len(w) > 1 and not w.startswith("xx")][:READ]
@@ -57,7 +62,7 @@ class ProductModel:
         return cls(**json.loads(path.read_text(encoding="utf-8")))
 
     def propose(self, words: list[str]) -> tuple[Product, list[str]] | None:
-        """The product and the terms that weighed most for it; None when no known term is there.
+        """The product and the terms that weighed most for it; None when it knows too few of the text's terms.
 
         Sublinear TF-IDF scaled to unit length, as the models were trained on; the logistic
         regression's and the naive Bayes' log-probabilities blended. The reasons are the terms
@@ -65,7 +70,7 @@ class ProductModel:
         """
         counts = Counter(features(words))
         terms = [t for t in counts if t in self.row]
-        if not terms:
+        if len(terms) < FEWEST:
             return None
         rows = [self.row[t] for t in terms]
         x = (1 + np.log(np.fromiter((counts[t] for t in terms), np.float64, len(terms)))) * self.idf[rows]
