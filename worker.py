@@ -24,8 +24,7 @@ from complaints.domain.models import EMERGENCY_TEAM_ID
 from complaints.domain.policy import Policy, PolicyError
 from complaints.domain.workdays import HolidayFileError, WorkingCalendar, parse_holiday_file
 from complaints.infra import logging as logs
-from complaints.infra.archive import Archive
-from complaints.infra.db import engine_for
+from complaints.infra.archive import Archive, archive_for
 from complaints.infra.migrations import SchemaBehind, require_current_schema
 from complaints.infra.settings import SettingError, Settings
 from complaints.infra.temporal import connect
@@ -83,8 +82,8 @@ async def main() -> int:
         settings = Settings.from_env()
         policy = Policy.load(settings.policy_file)
         calendar = load_calendar(settings.holiday_file)
-        engine = engine_for(settings.db_url)
-        require_current_schema(engine)
+        archive = archive_for(settings)
+        require_current_schema(archive.engine)
         client = await connect(settings)
     except (PolicyError, HolidayFileError, SchemaBehind, SettingError) as err:
         print(f"worker not started: {err}", file=sys.stderr)
@@ -92,7 +91,7 @@ async def main() -> int:
     except RuntimeError as err:  # the SDK's connection failure
         print(f"worker not started: cannot reach Temporal at {settings.temporal_address}: {err}", file=sys.stderr)
         return 2
-    worker = new_worker(client, settings.task_queue, policy, calendar, Archive(engine))
+    worker = new_worker(client, settings.task_queue, policy, calendar, archive)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -20,9 +20,8 @@ import time
 from pathlib import Path
 
 from complaints.api.auth import ROLES, parse_keys
-from complaints.infra.archive import Archive
+from complaints.infra.archive import archive_for
 from complaints.infra.codec import create_key_file, load_keys
-from complaints.infra.db import engine_for
 from complaints.infra.migrations import upgrade
 from complaints.infra.settings import Settings
 from complaints.infra.temporal import connect
@@ -127,7 +126,7 @@ class Stack:
         local_codec_key(s)
         keys = demo_api_keys(s)
         reader = next((key for key, role in keys.items() if role == "auditor"), None)
-        upgrade(engine_for(s.db_url))
+        upgrade(archive_for(s).engine)  # the key ring seals rows an older archive kept plain
 
         env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
                    COMPLAINTS_API_KEYS=s.api_keys or str(s.data_dir / "api-keys"))
@@ -154,7 +153,7 @@ class Stack:
 
         client = await connect(self.settings)
         return await asyncio.wait_for(
-            load_demo(client, self.settings.task_queue, Archive(engine_for(self.settings.db_url))), timeout=60)
+            load_demo(client, self.settings.task_queue, archive_for(self.settings)), timeout=60)
 
     def watch(self) -> None:
         """Until Ctrl-C, or until a child dies (then say which and where its log is)."""

@@ -22,8 +22,9 @@ from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from complaints.api import examples
-from complaints.api.auth import ROLES, parse_keys, require
+from complaints.api.auth import ROLES, Caller, parse_keys, require
 from complaints.api.codec import codec_router
+from complaints.casefile import CaseDesk
 from complaints.desk import (
     Desk,
     DeskError,
@@ -41,6 +42,7 @@ from complaints.desk import (
 from complaints.domain.models import (
     ACTION_INPUTS,
     Actor,
+    CaseFile,
     ComplaintStatus,
     Escalate,
     Intake,
@@ -49,13 +51,14 @@ from complaints.domain.models import (
     Strict,
 )
 from complaints.infra import logging as logs
-from complaints.infra.archive import Archive
-from complaints.infra.db import engine_for
+from complaints.infra.archive import archive_for
 from complaints.infra.settings import Settings
 from complaints.infra.temporal import codec_for, connect
 
 RECONNECT_SECONDS = 2.0
 READERS = ("handler", "manager", "emergency", "auditor")
+CASE_READERS = ("handler", "manager", "auditor")
+"""Who may read a complaint's personal data: those who handle, supervise or audit it."""
 
 
 class FiledOut(BaseModel):
@@ -125,6 +128,14 @@ async def list_complaints(desk: DeskDep, _: Annotated[Any, Depends(require(*READ
 async def status(complaint_id: str, desk: DeskDep, _: Annotated[Any, Depends(require(*ROLES))]) -> ComplaintStatus:
     """The complaint's `status` query: stage, deadlines, escalations, history; no personal data."""
     return await desk.status(complaint_id)
+
+
+@router.get("/complaints/{complaint_id}/case", response_model=CaseFile, tags=["case file"])
+async def case(complaint_id: str, request: Request, who: Annotated[Caller, Depends(require(*CASE_READERS))]
+               ) -> CaseFile:
+    """The case file from the archive: text, subject, requested remedy, the complainant's contact
+    details, the respondent, the evidence and the stage history. Each read is recorded (who, when, route)."""
+    return await request.app.state.cases.read(complaint_id, who.name, "GET /complaints/{id}/case")
 
 
 @router.post("/complaints/{complaint_id}/escalate", status_code=202, response_model=Accepted, tags=["escalation"])
@@ -203,8 +214,7 @@ async def healthz(request: Request) -> JSONResponse:
     if desk:
         health = await desk.health()
     else:
-        archive = Archive(engine_for(request.app.state.settings.db_url))
-        health = {"temporal": False, "archive": await archive_answers(archive)}
+        health = {"temporal": False, "archive": await archive_answers(request.app.state.cases.archive)}
     return JSONResponse(health, status_code=200 if all(health.values()) else 503)
 
 
@@ -323,6 +333,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.api_keys = parse_keys(settings.api_keys)
     app.state.codec = codec_for(settings)  # without a configured key the API does not start
+    app.state.cases = CaseDesk(archive_for(settings))
     app.state.desk = None
     app.include_router(router)
     app.include_router(public)

@@ -8,8 +8,8 @@ from typing import Any
 
 import typer
 
+from complaints.infra.archive import archive_for
 from complaints.infra.codec import KEYS_SETTING, create_key_file, new_key_entry
-from complaints.infra.db import engine_for
 from complaints.infra.migrations import current, head, upgrade
 from complaints.infra.settings import SettingError, Settings
 
@@ -48,8 +48,9 @@ app.add_typer(db_app, name="db")
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Bring the archive's schema up to date (safe to run again)."""
-    engine = engine_for(Settings.from_env().db_url)
+    """Bring the archive's schema up to date (safe to run again); the codec keys seal what an older
+    archive kept plain."""
+    engine = archive_for(Settings.from_env()).engine
     before = current(engine)
     upgrade(engine)
     typer.echo(f"archive schema: {before or 'empty'} -> {head()}")
@@ -98,3 +99,7 @@ from complaints.cli import operate  # noqa: E402 - the operators' commands: serv
 
 operate.register(app)
 db_app.command("reconcile")(operate.reconcile)
+
+from complaints.cli import casefile  # noqa: E402 - the case file: show, audit
+
+casefile.register(app)

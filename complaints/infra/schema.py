@@ -25,8 +25,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-metadata = MetaData()
+from .sealing import SealedText
 
+metadata = MetaData()
 
 
 class UtcMoment(TypeDecorator):
@@ -70,15 +71,18 @@ complaints = Table(
     Column("category", String(64)),
     Column("severity", String(16)),
     Column("outcome", String(16)),
-    Column("subject", String(500)),
-    Column("content", Text, nullable=False),
-    Column("requested_remedy", String(500)),
+    Column("subject", SealedText(500)),
+    Column("content", SealedText(), nullable=False),
+    Column("requested_remedy", SealedText(500)),
     Column("evidence", JSON, nullable=False, default=list),
-    Column("complainant_name", String(100), nullable=False),
-    Column("complainant_phone", String(32), index=True),
-    Column("complainant_email", String(254)),
-    Column("complainant_id_number", String(32)),
-    Column("customer_id", String(200), index=True),
+    Column("complainant_name", SealedText(100), nullable=False),
+    Column("complainant_phone", SealedText(32)),
+    Column("complainant_email", SealedText(254)),
+    Column("complainant_id_number", SealedText(32)),
+    Column("customer_id", SealedText(200)),
+    Column("complainant_phone_hash", String(64), index=True),  # 0003: keyed hashes, the duplicate lookup's
+    Column("complainant_id_number_hash", String(64), index=True),
+    Column("customer_id_hash", String(64), index=True),
     Column("respondent_kind", String(16)),
     Column("respondent_id", String(200)),
     Column("respondent_name", String(100)),
@@ -164,3 +168,14 @@ contact_suspensions = Table(
     Column("lifted_at", Moment),
 )
 """What the collection system reads: customers it must not contact while a complaint is open."""
+
+case_reads = Table(
+    "case_reads",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("complaint_id", String(64), nullable=False, index=True),
+    Column("at", Moment, nullable=False),
+    Column("reader", String(100), nullable=False),
+    Column("route", String(100), nullable=False),
+)
+"""Every read of a complaint's personal data: who, when, which complaint, through which door."""

@@ -27,6 +27,7 @@ CONTRACT: dict[tuple[str, str], frozenset[str]] = {
     **{("POST", f"/complaints/{{complaint_id}}/{action}"): frozenset({"handler"}) for action in ACTION_INPUTS},
     ("POST", "/complaints/{complaint_id}/{action}"): frozenset({"handler"}),
     ("GET", "/complaints/{complaint_id}/updates/{idempotency_key}"): READERS,
+    ("GET", "/complaints/{complaint_id}/case"): frozenset({"handler", "manager", "auditor"}),
     ("GET", "/emergency/cases"): frozenset({"emergency", "manager"}),
     ("POST", "/emergency/cases/{complaint_id}/acknowledge"): frozenset({"emergency"}),
     ("POST", "/codec/decode"): READERS,

@@ -1,0 +1,76 @@
+"""The case file: who may read a complaint's personal data, and every read recorded beside the changes."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from complaints.infra.archive import Archive
+from complaints.infra.settings import Settings
+from tests.integration.apihelp import KEYS, api_settings, app, auth, eventually, http, intake  # noqa: F401
+
+COMPLAINTS = str(Path(sys.executable).parent / "complaints")
+
+
+async def received(http: httpx.AsyncClient, archive: Archive, ref: str, **changes: object) -> str:  # noqa: F811
+    body = intake(ref, requested_remedy="Refund the second fee", **changes)
+    cid = (await http.post("/complaints", json=body, headers=auth("channel"))).json()["complaint_id"]
+    await eventually(lambda: asyncio.to_thread(archive.complaint, cid), lambda row: row is not None)
+    return cid
+
+
+async def test_handlers_managers_and_auditors_read_the_case_and_each_read_is_recorded(
+        http: httpx.AsyncClient, archive: Archive) -> None:  # noqa: F811
+    cid = await received(http, archive, "CASE-1", respondent={"kind": "agency", "id": "AG-7", "name": "Swift Recovery"})
+    answer = await http.get(f"/complaints/{cid}/case", headers=auth("handler"))
+    assert answer.status_code == 200, answer.text
+    case = answer.json()
+    assert (case["subject"], case["content"], case["requested_remedy"]) == (
+        "Fee charged twice", "The annual fee was charged twice on my card this month.", "Refund the second fee")
+    assert case["complainant"] == {"name": "Test Person", "phone": "13800000000", "email": None, "id_number": None,
+                                   "customer_id": None}
+    assert case["respondent"] == {"kind": "agency", "id": "AG-7", "name": "Swift Recovery"}
+    assert case["history"][0]["kind"] == "received" and case["history"][0]["stage"] == "receipt"
+
+    for role in ("manager", "auditor"):
+        assert (await http.get(f"/complaints/{cid}/case", headers=auth(role))).status_code == 200
+    for role in ("channel", "emergency"):
+        assert (await http.get(f"/complaints/{cid}/case", headers=auth(role))).status_code == 403
+    assert (await http.get("/complaints/NO-SUCH/case", headers=auth("handler"))).status_code == 404
+
+    reads = archive.reads(cid)
+    assert [r["reader"].partition(":")[0] for r in reads] == ["handler", "manager", "auditor"]
+    assert all(r["route"] == "GET /complaints/{id}/case" and KEYS["handler"] not in r["reader"] for r in reads)
+    assert reads[0]["reader"] != reads[1]["reader"]
+
+
+async def test_show_reads_the_case_and_audit_lists_that_read_beside_the_changes(
+        http: httpx.AsyncClient, archive: Archive, api_settings: Settings) -> None:  # noqa: F811
+    cid = await received(http, archive, "CASE-2")
+    env = {**os.environ, "COMPLAINTS_DB_URL": api_settings.db_url, "COMPLAINTS_CODEC_KEYS": api_settings.codec_keys,
+           "TEMPORAL_ADDRESS": "127.0.0.1:1", "COLUMNS": "200"}  # the archive alone: no Temporal needed
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([COMPLAINTS, *args], env=env, capture_output=True, text=True, timeout=60)
+
+    shown = await asyncio.to_thread(run, "show", cid)
+    assert shown.returncode == 0, shown.stderr
+    assert "Test Person" in shown.stdout and "charged twice on my card" in shown.stdout
+    assert "13800000000" in shown.stdout and "Refund the second fee" in shown.stdout
+
+    trail = await asyncio.to_thread(run, "audit", cid)
+    assert trail.returncode == 0, trail.stderr
+    lines = trail.stdout.splitlines()
+    changes = [n for n, line in enumerate(lines) if "received" in line]
+    reads = [n for n, line in enumerate(lines) if f"cli:{getpass.getuser()}" in line and "complaints show" in line]
+    assert changes and reads and changes[0] < reads[0], trail.stdout
+    assert "Test Person" not in trail.stdout  # the trail says who read, not what
+
+    missing = await asyncio.to_thread(run, "show", "NO-SUCH")
+    assert missing.returncode == 3 and "not found" in missing.stderr
