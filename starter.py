@@ -38,7 +38,9 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from complaints.casefile import CaseDesk
 from complaints.desk import Desk, Invalid, Unavailable, open_desk
+from complaints.infra.evidence import Unacceptable
 from complaints.infra.settings import SettingError, Settings
 from complaints.intake import Filed
 
@@ -70,6 +72,8 @@ class Row:
     label: str
     body: dict[str, Any] | None = None
     problem: tuple[str, str] | None = None
+    files: list[tuple[str, bytes]] = field(default_factory=list)
+    """Attachments to keep as evidence once the complaint is filed (an e-mail's)."""
 
 
 @dataclass
@@ -156,6 +160,22 @@ def email_body(raw: bytes) -> dict[str, Any]:
     return body
 
 
+def email_attachments(raw: bytes) -> list[tuple[str, bytes]]:
+    """The e-mail's attachments, name and contents, as the complaint's evidence files."""
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    assert isinstance(msg, EmailMessage)
+    files = []
+    for part in msg.iter_attachments():
+        if name := part.get_filename():
+            data = part.get_payload(decode=True)  # None for an attached e-mail: kept whole
+            files.append((name[:200], data if data is not None else part.get_content().as_bytes()))
+    return files[:50]
+
+
+def email_row(label: str, raw: bytes) -> Row:
+    return Row(label, email_body(raw), files=email_attachments(raw))
+
+
 def _text_of(msg: EmailMessage) -> str:
     part = msg.get_body(preferencelist=("plain", "html"))
     if part is None:
@@ -185,7 +205,7 @@ def maildir_rows(path: Path) -> Iterator[Row]:
         raise BadInput(f"{path}: not a Maildir (no cur/ or new/ folder)")
     box = mailbox.Maildir(path, factory=None, create=False)
     for key in sorted(box.keys()):
-        yield Row(key, email_body(box.get_bytes(key)))
+        yield email_row(key, box.get_bytes(key))
 
 
 def read_text(path: Path) -> str:
@@ -213,9 +233,24 @@ def options_body(args: argparse.Namespace) -> dict[str, Any]:
 # --- filing ---------------------------------------------------------------------------------
 
 
-async def file_one(body: dict[str, Any]) -> Filed:
+async def file_one(body: dict[str, Any], files: list[tuple[str, bytes]]) -> Filed:
     async with open_desk(Settings.from_env()) as desk:
-        return await desk.file(body)
+        filed = await desk.file(body)
+    await keep_files(filed.complaint_id, files)
+    return filed
+
+
+async def keep_files(complaint_id: str, files: list[tuple[str, bytes]]) -> None:
+    """Keep each attachment as evidence (filing again keeps nothing twice); one of a type not kept
+    as evidence is named on standard error and left out, the complaint stays filed."""
+    if not files:
+        return
+    cases = CaseDesk.of(Settings.from_env())
+    for name, data in files:
+        try:
+            await cases.keep(complaint_id, [(name, data)], "email intake")
+        except Unacceptable as refused:
+            print(f"{complaint_id}: attachment not kept: {refused}", file=sys.stderr)
 
 
 async def file_many(rows: list[Row], tally: Tally) -> None:
@@ -229,6 +264,7 @@ async def file_many(rows: list[Row], tally: Tally) -> None:
                     raise Invalid([row.problem])
                 assert row.body is not None
                 filed = await desk.file(row.body)
+                await keep_files(filed.complaint_id, row.files)
                 tally.started += filed.created
                 tally.existing += not filed.created
             except Invalid as err:
@@ -263,8 +299,8 @@ def run_batch(rows: list[Row], rejects: Path) -> int:
     return 1 if tally.unfiled else 0
 
 
-def run_single(body: dict[str, Any]) -> int:
-    filed = asyncio.run(file_one(body))
+def run_single(body: dict[str, Any], files: list[tuple[str, bytes]] | None = None) -> int:
+    filed = asyncio.run(file_one(body, files or []))
     if not filed.created:
         print(f"already filed: {filed.workflow_id}")
     print(filed.complaint_id)
@@ -298,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise BadInput(f"{args.file}: is not valid JSON") from None
             return run_single(body)
         if args.eml:
-            return run_single(email_body(read_bytes(args.eml)))
+            mail = email_row(str(args.eml), read_bytes(args.eml))
+            return run_single(mail.body or {}, mail.files)
         if args.batch:
             suffix = args.batch.suffix.lower()
             if suffix not in (".jsonl", ".csv", ".ndjson"):

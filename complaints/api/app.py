@@ -12,8 +12,21 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi import (
+    APIRouter,
+    Body,
+    Depends,
+    FastAPI,
+    File,
+    Header,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
@@ -43,6 +56,7 @@ from complaints.domain.models import (
     ACTION_INPUTS,
     Actor,
     CaseFile,
+    EvidenceRef,
     ComplaintStatus,
     Escalate,
     Intake,
@@ -52,6 +66,7 @@ from complaints.domain.models import (
 )
 from complaints.infra import logging as logs
 from complaints.infra.archive import archive_for
+from complaints.infra.evidence import ACCEPTED, MAX_BYTES, Unacceptable
 from complaints.infra.settings import Settings
 from complaints.infra.temporal import codec_for, connect
 
@@ -59,6 +74,8 @@ RECONNECT_SECONDS = 2.0
 READERS = ("handler", "manager", "emergency", "auditor")
 CASE_READERS = ("handler", "manager", "auditor")
 """Who may read a complaint's personal data: those who handle, supervise or audit it."""
+UPLOADERS = ("channel", "handler", "manager")
+"""Who may add evidence: the channel that took the complaint, and the staff handling it."""
 
 
 class FiledOut(BaseModel):
@@ -136,6 +153,29 @@ async def case(complaint_id: str, request: Request, who: Annotated[Caller, Depen
     """The case file from the archive: text, subject, requested remedy, the complainant's contact
     details, the respondent, the evidence and the stage history. Each read is recorded (who, when, route)."""
     return await request.app.state.cases.read(complaint_id, who.name, "GET /complaints/{id}/case")
+
+
+@router.post("/complaints/{complaint_id}/evidence", status_code=201, response_model=list[EvidenceRef],
+             tags=["case file"], responses={413: {"description": f"a file over {MAX_BYTES} bytes"},
+                                            415: {"description": f"not one of: {ACCEPTED}"}})
+async def upload(complaint_id: str, request: Request, files: Annotated[list[UploadFile], File()],
+                 who: Annotated[Caller, Depends(require(*UPLOADERS))]) -> list[EvidenceRef]:
+    """Evidence files, each up to 50 MB, their type sniffed from their contents: kept sealed, by SHA-256
+    (the same file twice is kept once), and listed in the case file."""
+    read = [(f.filename or "unnamed", await f.read(MAX_BYTES + 1)) for f in files]
+    return await request.app.state.cases.attach(complaint_id, read, who.name)
+
+
+@router.get("/complaints/{complaint_id}/evidence/{sha256}", tags=["case file"], response_class=Response,
+            responses={200: {"content": {"application/octet-stream": {}}, "description": "the file as it was sent"}})
+async def download(complaint_id: str, sha256: str, request: Request,
+                   who: Annotated[Caller, Depends(require(*CASE_READERS))]) -> Response:
+    """An evidence file with its original name and type; the read is recorded like a case file's."""
+    ref, data = await request.app.state.cases.download(complaint_id, sha256, who.name,
+                                                       "GET /complaints/{id}/evidence/{sha256}")
+    fallback = ref.name.encode("ascii", "replace").decode().replace('"', "_")
+    return Response(data, media_type=ref.media_type, headers={
+        "Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(ref.name)}"})
 
 
 @router.post("/complaints/{complaint_id}/escalate", status_code=202, response_model=Accepted, tags=["escalation"])
@@ -259,6 +299,11 @@ async def _desk_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=STATUS_OF.get(type(exc), 409))
 
 
+async def _unacceptable(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Unacceptable)
+    return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logs.log.error("unhandled error", path=request.url.path, error=type(exc).__name__, exc_info=exc)
     return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
@@ -268,6 +313,8 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 BODY_LIMIT = 1_000_000
 """Bytes a complaint or action body may have: ten times the largest valid one, far from exhausting memory."""
+UPLOAD_LIMIT = MAX_BYTES + BODY_LIMIT
+"""Bytes an evidence upload may have: one largest file and its multipart framing."""
 
 
 class BodyLimit:
@@ -279,9 +326,11 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(self.paths):
             return await self.app(scope, receive, send)
-        too_large = f"request body over {self.limit} bytes"
+        limit = UPLOAD_LIMIT if scope["path"].endswith("/evidence") else self.limit
+        too_large = f"request body over {limit} bytes" + (
+            f" (each evidence file may have {MAX_BYTES})" if limit == UPLOAD_LIMIT else "")
         declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.limit:
+        if declared.isdigit() and int(declared) > limit:
             return await JSONResponse({"detail": too_large}, status_code=413)(scope, receive, send)
         seen = 0
 
@@ -289,7 +338,7 @@ class BodyLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.limit:
+            if seen > limit:
                 raise HTTPException(413, too_large)
             return message
 
@@ -333,13 +382,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.api_keys = parse_keys(settings.api_keys)
     app.state.codec = codec_for(settings)  # without a configured key the API does not start
-    app.state.cases = CaseDesk(archive_for(settings))
+    app.state.cases = CaseDesk.of(settings)
     app.state.desk = None
     app.include_router(router)
     app.include_router(public)
     app.include_router(codec_router)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(DeskError, _desk_error)
+    app.add_exception_handler(Unacceptable, _unacceptable)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(BodyLimit)
     return app

@@ -1,7 +1,7 @@
-"""`complaints show` and `complaints audit`: the case file and its trail, from the archive alone.
+"""`complaints show`, `audit` and `attach`: the case file, its trail and its evidence files.
 
-Both read only the archive (no Temporal connection needed); `show` is a read of personal data
-and is recorded as such, under the operating-system user who ran it.
+They need only the archive and the evidence folder, no Temporal connection; `show` is a read
+of personal data and is recorded as such, under the operating-system user who ran it.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -16,18 +17,20 @@ from rich.table import Table
 from rich.text import Text
 
 from complaints.casefile import CaseDesk
-from complaints.cli.operate import dump, fail, local, out
-from complaints.desk import DeskError
+from complaints.cli.operate import dump, err, fail, local, out
+from complaints.desk import DeskError, Invalid
 from complaints.domain.models import CaseEvent, CaseFile
-from complaints.infra.archive import archive_for
+from complaints.infra.evidence import MAX_BYTES, Unacceptable
 from complaints.infra.settings import Settings
 
 
 def on_cases(work: Callable[[CaseDesk], Awaitable[Any]]) -> Any:
     try:
-        return asyncio.run(work(CaseDesk(archive_for(Settings.from_env()))))
+        return asyncio.run(work(CaseDesk.of(Settings.from_env())))
     except DeskError as error:
         fail(type(error), str(error))
+    except Unacceptable as refused:
+        fail(Invalid, str(refused))
 
 
 def reader() -> str:
@@ -49,7 +52,8 @@ def show_case(c: CaseFile) -> None:
              ("customer id", who.customer_id),
              ("respondent", c.respondent and " ".join(filter(None, (c.respondent.kind, c.respondent.id,
                                                                     c.respondent.name)))),
-             ("evidence", ", ".join(c.evidence) or None)]
+             ("evidence", "; ".join(f"{e.name} ({e.media_type}, {e.size} bytes, {e.sha256})" if e.sha256 else e.name
+                                    for e in c.evidence) or None)]
     for label, value in lines:
         if value:
             out.print(Text.assemble((f"{label}: ", "bold"), str(value)))
@@ -66,10 +70,26 @@ def audit(complaint_id: str, as_json: bool = typer.Option(False, "--json", help=
 def trail_table(events: list[CaseEvent], title: str) -> None:
     table = Table("at", "who", "what", "stage", "route", title=title, title_justify="left")
     for e in events:
-        table.add_row(local(e.at), e.who, e.action or e.kind, e.stage.value if e.stage else "", e.route or "")
+        table.add_row(local(e.at), e.who, e.action or e.kind, e.stage.value if e.stage else "",
+                      e.route or e.evidence or "")
     out.print(table)
+
+
+def attach(complaint_id: str, files: list[Path] = typer.Argument(..., help="the files, each up to 50 MB")) -> None:
+    """Keep evidence files for a complaint (sealed, by SHA-256) and list them in its case file."""
+    read = []
+    for path in files:
+        if not path.is_file():
+            fail(Invalid, f"{path}: no such file")
+        if path.stat().st_size > MAX_BYTES:
+            fail(Invalid, f"{path.name}: {path.stat().st_size} bytes, over the {MAX_BYTES} an evidence file may have")
+        read.append((path.name, path.read_bytes()))
+    for ref in on_cases(lambda cases: cases.attach(complaint_id, read, reader())):
+        err.print(Text(f"kept {ref.name}: {ref.media_type}, {ref.size} bytes"))
+        out.print(ref.sha256)
 
 
 def register(app: typer.Typer) -> None:
     app.command("show")(show)
     app.command("audit")(audit)
+    app.command("attach")(attach)

@@ -458,11 +458,23 @@ class CaseEvent(BaseModel):
     at: datetime
     who: str
     kind: str
-    """A recorded change's kind (`received`, `action`, `escalation`, ...) or `read`."""
+    """A recorded change's kind (`received`, `action`, `escalation`, ...), `evidence` or `read`."""
     stage: Stage | None = None
     action: str | None = None
     route: str | None = None
     """For a read: the door it came through (`GET /complaints/{id}/case`, `complaints show`)."""
+    evidence: str | None = None
+    """For an attached file (kind `evidence`): its SHA-256."""
+
+
+class EvidenceRef(BaseModel):
+    """An evidence item as the case file lists it: a file kept in the evidence store (hash, size,
+    sniffed type), or a name given at intake whose file was never sent (those three empty)."""
+
+    name: str
+    sha256: str | None = None
+    size: int | None = None
+    media_type: str | None = None
 
 
 class CaseFile(BaseModel):
@@ -482,7 +494,7 @@ class CaseFile(BaseModel):
     requested_remedy: str | None = None
     complainant: Complainant
     respondent: Respondent | None = None
-    evidence: list[str] = []
+    evidence: list[EvidenceRef] = []
     history: list[CaseEvent] = []
 
 

@@ -13,7 +13,7 @@ from complaints.domain.models import Intake, Record
 
 from .codec import load_keys
 from .db import engine_for
-from .schema import audit, case_reads, complaints, contact_suspensions, deadlines, escalations, outbox
+from .schema import audit, case_reads, complaints, contact_suspensions, deadlines, escalations, evidence, outbox
 from .sealing import Sealer, seal_with
 from .settings import Settings
 
@@ -208,6 +208,20 @@ class Archive:
         with self.engine.connect() as db:
             rows = db.execute(select(case_reads).where(case_reads.c.complaint_id == complaint_id)
                               .order_by(case_reads.c.at, case_reads.c.id))
+            return [dict(r) for r in rows.mappings()]
+
+    def attach(self, complaint_id: str, file: dict[str, Any]) -> None:
+        """Reference an evidence file from the complaint, once (a repeat attachment changes nothing)."""
+        try:
+            with self.engine.begin() as tx:
+                tx.execute(insert(evidence).values(complaint_id=complaint_id, **file))
+        except IntegrityError:
+            pass
+
+    def evidence(self, complaint_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as db:
+            rows = db.execute(select(evidence).where(evidence.c.complaint_id == complaint_id)
+                              .order_by(evidence.c.attached_at, evidence.c.id))
             return [dict(r) for r in rows.mappings()]
 
 

@@ -179,3 +179,20 @@ case_reads = Table(
     Column("route", String(100), nullable=False),
 )
 """Every read of a complaint's personal data: who, when, which complaint, through which door."""
+
+evidence = Table(
+    "evidence",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("complaint_id", String(64), nullable=False, index=True),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("name", String(255), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("attached_at", Moment, nullable=False),
+    Column("attached_by", String(100), nullable=False),
+    UniqueConstraint("complaint_id", "sha256", "name", name="uq_evidence_file"),
+)
+"""A complaint's evidence files: references only (the sealed contents are in the evidence store,
+by hash), with the key id that sealed them."""

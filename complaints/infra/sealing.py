@@ -29,6 +29,7 @@ class Sealer:
     """Seal, open and hash one field's value under a key ring (first key current)."""
 
     def __init__(self, keys: dict[str, bytes]) -> None:
+        self.keys = keys
         self.codec = EncryptionCodec(keys)
         self._lookup = {kid: hmac.new(key, LOOKUP_LABEL, hashlib.sha256).digest() for kid, key in keys.items()}
 

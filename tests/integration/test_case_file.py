@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from complaints.infra.archive import Archive
+from complaints.infra.evidence import MAX_BYTES
 from complaints.infra.settings import Settings
 from tests.integration.apihelp import KEYS, api_settings, app, auth, eventually, http, intake  # noqa: F401
 
@@ -74,3 +75,56 @@ async def test_show_reads_the_case_and_audit_lists_that_read_beside_the_changes(
 
     missing = await asyncio.to_thread(run, "show", "NO-SUCH")
     assert missing.returncode == 3 and "not found" in missing.stderr
+
+
+PDF = b"%PDF-1.4\n" + "合同第七条：逾期罚息".encode() * 1000 + b"\n%%EOF"
+
+
+async def test_evidence_uploaded_comes_back_byte_identical_with_its_name_and_type(
+        http: httpx.AsyncClient, archive: Archive, api_settings: Settings) -> None:  # noqa: F811
+    cid = await received(http, archive, "CASE-3")
+    sent = await http.post(f"/complaints/{cid}/evidence", headers=auth("handler"),
+                           files=[("files", ("合同 scan.pdf", PDF, "image/png"))])  # the declared type is ignored
+    assert sent.status_code == 201, sent.text
+    [ref] = sent.json()
+    assert ref["media_type"] == "application/pdf" and ref["size"] == len(PDF)
+
+    got = await http.get(f"/complaints/{cid}/evidence/{ref['sha256']}", headers=auth("auditor"))
+    assert got.status_code == 200 and got.content == PDF
+    assert got.headers["content-type"] == "application/pdf"
+    assert "filename*=UTF-8''%E5%90%88%E5%90%8C%20scan.pdf" in got.headers["content-disposition"]
+    assert (await http.get(f"/complaints/{cid}/evidence/{ref['sha256']}", headers=auth("channel"))).status_code == 403
+    assert (await http.get(f"/complaints/{cid}/evidence/{'0' * 64}", headers=auth("handler"))).status_code == 404
+    assert [r["route"] for r in archive.reads(cid)] == ["GET /complaints/{id}/evidence/{sha256}"]
+
+    case = (await http.get(f"/complaints/{cid}/case", headers=auth("handler"))).json()
+    assert case["evidence"] == [{"name": "合同 scan.pdf", "sha256": ref["sha256"], "size": len(PDF),
+                                 "media_type": "application/pdf"}]
+    on_disk = b"".join(p.read_bytes() for p in api_settings.evidence_dir.rglob("*") if p.is_file())
+    assert "逾期罚息".encode() not in on_disk and len(on_disk) > len(PDF)
+
+
+async def test_a_51_mb_upload_and_a_disguised_executable_are_refused_with_a_reason(
+        http: httpx.AsyncClient, archive: Archive, api_settings: Settings) -> None:  # noqa: F811
+    cid = await received(http, archive, "CASE-4")
+    large = await http.post(f"/complaints/{cid}/evidence", headers=auth("handler"),
+                            files=[("files", ("call.mp3", b"ID3" + bytes(51 * 1024 * 1024), "audio/mpeg"))])
+    assert large.status_code == 413 and f"each evidence file may have {MAX_BYTES}" in large.json()["detail"]
+    disguised = await http.post(f"/complaints/{cid}/evidence", headers=auth("handler"),
+                                files=[("files", ("statement.pdf", b"MZ\x90\x00" + bytes(4096), "application/pdf"))])
+    assert disguised.status_code == 415
+    assert disguised.json()["detail"].startswith("statement.pdf: an executable")
+    assert archive.evidence(cid) == [] and not any(p.is_file() for p in api_settings.evidence_dir.rglob("*"))
+
+
+async def test_attach_keeps_files_from_the_command_line(
+        http: httpx.AsyncClient, archive: Archive, api_settings: Settings, tmp_path: Path) -> None:  # noqa: F811
+    cid = await received(http, archive, "CASE-5")
+    (tmp_path / "letter.pdf").write_bytes(PDF)
+    env = {**os.environ, "COMPLAINTS_DB_URL": api_settings.db_url, "COMPLAINTS_CODEC_KEYS": api_settings.codec_keys,
+           "COMPLAINTS_EVIDENCE_DIR": str(api_settings.evidence_dir)}
+    done = await asyncio.to_thread(subprocess.run, [COMPLAINTS, "attach", cid, str(tmp_path / "letter.pdf")],
+                                   env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    [kept] = archive.evidence(cid)
+    assert done.stdout.split() == [kept["sha256"]] and kept["attached_by"] == f"cli:{getpass.getuser()}"

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 import starter
+from complaints.casefile import CaseDesk
 from complaints.desk import Desk, Filters, desk_for
+from complaints.infra.evidence import Folder
 from complaints.infra.settings import Settings
 from tests.integration.apihelp import api_settings, eventually, intake  # noqa: F401
 
@@ -26,7 +28,8 @@ BAD_PHONE = "12-not-a-phone-34"
 @pytest.fixture
 def env(api_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     values = {"TEMPORAL_ADDRESS": api_settings.temporal_address, "COMPLAINTS_TASK_QUEUE": api_settings.task_queue,
-              "COMPLAINTS_DB_URL": api_settings.db_url, "COMPLAINTS_CODEC_KEYS": api_settings.codec_keys or ""}
+              "COMPLAINTS_DB_URL": api_settings.db_url, "COMPLAINTS_CODEC_KEYS": api_settings.codec_keys or "",
+              "COMPLAINTS_EVIDENCE_DIR": str(api_settings.evidence_dir)}
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     return {**os.environ, **values}
@@ -129,11 +132,12 @@ def email(sender: str, subject: str, body: str, attachments: tuple[str, ...] = (
         msg["Message-ID"] = message_id
     msg.set_content(body, subtype="html" if html else "plain")
     for name in attachments:
-        msg.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename=name)
+        msg.add_attachment(b"%PDF-1.4 " + name.encode(), maintype="application", subtype="pdf", filename=name)
     return bytes(msg)
 
 
-async def test_eml_becomes_a_complaint_once(desk, env, capsys, tmp_path: Path, archive) -> None:
+async def test_eml_becomes_a_complaint_once_its_attachments_kept(desk, env, capsys, tmp_path: Path, archive,
+                                                                  api_settings: Settings) -> None:
     eml = tmp_path / "mail.eml"
     eml.write_bytes(email("Test Person <test.person@example.com>", "Card charged twice",
                           "My card was charged twice for one purchase.", ("receipt.pdf", "statement.pdf"),
@@ -149,6 +153,12 @@ async def test_eml_becomes_a_complaint_once(desk, env, capsys, tmp_path: Path, a
     assert row["received_at"].isoformat().startswith("2026-11-23T02:00")
     code, out, _ = await start(capsys, "--eml", str(eml))
     assert code == 0 and out[-2:] == [f"already filed: complaint-{cid}", cid]
+
+    cases = CaseDesk(archive, Folder(api_settings.evidence_dir))  # the attachments' contents, kept once
+    assert [(f["name"], f["media_type"]) for f in archive.evidence(cid)] == [
+        ("receipt.pdf", "application/pdf"), ("statement.pdf", "application/pdf")]
+    _, kept = await cases.download(cid, archive.evidence(cid)[1]["sha256"], "auditor", "test")
+    assert kept == b"%PDF-1.4 statement.pdf"
 
 
 async def test_maildir_is_read_idempotently_with_rejects(desk, env, capsys, tmp_path: Path, archive) -> None:

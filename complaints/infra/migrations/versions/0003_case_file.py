@@ -8,7 +8,7 @@ Complainant details and complaint text were plain text in the archive. They are 
 field by field with the codec's key ring (`complaints.infra.sealing`); phone, ID number and
 customer id get a keyed hash beside them, which the duplicate lookup and the repeat-complainant
 figures read instead of the values. Existing rows are sealed here, in batches. `case_reads`
-records every read of a complaint's personal data.
+records every read of a complaint's personal data; `evidence` references the evidence files.
 """
 
 from alembic import op
@@ -68,6 +68,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_case_reads_complaint_id', 'case_reads', ['complaint_id'], unique=False)
+    op.create_table(
+        'evidence',
+        sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column('complaint_id', sa.String(length=64), nullable=False),
+        sa.Column('sha256', sa.String(length=64), nullable=False),
+        sa.Column('name', sa.String(length=255), nullable=False),
+        sa.Column('size', sa.Integer(), nullable=False),
+        sa.Column('media_type', sa.String(length=100), nullable=False),
+        sa.Column('key_id', sa.String(length=64), nullable=False),
+        sa.Column('attached_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('attached_by', sa.String(length=100), nullable=False),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('complaint_id', 'sha256', 'name', name='uq_evidence_file'),
+    )
+    op.create_index('ix_evidence_complaint_id', 'evidence', ['complaint_id'], unique=False)
+    op.create_index('ix_evidence_sha256', 'evidence', ['sha256'], unique=False)
     for column in HASHED:
         op.add_column('complaints', sa.Column(column, sa.String(length=64), nullable=True))
     op.drop_index('ix_complaints_complainant_phone', table_name='complaints')
@@ -93,5 +109,8 @@ def downgrade() -> None:
     op.create_index('ix_complaints_complainant_phone', 'complaints', ['complainant_phone'], unique=False)
     for column in HASHED:  # plain ALTER TABLE, also on SQLite: a batch copy would drop the referenced table
         op.drop_column('complaints', column)
+    op.drop_index('ix_evidence_sha256', table_name='evidence')
+    op.drop_index('ix_evidence_complaint_id', table_name='evidence')
+    op.drop_table('evidence')
     op.drop_index('ix_case_reads_complaint_id', table_name='case_reads')
     op.drop_table('case_reads')
