@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from complaints.infra.archive import archive_for
-from complaints.infra.codec import KEYS_SETTING, create_key_file, new_key_entry
+from complaints.infra.codec import KEYS_SETTING, create_key_file, load_keys, new_key_entry, rotate_key_file
 from complaints.infra.migrations import current, head, upgrade
 from complaints.infra.settings import SettingError, Settings
 
@@ -44,6 +44,9 @@ class ExitingTyper(typer.Typer):
 app = ExitingTyper(help="complaintflow: operate the complaint desk.", no_args_is_help=True)
 db_app = typer.Typer(help="The archive's schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+keys_app = typer.Typer(help="The codec keys, which seal payloads, archive fields and evidence files.",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 
 @db_app.command("upgrade")
@@ -54,6 +57,38 @@ def db_upgrade() -> None:
     before = current(engine)
     upgrade(engine)
     typer.echo(f"archive schema: {before or 'empty'} -> {head()}")
+
+
+@db_app.command("reencrypt")
+def db_reencrypt(batch: int = typer.Option(500, min=1, max=10_000, help="rows a transaction")) -> None:
+    """Re-seal the archive's personal fields and the evidence files under the current codec key, in
+    batches with progress (safe to stop and run again); then older keys can be retired."""
+    from complaints.infra.evidence import Folder
+    from complaints.infra.rekey import reseal_files, reseal_rows
+
+    settings = Settings.from_env()
+    archive = archive_for(settings)
+    moved = {}
+    for step in [*reseal_rows(archive, batch), *reseal_files(archive, Folder(settings.evidence_dir))]:
+        typer.echo(f"{step.what}: {step.done}/{step.total} read, {step.moved} re-sealed", err=True)
+        moved[step.what] = step.moved
+    typer.echo(f"re-sealed under key {archive.sealer.current_key_id}: {moved.get('complaints', 0)} complaints, "
+               f"{moved.get('evidence files', 0)} evidence files")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Add a new codec key as the current one; what older keys sealed stays readable while they stay listed."""
+    settings = Settings.from_env()
+    if settings.codec_keys:  # the keys live in the environment: say what to set
+        load_keys(settings.codec_keys, settings.codec_key_file)  # a list that cannot be used is not extended
+        typer.echo(",".join([new_key_entry(), *settings.codec_keys.replace(",", "\n").split()]))
+        typer.echo(f"set {KEYS_SETTING} of every process to this list (the new key first, every old one kept), "
+                   "restart them, then run `complaints db reencrypt`", err=True)
+        return
+    kid = rotate_key_file(settings.codec_key_file)
+    typer.echo(f"codec key {kid} added to {settings.codec_key_file} as the current key, older keys kept; restart "
+               "the worker and the API (every process reading this file), then run `complaints db reencrypt`")
 
 
 @app.command("setup")

@@ -113,7 +113,7 @@ def _is_email(data: bytes) -> bool:
 class EvidenceStore(Protocol):
     """Sealed blobs by SHA-256 of their plain contents."""
 
-    def put(self, sha256: str, sealed: bytes) -> bool: ...
+    def put(self, sha256: str, sealed: bytes, replace: bool = False) -> bool: ...
     def get(self, sha256: str) -> bytes | None: ...
     def delete(self, sha256: str) -> None: ...
 
@@ -127,14 +127,18 @@ class Folder:
     def path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
 
-    def put(self, sha256: str, sealed: bytes) -> bool:
-        """Keep the blob unless it is kept already; whether this call wrote it."""
+    def put(self, sha256: str, sealed: bytes, replace: bool = False) -> bool:
+        """Keep the blob unless it is kept already (`replace`: re-sealed, it takes the old one's
+        place in one step); whether this call wrote it."""
         target = self.path(sha256)
-        if target.exists():
+        if target.exists() and not replace:
             return False
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
             tmp.write(sealed)
+        if replace:
+            os.replace(tmp.name, target)
+            return True
         try:
             os.link(tmp.name, target)
         except FileExistsError:
