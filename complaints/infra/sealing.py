@@ -13,13 +13,17 @@ write or read personal data rather than store it in the clear.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import os
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Engine, String, Text, TypeDecorator
 
-from .codec import SEALED, EncryptionCodec
+from .codec import SEALED
 from .settings import SettingError
 
 LOOKUP_LABEL = b"complaintflow archive lookup hash"
@@ -30,25 +34,29 @@ class Sealer:
 
     def __init__(self, keys: dict[str, bytes]) -> None:
         self.keys = keys
-        self.codec = EncryptionCodec(keys)
+        self.current_key_id = next(iter(keys))
         self._lookup = {kid: hmac.new(key, LOOKUP_LABEL, hashlib.sha256).digest() for kid, key in keys.items()}
 
-    @property
-    def current_key_id(self) -> str:
-        return self.codec.current_key_id
-
     def seal(self, value: str) -> str:
-        return self.codec.seal_text(value)
+        """Always sealed, even text that looks sealed already (a complainant may type anything);
+        the codec's own format, so `open` reads it."""
+        kid = self.current_key_id
+        nonce = os.urandom(12)
+        sealed = AESGCM(self.keys[kid]).encrypt(nonce, value.encode(), kid.encode())
+        return f"{SEALED}{kid}:{base64.b64encode(nonce + sealed).decode()}"
 
     def open(self, value: str) -> str:
-        """The plain text; a value no listed key opens is an error naming its key id, never
-        handed out as if it were the text."""
-        plain = self.codec.open_text(value)
-        if plain.startswith(SEALED):
-            kid = plain.removeprefix(SEALED).partition(":")[0]
+        """The plain text (a value never sealed, from before 0003, as it is); a value no listed key
+        opens is an error naming its key id, never handed out as if it were the text."""
+        if not value.startswith(SEALED):
+            return value
+        kid, _, b64 = value.removeprefix(SEALED).partition(":")
+        try:
+            raw = base64.b64decode(b64, validate=True)
+            return AESGCM(self.keys[kid]).decrypt(raw[:12], raw[12:], kid.encode()).decode()
+        except (KeyError, ValueError, InvalidTag):
             raise SettingError(f"archive value sealed with key id {kid!r}, which no configured codec key opens "
-                               "(COMPLAINTS_CODEC_KEYS or COMPLAINTS_CODEC_KEY_FILE)")
-        return plain
+                               "(COMPLAINTS_CODEC_KEYS or COMPLAINTS_CODEC_KEY_FILE)") from None
 
     def digest(self, value: str | None) -> str | None:
         """The keyed hash written beside a value, under the current key."""

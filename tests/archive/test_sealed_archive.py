@@ -56,6 +56,13 @@ def test_the_sqlite_file_holds_no_plain_personal_data(tmp_path: Path) -> None:
     assert b"sealed:test-1:" in on_disk
 
 
+def test_text_that_looks_sealed_is_sealed_too(archive: Archive) -> None:
+    archive.write(receipt("C1").model_copy(update={"intake": Intake.model_validate(
+        {"channel": "phone", "content": "sealed:test-1:not really", "complainant": {"name": NAME, "phone": PHONE}})}))
+    assert stored(archive, "C1")["content"] != "sealed:test-1:not really"
+    assert archive.complaint("C1")["content"] == "sealed:test-1:not really"
+
+
 def test_a_repeat_is_found_by_phone_id_number_or_customer_id(any_archive: Archive) -> None:
     archive = any_archive
     file(archive, "C1", phone=PHONE, id_number=ID_NUMBER)
