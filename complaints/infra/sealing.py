@@ -76,7 +76,9 @@ class Sealer:
 
 
 def seal_with(engine: Engine, keys: dict[str, bytes]) -> Sealer:
-    """Give `engine` the key ring its `SealedText` columns use; returns the sealer."""
+    """Give `engine` the key ring its `SealedText` columns use; returns the sealer. The ring
+    belongs to the engine (one per database URL and process, `db.engine_for`): the last one
+    given is the one its columns use."""
     sealer = Sealer(keys)
     engine.dialect.complaints_sealer = sealer  # type: ignore[attr-defined]
     return sealer
