@@ -17,7 +17,15 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from complaints.desk import NotFound, _archive_down, _is_id
-from complaints.domain.models import CaseEvent, CaseFile, Complainant, EvidenceRef, Respondent, RespondentKind
+from complaints.domain.models import (
+    CaseEvent,
+    CaseFile,
+    Complainant,
+    EvidenceRef,
+    LegalHold,
+    Respondent,
+    RespondentKind,
+)
 from complaints.infra.archive import Archive, archive_for
 from complaints.infra.evidence import EvidenceStore, Folder, digest, open_file, seal_file, sniff
 from complaints.infra.settings import Settings
@@ -41,6 +49,19 @@ class CaseDesk:
     async def download(self, complaint_id: str, sha256: str, reader: str, route: str) -> tuple[EvidenceRef, bytes]:
         """An evidence file of the complaint, opened, its read recorded first."""
         return await self._archived(self._download, complaint_id, sha256, reader, route)
+
+    async def hold(self, complaint_id: str, hold: LegalHold) -> LegalHold:
+        """Put the complaint under legal hold, or release it."""
+        return await self._archived(self._hold, complaint_id, hold)
+
+    def _hold(self, complaint_id: str, hold: LegalHold) -> LegalHold | None:
+        if self.archive.complaint(complaint_id) is None:
+            return None
+        if hold.held:
+            self.archive.hold(complaint_id, hold.by, hold.reason or "", datetime.now(timezone.utc))
+        else:
+            self.archive.release(complaint_id)
+        return hold
 
     async def read(self, complaint_id: str, reader: str, route: str) -> CaseFile:
         """The case file, its read recorded first."""

@@ -24,7 +24,7 @@ from complaints.infra.archive import archive_for
 from complaints.infra.codec import create_key_file, load_keys
 from complaints.infra.migrations import upgrade
 from complaints.infra.settings import Settings
-from complaints.infra.temporal import connect
+from complaints.infra.temporal import connect, ensure_retention_schedule
 from workflows.visibility import ALL
 
 BIN = Path(sys.executable).parent
@@ -152,6 +152,7 @@ class Stack:
         from complaints.demo import load_demo
 
         client = await connect(self.settings)
+        await ensure_retention_schedule(client, self.settings.task_queue)
         return await asyncio.wait_for(
             load_demo(client, self.settings.task_queue, archive_for(self.settings)), timeout=60)
 

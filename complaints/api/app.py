@@ -57,6 +57,7 @@ from complaints.domain.models import (
     Actor,
     CaseFile,
     EvidenceRef,
+    LegalHold,
     ComplaintStatus,
     Escalate,
     Intake,
@@ -153,6 +154,14 @@ async def case(complaint_id: str, request: Request, who: Annotated[Caller, Depen
     """The case file from the archive: text, subject, requested remedy, the complainant's contact
     details, the respondent, the evidence and the stage history. Each read is recorded (who, when, route)."""
     return await request.app.state.cases.read(complaint_id, who.name, "GET /complaints/{id}/case")
+
+
+@router.post("/complaints/{complaint_id}/legal-hold", response_model=LegalHold, tags=["case file"])
+async def legal_hold(complaint_id: str, request: Request, _: Annotated[Any, Depends(require("manager"))],
+                     body: LegalHold) -> LegalHold:
+    """A manager puts the complaint under legal hold (`held: true`), so retention never erases it, or
+    releases it."""
+    return await request.app.state.cases.hold(complaint_id, body)
 
 
 @router.post("/complaints/{complaint_id}/evidence", status_code=201, response_model=list[EvidenceRef],

@@ -477,6 +477,14 @@ class EvidenceRef(BaseModel):
     media_type: str | None = None
 
 
+class LegalHold(Strict):
+    """A manager's legal hold: while `held`, retention does not erase the complaint."""
+
+    held: bool
+    by: Actor
+    reason: ShortText | None = None
+
+
 class CaseFile(BaseModel):
     """A complaint as the archive keeps it: its text, the complainant's contact details, the
     respondent, the evidence and the stage history (`GET /complaints/{id}/case`)."""

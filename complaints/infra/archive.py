@@ -6,14 +6,25 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, insert, or_, select, update
+from sqlalchemy import Engine, Select, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from complaints.domain.models import Intake, Record
 
 from .codec import load_keys
 from .db import engine_for
-from .schema import audit, case_reads, complaints, contact_suspensions, deadlines, escalations, evidence, outbox
+from .schema import (
+    audit,
+    case_reads,
+    complaints,
+    contact_suspensions,
+    deadlines,
+    erasures,
+    escalations,
+    evidence,
+    legal_holds,
+    outbox,
+)
 from .sealing import Sealer, seal_with
 from .settings import Settings
 
@@ -223,6 +234,49 @@ class Archive:
             rows = db.execute(select(evidence).where(evidence.c.complaint_id == complaint_id)
                               .order_by(evidence.c.attached_at, evidence.c.id))
             return [dict(r) for r in rows.mappings()]
+
+    def hold(self, complaint_id: str, by: str, reason: str, at: datetime) -> None:
+        """Put the complaint under legal hold (again: the newest reason stands)."""
+        with self.engine.begin() as tx:
+            tx.execute(delete(legal_holds).where(legal_holds.c.complaint_id == complaint_id))
+            tx.execute(insert(legal_holds).values(complaint_id=complaint_id, held_by=by, reason=reason, held_at=at))
+
+    def release(self, complaint_id: str) -> None:
+        with self.engine.begin() as tx:
+            tx.execute(delete(legal_holds).where(legal_holds.c.complaint_id == complaint_id))
+
+    def erase_closed_before(self, cutoff: datetime, at: datetime) -> list[tuple[str, list[str]]]:
+        """Erase the personal data of every complaint closed before `cutoff` that is neither held
+        nor erased already: its text and the complainant's details, their hashes. Statistics,
+        the audit trail and the evidence references stay; each erasure is recorded. Returns each
+        erased complaint with the evidence files no complaint still kept refers to (for the store)."""
+        c = complaints.c
+        with self.engine.connect() as db:
+            due = [r[0] for r in db.execute(
+                select(c.complaint_id).where(c.closed_at < cutoff,
+                                             c.complaint_id.not_in(select(legal_holds.c.complaint_id)),
+                                             c.complaint_id.not_in(select(erasures.c.complaint_id)))
+                .order_by(c.closed_at))]
+        erased = []
+        for complaint_id in due:
+            with self.engine.begin() as tx:
+                tx.execute(update(complaints).where(c.complaint_id == complaint_id).values(
+                    content=ERASED, complainant_name=ERASED, subject=None, requested_remedy=None,
+                    complainant_phone=None, complainant_email=None, complainant_id_number=None, customer_id=None,
+                    complainant_phone_hash=None, complainant_id_number_hash=None, customer_id_hash=None))
+                files = [r[0] for r in tx.execute(select(evidence.c.sha256)
+                                                   .where(evidence.c.complaint_id == complaint_id))]
+                kept = select(evidence.c.sha256).where(evidence.c.sha256.in_(files),
+                                                       evidence.c.complaint_id.not_in(select(erasures.c.complaint_id)),
+                                                       evidence.c.complaint_id != complaint_id)
+                orphans = sorted(set(files) - {r[0] for r in tx.execute(kept)})
+                tx.execute(insert(erasures).values(complaint_id=complaint_id, erased_at=at, files=len(orphans)))
+            erased.append((complaint_id, orphans))
+        return erased
+
+
+ERASED = "[erased]"
+"""What an erased complaint's text and complainant's name read as (the columns are required)."""
 
 
 def archive_for(settings: Settings) -> Archive:

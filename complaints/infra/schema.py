@@ -196,3 +196,22 @@ evidence = Table(
 )
 """A complaint's evidence files: references only (the sealed contents are in the evidence store,
 by hash), with the key id that sealed them."""
+
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    Column("complaint_id", String(64), primary_key=True),
+    Column("held_by", String(100), nullable=False),
+    Column("held_at", Moment, nullable=False),
+    Column("reason", String(500), nullable=False),
+)
+"""Complaints a manager has put under legal hold: retention does not erase them."""
+
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("complaint_id", String(64), primary_key=True),
+    Column("erased_at", Moment, nullable=False),
+    Column("files", Integer, nullable=False),
+)
+"""Each complaint whose personal data and evidence retention erased, and when."""

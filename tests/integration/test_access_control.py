@@ -29,6 +29,7 @@ CONTRACT: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/complaints/{complaint_id}/updates/{idempotency_key}"): READERS,
     ("GET", "/complaints/{complaint_id}/case"): frozenset({"handler", "manager", "auditor"}),
     ("POST", "/complaints/{complaint_id}/evidence"): frozenset({"channel", "handler", "manager"}),
+    ("POST", "/complaints/{complaint_id}/legal-hold"): frozenset({"manager"}),
     ("GET", "/complaints/{complaint_id}/evidence/{sha256}"): frozenset({"handler", "manager", "auditor"}),
     ("GET", "/emergency/cases"): frozenset({"emergency", "manager"}),
     ("POST", "/emergency/cases/{complaint_id}/acknowledge"): frozenset({"emergency"}),

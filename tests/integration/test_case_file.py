@@ -10,10 +10,14 @@ import sys
 from pathlib import Path
 
 import httpx
+from sqlalchemy import select
+from temporalio.client import Client
 
 from complaints.infra.archive import Archive
 from complaints.infra.evidence import MAX_BYTES
+from complaints.infra.schema import legal_holds
 from complaints.infra.settings import Settings
+from complaints.infra.temporal import RETENTION_EVERY, RETENTION_SCHEDULE, ensure_retention_schedule
 from tests.integration.apihelp import KEYS, api_settings, app, auth, eventually, http, intake  # noqa: F401
 
 COMPLAINTS = str(Path(sys.executable).parent / "complaints")
@@ -128,3 +132,33 @@ async def test_attach_keeps_files_from_the_command_line(
     assert done.returncode == 0, done.stderr
     [kept] = archive.evidence(cid)
     assert done.stdout.split() == [kept["sha256"]] and kept["attached_by"] == f"cli:{getpass.getuser()}"
+
+
+async def test_a_manager_puts_a_complaint_under_legal_hold_and_releases_it(
+        http: httpx.AsyncClient, archive: Archive) -> None:  # noqa: F811
+    cid = await received(http, archive, "CASE-6")
+    hold = {"held": True, "by": "m.wang", "reason": "litigation pending"}
+    assert (await http.post(f"/complaints/{cid}/legal-hold", json=hold, headers=auth("handler"))).status_code == 403
+    assert (await http.post(f"/complaints/{cid}/legal-hold", json=hold, headers=auth("manager"))).status_code == 200
+    assert held(archive) == [(cid, "m.wang", "litigation pending")]
+    released = await http.post(f"/complaints/{cid}/legal-hold", json={"held": False, "by": "m.wang"},
+                               headers=auth("manager"))
+    assert released.status_code == 200 and held(archive) == []
+    assert (await http.post("/complaints/NO-SUCH/legal-hold", json=hold, headers=auth("manager"))).status_code == 404
+
+
+def held(archive: Archive) -> list[tuple[str, str, str]]:
+    with archive.engine.connect() as db:
+        return [tuple(r) for r in db.execute(select(legal_holds.c.complaint_id, legal_holds.c.held_by,
+                                                    legal_holds.c.reason))]
+
+
+async def test_setup_creates_the_retention_schedule_once(dev_client: Client, task_queue: str) -> None:
+    try:
+        assert await ensure_retention_schedule(dev_client, task_queue) is True
+        assert await ensure_retention_schedule(dev_client, task_queue) is False
+        described = await dev_client.get_schedule_handle(RETENTION_SCHEDULE).describe()
+        assert described.schedule.action.workflow == "RetentionWorkflow"
+        assert described.schedule.spec.intervals[0].every == RETENTION_EVERY
+    finally:
+        await dev_client.get_schedule_handle(RETENTION_SCHEDULE).delete()

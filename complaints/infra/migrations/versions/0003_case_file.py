@@ -8,7 +8,8 @@ Complainant details and complaint text were plain text in the archive. They are 
 field by field with the codec's key ring (`complaints.infra.sealing`); phone, ID number and
 customer id get a keyed hash beside them, which the duplicate lookup and the repeat-complainant
 figures read instead of the values. Existing rows are sealed here, in batches. `case_reads`
-records every read of a complaint's personal data; `evidence` references the evidence files.
+records every read of a complaint's personal data; `evidence` references the evidence files;
+`legal_holds` and `erasures` are retention's.
 """
 
 from alembic import op
@@ -84,6 +85,21 @@ def upgrade() -> None:
     )
     op.create_index('ix_evidence_complaint_id', 'evidence', ['complaint_id'], unique=False)
     op.create_index('ix_evidence_sha256', 'evidence', ['sha256'], unique=False)
+    op.create_table(
+        'legal_holds',
+        sa.Column('complaint_id', sa.String(length=64), nullable=False),
+        sa.Column('held_by', sa.String(length=100), nullable=False),
+        sa.Column('held_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('reason', sa.String(length=500), nullable=False),
+        sa.PrimaryKeyConstraint('complaint_id'),
+    )
+    op.create_table(
+        'erasures',
+        sa.Column('complaint_id', sa.String(length=64), nullable=False),
+        sa.Column('erased_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('files', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('complaint_id'),
+    )
     for column in HASHED:
         op.add_column('complaints', sa.Column(column, sa.String(length=64), nullable=True))
     op.drop_index('ix_complaints_complainant_phone', table_name='complaints')
@@ -109,6 +125,8 @@ def downgrade() -> None:
     op.create_index('ix_complaints_complainant_phone', 'complaints', ['complainant_phone'], unique=False)
     for column in HASHED:  # plain ALTER TABLE, also on SQLite: a batch copy would drop the referenced table
         op.drop_column('complaints', column)
+    op.drop_table('erasures')
+    op.drop_table('legal_holds')
     op.drop_index('ix_evidence_sha256', table_name='evidence')
     op.drop_index('ix_evidence_complaint_id', table_name='evidence')
     op.drop_table('evidence')
