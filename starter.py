@@ -2,7 +2,8 @@
 
     python starter.py --file FILE            one JSON intake body (`-` reads stdin)
     python starter.py --channel phone --content ... --name ... --phone ...
-    python starter.py --batch FILE           many, from JSONL (one body a line) or CSV
+    python starter.py --batch FILE           many, from JSONL (one body a line) or CSV; evidence items
+                                             naming files beside it keep their contents
     python starter.py --eml FILE             one e-mail
     python starter.py --maildir DIR          every e-mail in a Maildir
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -112,6 +114,20 @@ def jsonl_rows(path: Path) -> Iterator[Row]:
             yield Row(str(number), problem=("body", "must be a JSON object"))
             continue
         yield Row(str(number), with_reference(body, "batch"))
+
+
+def with_files(row: Row, folder: Path) -> Row:
+    """A batch row whose evidence items name files (relative to the batch file's folder) brings
+    their contents, kept as evidence under each file's own name once the complaint is filed."""
+    items = (row.body or {}).get("evidence")
+    if not isinstance(items, list):
+        return row
+    paths = {item: folder / item for item in items if isinstance(item, str) and (folder / item).is_file()}
+    if not paths:
+        return row
+    named = [paths[item].name if item in paths else item for item in items]
+    return dataclasses.replace(row, body={**(row.body or {}), "evidence": named},
+                               files=[(path.name, read_bytes(path)) for path in paths.values()])
 
 
 def csv_rows(path: Path) -> Iterator[Row]:
@@ -340,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
             suffix = args.batch.suffix.lower()
             if suffix not in (".jsonl", ".csv", ".ndjson"):
                 raise BadInput(f"{args.batch}: a batch is a .jsonl or .csv file")
-            rows = list(csv_rows(args.batch) if suffix == ".csv" else jsonl_rows(args.batch))
+            rows = [with_files(row, args.batch.parent)
+                    for row in (csv_rows(args.batch) if suffix == ".csv" else jsonl_rows(args.batch))]
             return run_batch(rows, args.rejects or Path(f"{args.batch}.rejects.csv"))
         if args.maildir:
             rows = list(maildir_rows(args.maildir))

@@ -82,6 +82,22 @@ async def test_jsonl_batch_files_good_rows_once_and_explains_bad_ones(desk, env,
     assert await listed(desk, 3) == first
 
 
+async def test_a_batch_row_pointing_at_files_keeps_their_contents(desk, env, capsys, tmp_path: Path, archive,
+                                                                  api_settings: Settings) -> None:
+    (tmp_path / "scans").mkdir()
+    (tmp_path / "scans" / "letter.pdf").write_bytes(b"%PDF-1.4 the agency's letter")
+    batch = tmp_path / "calls.jsonl"
+    batch.write_text(json.dumps(intake("CALL-9", evidence=["scans/letter.pdf", "call recording 3"])) + "\n",
+                     encoding="utf-8")
+    code, out, _ = await start(capsys, "--batch", str(batch))
+    assert code == 0 and out[-1] == "started 1, already existing 0, rejected 0"
+    (cid,) = await listed(desk, 1)
+    assert (await archived(archive, cid))["evidence"] == ["letter.pdf", "call recording 3"]
+    [kept] = archive.evidence(cid)
+    _, data = await CaseDesk(archive, Folder(api_settings.evidence_dir)).download(cid, kept["sha256"], "a", "t")
+    assert data == b"%PDF-1.4 the agency's letter"
+
+
 async def test_csv_batch_maps_columns_into_the_intake_body(desk, env, capsys, tmp_path: Path, archive) -> None:
     batch = tmp_path / "letters.csv"
     header = ["channel", "external_ref", "content", "name", "phone", "email", "evidence", "respondent_kind",
