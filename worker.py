@@ -21,14 +21,15 @@ from activities.deadlines import Deadlines
 from activities.delivery import Channels, Postman
 from activities.emergency import EmergencyDesk
 from activities.merge import Merger
+from activities.retention import Eraser
 from complaints.domain import codes
 from complaints.domain.codes import CodeError, CodeTable
 from complaints.domain.models import EMERGENCY_TEAM_ID
 from complaints.domain.policy import Policy, PolicyError
 from complaints.domain.workdays import HolidayFileError, WorkingCalendar, parse_holiday_file
 from complaints.infra import logging as logs
-from complaints.infra.archive import Archive
-from complaints.infra.db import engine_for
+from complaints.infra.archive import Archive, archive_for
+from complaints.infra.evidence import EvidenceStore, Folder
 from complaints.infra.migrations import SchemaBehind, require_current_schema
 from complaints.infra.settings import SettingError, Settings
 from complaints.infra.temporal import connect
@@ -36,6 +37,7 @@ from complaints.notices.render import Templates
 import workflows
 from workflows.complaint import ComplaintWorkflow
 from workflows.emergency import EmergencyTeamWorkflow
+from workflows.retention import RetentionWorkflow
 
 
 def load_calendar(holiday_file: str | None) -> WorkingCalendar:
@@ -58,10 +60,12 @@ def cache_workflow_bytecode() -> None:
 
 def new_worker(
     client: Client, task_queue: str, policy: Policy, calendar: WorkingCalendar, archive: Archive,
-    team_id: str = EMERGENCY_TEAM_ID, postman: Postman | None = None, **options: object,
+    team_id: str = EMERGENCY_TEAM_ID, postman: Postman | None = None, evidence: EvidenceStore | None = None,
+    **options: object,
 ) -> Worker:
-    """The worker of both workflows and every activity; `team_id` names the emergency desk,
-    `postman` the channels notices go out by (none configured: every notice stays pending)."""
+    """The worker of the workflows and every activity; `team_id` names the emergency desk,
+    `postman` the channels notices go out by (none configured: every notice stays pending). With
+    the `evidence` store it also runs retention, which deletes evidence files as it erases."""
     cache_workflow_bytecode()
     postman = postman or Postman(Channels(), Templates(), archive)
     archivist = Archivist(archive)
@@ -69,15 +73,16 @@ def new_worker(
     contact = CollectionContact(archive)
     desk = EmergencyDesk(client, task_queue, team_id)
     merger = Merger(client)
+    retention = [Eraser(archive, evidence, policy).erase_expired] if evidence else []
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[ComplaintWorkflow, EmergencyTeamWorkflow],
+        workflows=[ComplaintWorkflow, EmergencyTeamWorkflow, *([RetentionWorkflow] if evidence else [])],
         activities=[
             deadlines.plan_deadlines, archivist.archive_receipt, archivist.archive_record,
             contact.suspend_collection_contact, contact.lift_collection_contact,
             desk.alert_emergency_team, desk.close_emergency_case, desk.lead_of, merger.hand_over_repeat,
-            archivist.record_delivery, postman.deliver_notice,
+            archivist.record_delivery, postman.deliver_notice, *retention,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         **options,  # type: ignore[arg-type]
@@ -91,8 +96,8 @@ async def main() -> int:
         policy = Policy.load(settings.policy_file)
         calendar = load_calendar(settings.holiday_file)
         codes.use(CodeTable.load(settings.codes_file))
-        engine = engine_for(settings.db_url)
-        require_current_schema(engine)
+        archive = archive_for(settings)
+        require_current_schema(archive.engine)
         channels = Channels.from_settings(settings)
         client = await connect(settings)
     except (PolicyError, HolidayFileError, CodeError, SchemaBehind, SettingError) as err:
@@ -101,9 +106,9 @@ async def main() -> int:
     except RuntimeError as err:  # the SDK's connection failure
         print(f"worker not started: cannot reach Temporal at {settings.temporal_address}: {err}", file=sys.stderr)
         return 2
-    archive = Archive(engine)
     postman = Postman(channels, Templates(settings.templates_dir), archive)
-    worker = new_worker(client, settings.task_queue, policy, calendar, archive, postman=postman)
+    worker = new_worker(client, settings.task_queue, policy, calendar, archive, postman=postman,
+                        evidence=Folder(settings.evidence_dir))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -52,9 +52,8 @@ from complaints.domain.models import (
     field_errors,
     workflow_id,
 )
-from complaints.infra.archive import Archive
+from complaints.infra.archive import Archive, archive_for
 from complaints.infra.codec import KEY_ID, KEYS_SETTING, EncryptionCodec, payloads_in
-from complaints.infra.db import engine_for
 from complaints.infra.settings import Settings, firm_rules
 from complaints.infra.temporal import connect
 from complaints.intake import Filed, IntakeRefused, file_complaint
@@ -541,6 +540,6 @@ async def open_desk(settings: Settings) -> AsyncIterator[Desk]:
 
 
 def desk_for(settings: Settings, client: Client) -> Desk:
-    return Desk(client, Archive(engine_for(settings.db_url)), settings.task_queue, settings.emergency_team_id,
+    return Desk(client, archive_for(settings), settings.task_queue, settings.emergency_team_id,
                 settings.rpc_timeout, firm_rules(settings.rules_file))
 

@@ -21,12 +21,11 @@ import time
 from pathlib import Path
 
 from complaints.api.auth import ROLES, parse_keys
-from complaints.infra.archive import Archive
+from complaints.infra.archive import archive_for
 from complaints.infra.codec import create_key_file, load_keys
-from complaints.infra.db import engine_for
 from complaints.infra.migrations import upgrade
 from complaints.infra.settings import Settings
-from complaints.infra.temporal import connect
+from complaints.infra.temporal import connect, ensure_retention_schedule
 from workflows.visibility import ALL
 
 BIN = Path(sys.executable).parent
@@ -149,7 +148,7 @@ class Stack:
         local_codec_key(s)
         keys = demo_api_keys(s)
         reader = next((key for key, role in keys.items() if role == "auditor"), None)
-        upgrade(engine_for(s.db_url))
+        upgrade(archive_for(s).engine)  # the key ring seals rows an older archive kept plain
 
         env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
                    COMPLAINTS_API_KEYS=s.api_keys or str(s.data_dir / "api-keys"))
@@ -176,8 +175,9 @@ class Stack:
         from complaints.demo import load_demo
 
         client = await connect(self.settings)
+        await ensure_retention_schedule(client, self.settings.task_queue)
         return await asyncio.wait_for(
-            load_demo(client, self.settings.task_queue, Archive(engine_for(self.settings.db_url))), timeout=60)
+            load_demo(client, self.settings.task_queue, archive_for(self.settings)), timeout=60)
 
     def watch(self) -> None:
         """Until Ctrl-C, or until a child dies (then say which and where its log is)."""

@@ -256,15 +256,15 @@ def _repeat_complainants(db: Any, received: Any) -> dict[str, int]:
     """Complainants with more than one complaint received in the period, one complainant
     being every complaint linked by a shared customer id or phone (so one person who gave
     the customer id once and only the phone another time still counts once). SQL returns
-    only the (customer id, phone) pairs involved in a repeat, with their counts; the pairs
-    stay in memory to be joined up and are never printed."""
+    only the (customer id, phone) keyed-hash pairs involved in a repeat, with their counts (the
+    values themselves are sealed); the pairs stay in memory to be joined up and are never printed."""
     c = complaints.c
     repeated = [
         column.in_(select(column).where(received, column.is_not(None)).group_by(column).having(func.count() > 1))
-        for column in (c.customer_id, c.complainant_phone)
+        for column in (c.customer_id_hash, c.complainant_phone_hash)
     ]
-    rows = db.execute(select(c.customer_id, c.complainant_phone, func.count()).where(received, or_(*repeated))
-                      .group_by(c.customer_id, c.complainant_phone)).all()
+    rows = db.execute(select(c.customer_id_hash, c.complainant_phone_hash, func.count())
+                      .where(received, or_(*repeated)).group_by(c.customer_id_hash, c.complainant_phone_hash)).all()
     parent: dict[str, str] = {}
 
     def root(node: str) -> str:

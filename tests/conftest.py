@@ -24,6 +24,7 @@ from complaints.domain.policy import Policy
 from complaints.domain.workdays import WorkingCalendar
 from complaints.infra import logging as service_logging
 from complaints.infra.archive import Archive
+from complaints.infra.codec import parse_keys
 from complaints.infra.migrations import upgrade
 from complaints.infra.settings import Settings
 from complaints.infra.temporal import data_converter, register_search_attributes
@@ -32,6 +33,7 @@ from workflows.visibility import ALL
 
 BIN = Path(sys.executable).parent
 TEST_KEY = "test-1:" + base64.b64encode(b"complaintflow-test-key-32-bytes!").decode()
+TEST_KEYS = parse_keys(TEST_KEY)
 POSTGRES_URL = os.environ.get("COMPLAINTS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -74,7 +76,7 @@ def client(env: WorkflowEnvironment) -> Client:
 def sqlite_archive(tmp_path: Path) -> Archive:
     engine = create_engine(f"sqlite:///{tmp_path / 'archive.db'}")
     upgrade(engine)
-    return Archive(engine)
+    return Archive(engine, TEST_KEYS)
 
 
 @pytest.fixture
@@ -106,7 +108,7 @@ def any_archive(request: pytest.FixtureRequest, tmp_path: Path) -> Archive:
     engine = create_engine(url)
     upgrade(engine)
     request.addfinalizer(engine.dispose)
-    return Archive(engine)
+    return Archive(engine, TEST_KEYS)
 
 
 @pytest.fixture

@@ -12,8 +12,21 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi import (
+    APIRouter,
+    Body,
+    Depends,
+    FastAPI,
+    File,
+    Header,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
@@ -22,9 +35,10 @@ from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from complaints.api import examples
-from complaints.api.auth import ROLES, parse_keys, require
+from complaints.api.auth import ROLES, Caller, parse_keys, require
 from complaints.api.codec import codec_router
 from complaints.api.reports import reports_router
+from complaints.casefile import CaseDesk
 from complaints.desk import (
     Desk,
     DeskError,
@@ -43,6 +57,9 @@ from complaints.domain.codes import CodeTable
 from complaints.domain.models import (
     ACTION_INPUTS,
     Actor,
+    CaseFile,
+    EvidenceRef,
+    LegalHold,
     ComplaintStatus,
     DeliveryStatus,
     Escalate,
@@ -53,13 +70,17 @@ from complaints.domain.models import (
     Strict,
 )
 from complaints.infra import logging as logs
-from complaints.infra.archive import Archive
-from complaints.infra.db import engine_for
+from complaints.infra.archive import archive_for
+from complaints.infra.evidence import ACCEPTED, MAX_BYTES, Unacceptable
 from complaints.infra.settings import Settings, firm_rules
 from complaints.infra.temporal import codec_for, connect
 
 RECONNECT_SECONDS = 2.0
 READERS = ("handler", "manager", "emergency", "auditor")
+CASE_READERS = ("handler", "manager", "auditor")
+"""Who may read a complaint's personal data: those who handle, supervise or audit it."""
+UPLOADERS = ("channel", "handler", "manager")
+"""Who may add evidence: the channel that took the complaint, and the staff handling it."""
 
 
 class FiledOut(BaseModel):
@@ -129,6 +150,45 @@ async def list_complaints(desk: DeskDep, _: Annotated[Any, Depends(require(*READ
 async def status(complaint_id: str, desk: DeskDep, _: Annotated[Any, Depends(require(*ROLES))]) -> ComplaintStatus:
     """The complaint's `status` query: stage, deadlines, escalations, history; no personal data."""
     return await desk.status(complaint_id)
+
+
+@router.get("/complaints/{complaint_id}/case", response_model=CaseFile, tags=["case file"])
+async def case(complaint_id: str, request: Request, who: Annotated[Caller, Depends(require(*CASE_READERS))]
+               ) -> CaseFile:
+    """The case file from the archive: text, subject, requested remedy, the complainant's contact
+    details, the respondent, the evidence and the stage history. Each read is recorded (who, when, route)."""
+    return await request.app.state.cases.read(complaint_id, who.name, "GET /complaints/{id}/case")
+
+
+@router.post("/complaints/{complaint_id}/legal-hold", response_model=LegalHold, tags=["case file"])
+async def legal_hold(complaint_id: str, request: Request, _: Annotated[Any, Depends(require("manager"))],
+                     body: LegalHold) -> LegalHold:
+    """A manager puts the complaint under legal hold (`held: true`), so retention never erases it, or
+    releases it."""
+    return await request.app.state.cases.hold(complaint_id, body)
+
+
+@router.post("/complaints/{complaint_id}/evidence", status_code=201, response_model=list[EvidenceRef],
+             tags=["case file"], responses={413: {"description": f"a file over {MAX_BYTES} bytes"},
+                                            415: {"description": f"not one of: {ACCEPTED}"}})
+async def upload(complaint_id: str, request: Request, files: Annotated[list[UploadFile], File()],
+                 who: Annotated[Caller, Depends(require(*UPLOADERS))]) -> list[EvidenceRef]:
+    """Evidence files, each up to 50 MB, their type sniffed from their contents: kept sealed, by SHA-256
+    (the same file twice is kept once), and listed in the case file."""
+    read = [(f.filename or "unnamed", await f.read(MAX_BYTES + 1)) for f in files]
+    return await request.app.state.cases.attach(complaint_id, read, who.name)
+
+
+@router.get("/complaints/{complaint_id}/evidence/{sha256}", tags=["case file"], response_class=Response,
+            responses={200: {"content": {"application/octet-stream": {}}, "description": "the file as it was sent"}})
+async def download(complaint_id: str, sha256: str, request: Request,
+                   who: Annotated[Caller, Depends(require(*CASE_READERS))]) -> Response:
+    """An evidence file with its original name and type; the read is recorded like a case file's."""
+    ref, data = await request.app.state.cases.download(complaint_id, sha256, who.name,
+                                                       "GET /complaints/{id}/evidence/{sha256}")
+    fallback = ref.name.encode("ascii", "replace").decode().replace('"', "_")
+    return Response(data, media_type=ref.media_type, headers={
+        "Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(ref.name)}"})
 
 
 @router.post("/complaints/{complaint_id}/escalate", status_code=202, response_model=Accepted, tags=["escalation"])
@@ -216,8 +276,7 @@ async def healthz(request: Request) -> JSONResponse:
     if desk:
         health = await desk.health()
     else:
-        archive = Archive(engine_for(request.app.state.settings.db_url))
-        health = {"temporal": False, "archive": await archive_answers(archive)}
+        health = {"temporal": False, "archive": await archive_answers(request.app.state.cases.archive)}
     return JSONResponse(health, status_code=200 if all(health.values()) else 503)
 
 
@@ -262,6 +321,11 @@ async def _desk_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=STATUS_OF.get(type(exc), 409))
 
 
+async def _unacceptable(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Unacceptable)
+    return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logs.log.error("unhandled error", path=request.url.path, error=type(exc).__name__, exc_info=exc)
     return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
@@ -271,6 +335,8 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 BODY_LIMIT = 1_000_000
 """Bytes a complaint or action body may have: ten times the largest valid one, far from exhausting memory."""
+UPLOAD_LIMIT = MAX_BYTES + BODY_LIMIT
+"""Bytes an evidence upload may have: one largest file and its multipart framing."""
 
 
 class BodyLimit:
@@ -282,9 +348,11 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(self.paths):
             return await self.app(scope, receive, send)
-        too_large = f"request body over {self.limit} bytes"
+        limit = UPLOAD_LIMIT if scope["path"].endswith("/evidence") else self.limit
+        too_large = f"request body over {limit} bytes" + (
+            f" (each evidence file may have {MAX_BYTES})" if limit == UPLOAD_LIMIT else "")
         declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.limit:
+        if declared.isdigit() and int(declared) > limit:
             return await JSONResponse({"detail": too_large}, status_code=413)(scope, receive, send)
         seen = 0
 
@@ -292,7 +360,7 @@ class BodyLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.limit:
+            if seen > limit:
                 raise HTTPException(413, too_large)
             return message
 
@@ -338,6 +406,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.codec = codec_for(settings)  # without a configured key the API does not start
     app.state.codes = CodeTable.load(settings.codes_file)  # a bad COMPLAINTS_CODES_FILE: the API does not start
     firm_rules(settings.rules_file)  # a bad rules file stops the API at start, not at the first complaint
+    app.state.cases = CaseDesk.of(settings)
     app.state.desk = None
     app.include_router(router)
     app.include_router(reports_router, dependencies=[Depends(HTTPBearer(auto_error=False))], responses=ERRORS)
@@ -345,6 +414,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(codec_router)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(DeskError, _desk_error)
+    app.add_exception_handler(Unacceptable, _unacceptable)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(BodyLimit)
     return app

@@ -42,8 +42,7 @@ from complaints.desk import (
 )
 from complaints.domain.models import ACTION_INPUTS, ComplaintStatus, NoticeState, OpenCases, Stage
 from complaints.domain.workdays import local_time
-from complaints.infra.archive import Archive
-from complaints.infra.db import engine_for
+from complaints.infra.archive import archive_for
 from complaints.infra.settings import Settings
 
 out = Console(highlight=False)
@@ -436,7 +435,7 @@ def outbox(failed: bool = typer.Option(False, "--failed", help="only the notices
 
     settings = Settings.from_env()
     try:
-        found = asyncio.run(notices_of(Archive(engine_for(settings.db_url)), "failed" if failed else None))
+        found = asyncio.run(notices_of(archive_for(settings), "failed" if failed else None))
     except DeskError as error:
         fail(type(error), str(error))
     dump(found) if as_json else show_notices(found)

@@ -487,6 +487,63 @@ class ComplaintStatus(Public, BaseModel):
     accepts: list[str] = []
 
 
+# --- the case file (what a handler reads; personal data, never in a Temporal payload) ---
+
+
+class CaseEvent(BaseModel):
+    """One line of a complaint's trail: a change the workflow recorded, or a read of its case."""
+
+    at: datetime
+    who: str
+    kind: str
+    """A recorded change's kind (`received`, `action`, `escalation`, ...), `evidence` or `read`."""
+    stage: Stage | None = None
+    action: str | None = None
+    route: str | None = None
+    """For a read: the door it came through (`GET /complaints/{id}/case`, `complaints show`)."""
+    evidence: str | None = None
+    """For an attached file (kind `evidence`): its SHA-256."""
+
+
+class EvidenceRef(BaseModel):
+    """An evidence item as the case file lists it: a file kept in the evidence store (hash, size,
+    sniffed type), or a name given at intake whose file was never sent (those three empty)."""
+
+    name: str
+    sha256: str | None = None
+    size: int | None = None
+    media_type: str | None = None
+
+
+class LegalHold(Strict):
+    """A manager's legal hold: while `held`, retention does not erase the complaint."""
+
+    held: bool
+    by: Actor
+    reason: ShortText | None = None
+
+
+class CaseFile(BaseModel):
+    """A complaint as the archive keeps it: its text, the complainant's contact details, the
+    respondent, the evidence and the stage history (`GET /complaints/{id}/case`)."""
+
+    complaint_id: str
+    channel: Channel
+    external_ref: str | None = None
+    received_at: datetime
+    stage: Stage
+    category: Category | None = None
+    severity: Severity | None = None
+    outcome: Outcome | None = None
+    subject: str | None = None
+    content: str
+    requested_remedy: str | None = None
+    complainant: Complainant
+    respondent: Respondent | None = None
+    evidence: list[EvidenceRef] = []
+    history: list[CaseEvent] = []
+
+
 class ArchiveFacts(BaseModel):
     """The archive's row of a complaint as the workflow knows it; a record carries only the
     facts that changed since the one before it (the archive applies records in order)."""

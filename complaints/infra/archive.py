@@ -6,12 +6,28 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, insert, or_, select, update
+from sqlalchemy import Engine, Select, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from complaints.domain.models import DeliveryOutcome, Intake, Record
 
-from .schema import audit, complaints, contact_suspensions, deadlines, escalations, letters, outbox
+from .codec import load_keys
+from .db import engine_for
+from .schema import (
+    audit,
+    case_reads,
+    complaints,
+    contact_suspensions,
+    deadlines,
+    erasures,
+    escalations,
+    evidence,
+    legal_holds,
+    letters,
+    outbox,
+)
+from .sealing import Sealer, seal_with
+from .settings import Settings
 
 
 def phone_digits(phone: str | None) -> str | None:
@@ -29,7 +45,9 @@ def _columns(facts: dict[str, Any]) -> dict[str, Any]:
 _MOMENTS = frozenset(c.name for c in complaints.columns if c.type.python_type is datetime)
 
 
-def _receipt_row(record: Record, intake: Intake) -> dict[str, Any]:
+def _receipt_row(record: Record, intake: Intake, sealer: Sealer) -> dict[str, Any]:
+    """The complaint's row; its personal columns are sealed by their type, the looked-up ones
+    hashed beside them."""
     who = intake.complainant
     return {
         "complaint_id": record.complaint_id,
@@ -46,6 +64,9 @@ def _receipt_row(record: Record, intake: Intake) -> dict[str, Any]:
         "complainant_email": who.email,
         "complainant_id_number": who.id_number,
         "customer_id": who.customer_id,
+        "complainant_phone_hash": sealer.digest(phone_digits(who.phone)),
+        "complainant_id_number_hash": sealer.digest(who.id_number),
+        "customer_id_hash": sealer.digest(who.customer_id),
         "respondent_kind": intake.respondent.kind.value if intake.respondent else None,
         "respondent_id": intake.respondent.id if intake.respondent else None,
         "respondent_name": intake.respondent.name if intake.respondent else None,
@@ -54,14 +75,15 @@ def _receipt_row(record: Record, intake: Intake) -> dict[str, Any]:
     }
 
 
-def same_complainant(complaint_id: str, intake: Intake) -> Select | None:
+def same_complainant(complaint_id: str, intake: Intake, sealer: Sealer) -> Select | None:
     """The query for the oldest other open complaint of the intake's complainant, found by the
-    indexed phone and customer id (every receipt asks it); None when the intake names neither."""
+    indexed keyed hashes of phone, ID number and customer id (every receipt asks it), under each
+    listed key so a rotation does not hide older rows; None when the intake names none of them."""
     who = intake.complainant
-    same = [c for c in (
-        complaints.c.complainant_phone == phone_digits(who.phone) if who.phone else None,
-        complaints.c.customer_id == who.customer_id if who.customer_id else None,
-    ) if c is not None]
+    c = complaints.c
+    same = [column.in_(sealer.digests(value)) for column, value in (
+        (c.complainant_phone_hash, phone_digits(who.phone)), (c.complainant_id_number_hash, who.id_number),
+        (c.customer_id_hash, who.customer_id)) if value]
     if not same:
         return None
     return (select(complaints.c.complaint_id)
@@ -71,8 +93,10 @@ def same_complainant(complaint_id: str, intake: Intake) -> Select | None:
 
 
 class Archive:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, keys: dict[str, bytes]) -> None:
+        """`keys`: the codec's key ring, which seals the personal columns (`sealing`)."""
         self.engine = engine
+        self.sealer = seal_with(engine, keys)
 
     def write(self, record: Record) -> None:
         """Apply `record` once. Its first statement inserts a row keyed by the record (the
@@ -83,7 +107,7 @@ class Archive:
         try:
             with self.engine.begin() as tx:
                 if record.intake:
-                    tx.execute(insert(complaints), _receipt_row(record, record.intake))
+                    tx.execute(insert(complaints), _receipt_row(record, record.intake, self.sealer))
                 tx.execute(insert(audit), entry)
                 if record.facts and not record.intake:
                     tx.execute(
@@ -132,7 +156,7 @@ class Archive:
 
     def open_complaint_of(self, complaint_id: str, intake: Intake) -> str | None:
         """Another open complaint from the same complainant (same phone or customer id)."""
-        query = same_complainant(complaint_id, intake)
+        query = same_complainant(complaint_id, intake, self.sealer)
         if query is None:
             return None
         with self.engine.connect() as db:
@@ -234,3 +258,76 @@ class Archive:
                        .where(contact_suspensions.c.complaint_id == complaint_id,
                               contact_suspensions.c.lifted_at.is_(None))
                        .values(lifted_at=at))
+
+    def record_read(self, complaint_id: str, reader: str, route: str, at: datetime) -> None:
+        """Note who read the complaint's personal data, when and through which door."""
+        with self.engine.begin() as tx:
+            tx.execute(insert(case_reads).values(complaint_id=complaint_id, reader=reader, route=route, at=at))
+
+    def reads(self, complaint_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as db:
+            rows = db.execute(select(case_reads).where(case_reads.c.complaint_id == complaint_id)
+                              .order_by(case_reads.c.at, case_reads.c.id))
+            return [dict(r) for r in rows.mappings()]
+
+    def attach(self, complaint_id: str, file: dict[str, Any]) -> None:
+        """Reference an evidence file from the complaint, once (a repeat attachment changes nothing)."""
+        try:
+            with self.engine.begin() as tx:
+                tx.execute(insert(evidence).values(complaint_id=complaint_id, **file))
+        except IntegrityError:
+            pass
+
+    def evidence(self, complaint_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as db:
+            rows = db.execute(select(evidence).where(evidence.c.complaint_id == complaint_id)
+                              .order_by(evidence.c.attached_at, evidence.c.id))
+            return [dict(r) for r in rows.mappings()]
+
+    def hold(self, complaint_id: str, by: str, reason: str, at: datetime) -> None:
+        """Put the complaint under legal hold (again: the newest reason stands)."""
+        with self.engine.begin() as tx:
+            tx.execute(delete(legal_holds).where(legal_holds.c.complaint_id == complaint_id))
+            tx.execute(insert(legal_holds).values(complaint_id=complaint_id, held_by=by, reason=reason, held_at=at))
+
+    def release(self, complaint_id: str) -> None:
+        with self.engine.begin() as tx:
+            tx.execute(delete(legal_holds).where(legal_holds.c.complaint_id == complaint_id))
+
+    def erase_closed_before(self, cutoff: datetime, at: datetime) -> list[tuple[str, list[str]]]:
+        """Erase the personal data of every complaint closed before `cutoff` that is neither held
+        nor erased already: its text and the complainant's details, their hashes. Statistics,
+        the audit trail and the evidence references stay; each erasure is recorded. Returns each
+        erased complaint with the evidence files no complaint still kept refers to (for the store)."""
+        c = complaints.c
+        with self.engine.connect() as db:
+            due = [r[0] for r in db.execute(
+                select(c.complaint_id).where(c.closed_at < cutoff,
+                                             c.complaint_id.not_in(select(legal_holds.c.complaint_id)),
+                                             c.complaint_id.not_in(select(erasures.c.complaint_id)))
+                .order_by(c.closed_at))]
+        erased = []
+        for complaint_id in due:
+            with self.engine.begin() as tx:
+                tx.execute(update(complaints).where(c.complaint_id == complaint_id).values(
+                    content=ERASED, complainant_name=ERASED, subject=None, requested_remedy=None,
+                    complainant_phone=None, complainant_email=None, complainant_id_number=None, customer_id=None,
+                    complainant_phone_hash=None, complainant_id_number_hash=None, customer_id_hash=None))
+                files = [r[0] for r in tx.execute(select(evidence.c.sha256)
+                                                   .where(evidence.c.complaint_id == complaint_id))]
+                kept = select(evidence.c.sha256).where(evidence.c.sha256.in_(files),
+                                                       evidence.c.complaint_id.not_in(select(erasures.c.complaint_id)),
+                                                       evidence.c.complaint_id != complaint_id)
+                orphans = sorted(set(files) - {r[0] for r in tx.execute(kept)})
+                tx.execute(insert(erasures).values(complaint_id=complaint_id, erased_at=at, files=len(orphans)))
+            erased.append((complaint_id, orphans))
+        return erased
+
+
+ERASED = "[erased]"
+"""What an erased complaint's text and complainant's name read as (the columns are required)."""
+
+
+def archive_for(settings: Settings) -> Archive:
+    """The configured archive, sealing with the configured codec keys (CodecKeyError without any)."""
+    return Archive(engine_for(settings.db_url), load_keys(settings.codec_keys, settings.codec_key_file))

@@ -133,6 +133,19 @@ def create_key_file(key_file: Path) -> str:
     return entry.partition(":")[0]
 
 
+def rotate_key_file(key_file: Path) -> str:
+    """Put a fresh key first in the key file (the current one from the next start on), every
+    listed key kept after it so what they sealed stays readable; returns the new key's id."""
+    keys = load_keys(None, key_file)
+    entry = new_key_entry()
+    lines = [entry] + [f"{kid}:{base64.b64encode(key).decode()}" for kid, key in keys.items()]
+    with tempfile.NamedTemporaryFile("w", dir=key_file.parent, delete=False) as tmp:
+        tmp.write("\n".join(lines) + "\n")
+    os.chmod(tmp.name, 0o600)
+    os.replace(tmp.name, key_file)
+    return entry.partition(":")[0]
+
+
 def payloads_in(message: Message) -> Iterator[Payload]:
     """Every Payload anywhere in a protobuf message: inputs, results, headers, memo, user
     metadata, failures' encoded attributes, search attributes."""

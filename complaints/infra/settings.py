@@ -57,6 +57,8 @@ class Settings:
     codec_key_file: Path | None = None
     """Empty: `codec.keys` in `data_dir`."""
     api_keys: str | None = None
+    evidence_dir: Path | None = None
+    """Where evidence files are kept, sealed; empty: `evidence` in `data_dir`."""
     emergency_team_id: str = EMERGENCY_TEAM_ID
     rpc_timeout: timedelta = timedelta(seconds=20)
     """How long the API and the CLI wait for a worker to answer a query or an update."""
@@ -85,6 +87,8 @@ class Settings:
             object.__setattr__(self, "db_url", f"sqlite:///{self.data_dir / 'complaints.db'}")
         if self.codec_key_file is None:
             object.__setattr__(self, "codec_key_file", self.data_dir / "codec.keys")
+        if self.evidence_dir is None:
+            object.__setattr__(self, "evidence_dir", self.data_dir / "evidence")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -161,6 +165,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "COMPLAINTS_CODEC_KEYS": ("codec_keys", str),
     "COMPLAINTS_CODEC_KEY_FILE": ("codec_key_file", Path),
     "COMPLAINTS_API_KEYS": ("api_keys", str),
+    "COMPLAINTS_EVIDENCE_DIR": ("evidence_dir", Path),
     "COMPLAINTS_EMERGENCY_TEAM_ID": ("emergency_team_id", str),
     "COMPLAINTS_RPC_TIMEOUT": ("rpc_timeout", _seconds),
     "COMPLAINTS_SMTP_URL": ("smtp_url", str),

@@ -9,10 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from datetime import timedelta
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleSpec,
+)
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
@@ -65,3 +73,19 @@ async def register_search_attributes(client: Client, keys: Iterable[SearchAttrib
             AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
         )
     return sorted(missing)
+
+
+RETENTION_SCHEDULE = "complaints-retention"
+RETENTION_EVERY = timedelta(days=1)
+
+
+async def ensure_retention_schedule(client: Client, task_queue: str) -> bool:
+    """The daily `complaints-retention` schedule running RetentionWorkflow; whether it was created
+    now (False: it exists already and is left as an operator may have changed it)."""
+    try:
+        await client.create_schedule(RETENTION_SCHEDULE, Schedule(
+            action=ScheduleActionStartWorkflow("RetentionWorkflow", id=RETENTION_SCHEDULE, task_queue=task_queue),
+            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=RETENTION_EVERY)])))
+    except ScheduleAlreadyRunningError:
+        return False
+    return True

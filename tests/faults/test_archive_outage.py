@@ -18,6 +18,7 @@ from bench.shape import STEPS, intake_body
 from complaints.domain.models import Intake
 from complaints.infra.archive import Archive
 from complaints.intake import file_complaint
+from tests.conftest import TEST_KEYS
 from tests.devserver import free_port
 from tests.faults.support import TcpProxy, eventually, status_of, step, trail_faults, trails
 
@@ -40,7 +41,7 @@ async def test_archive_outage_delays_the_record_but_not_the_complaint(
     await proxy.open()
     try:
         await asyncio.to_thread(workers, through(archive_url, proxy.port))  # the relay runs on this loop
-        archive = Archive(archive_engine)
+        archive = Archive(archive_engine, TEST_KEYS)
         before = [(await file_complaint(fclient, task_queue, Intake.model_validate(intake_body(f"outage-{i}")),
                                         archive)).complaint_id for i in range(10)]
 
@@ -108,7 +109,7 @@ async def test_an_urgent_complaint_filed_during_an_outage_reaches_the_team_withi
     await proxy.open()
     try:
         await asyncio.to_thread(workers, through(archive_url, proxy.port))
-        archive = Archive(archive_engine)
+        archive = Archive(archive_engine, TEST_KEYS)
         warm = (await file_complaint(fclient, task_queue, Intake.model_validate(intake_body("warm-up")),
                                      archive)).complaint_id
 

@@ -12,6 +12,7 @@ from complaints.domain.models import Intake
 from complaints.infra.archive import Archive
 from complaints.intake import file_complaint
 from tests.faults.support import eventually
+from tests.conftest import TEST_KEYS
 from tests.receivers import MailSink
 
 pytestmark = pytest.mark.faults
@@ -42,13 +43,14 @@ async def test_a_worker_killed_mid_delivery_sends_at_most_one_duplicate_under_th
         first = workers(archive_url, **mail)
         body = intake_body("kill-mid-mail")
         body["complainant"]["email"] = "li.wei@example.cn"
-        filed = await file_complaint(fclient, task_queue, Intake.model_validate(body), Archive(archive_engine))
+        filed = await file_complaint(fclient, task_queue, Intake.model_validate(body),
+                                     Archive(archive_engine, TEST_KEYS))
         await eventually(lambda: asyncio.sleep(0, len(sink.messages) == 1), 60, 0.1)
         first.kill()  # the message is with the server; its answer, and so the worker's record of it, is not
         sink.release.set()
 
         workers(archive_url, **mail)
-        archive = Archive(archive_engine)
+        archive = Archive(archive_engine, TEST_KEYS)
 
         async def sent() -> dict | None:
             return next((n for n in archive.deliveries() if n["complaint_id"] == filed.complaint_id
