@@ -53,6 +53,7 @@ from complaints.infra.archive import Archive
 from complaints.infra.db import engine_for
 from complaints.infra.settings import Settings
 from complaints.infra.temporal import codec_for, connect
+from complaints.readiness import failing, readiness
 
 RECONNECT_SECONDS = 2.0
 READERS = ("handler", "manager", "emergency", "auditor")
@@ -206,6 +207,25 @@ async def healthz(request: Request) -> JSONResponse:
         archive = Archive(engine_for(request.app.state.settings.db_url))
         health = {"temporal": False, "archive": await archive_answers(archive)}
     return JSONResponse(health, status_code=200 if all(health.values()) else 503)
+
+
+class Readiness(BaseModel):
+    ready: bool
+    failing: list[str]
+    checks: dict[str, str]
+
+
+@public.get("/readyz", response_model=Readiness, tags=["operations"],
+            responses={503: {"model": Readiness, "description": "a part is not ready; `failing` names it"}})
+async def readyz(request: Request) -> JSONResponse:
+    """Ready to serve: Temporal answers, the archive takes a write, the codec keys open the newest
+    key id, a worker polled the task queue in the last minute. 503 names each failing part."""
+    desk: Desk | None = request.app.state.desk
+    settings: Settings = request.app.state.settings
+    archive = desk.archive if desk else Archive(engine_for(settings.db_url))
+    checks = await readiness(desk.client if desk else None, archive, request.app.state.codec, settings)
+    body = Readiness(ready=not failing(checks), failing=failing(checks), checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200 if body.ready else 503)
 
 
 # --- errors: one shape, no input values --------------------------------------------------

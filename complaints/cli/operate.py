@@ -41,7 +41,11 @@ from complaints.desk import (
 )
 from complaints.domain.models import ACTION_INPUTS, ComplaintStatus, OpenCases, Stage
 from complaints.domain.workdays import local_time
+from complaints.infra.archive import Archive
+from complaints.infra.db import engine_for
 from complaints.infra.settings import Settings
+from complaints.infra.temporal import codec_for, connect
+from complaints.readiness import OK, failing, readiness
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -110,14 +114,38 @@ def serve(host: str = typer.Option("127.0.0.1", envvar="COMPLAINTS_API_HOST", he
     uvicorn.run(create_app(settings), host=host, port=settings.api_port, log_config=None)
 
 
-def status(complaint_id: str, as_json: bool = typer.Option(False, "--json", help="print the raw status")) -> None:
-    """Show a complaint: stage, deadlines, escalations, and the actions its stage accepts."""
+def status(complaint_id: Optional[str] = typer.Argument(None, help="a complaint id; none: the service's readiness"),
+           as_json: bool = typer.Option(False, "--json", help="print the raw status")) -> None:
+    """Show a complaint: stage, deadlines, escalations, and the actions its stage accepts. Without an
+    id, the readiness checks of `/readyz` (exit 5 when a part is not ready)."""
+    if complaint_id is None:
+        return show_readiness(as_json)
 
     async def work(desk: Desk) -> None:
         s = await desk.status(complaint_id)
         dump(s) if as_json else show_status(s)
 
     on_desk(work)
+
+
+def show_readiness(as_json: bool) -> None:
+    settings = Settings.from_env()
+
+    async def check() -> dict[str, str]:
+        try:
+            client = await connect(settings)
+        except RuntimeError:
+            client = None
+        return await readiness(client, Archive(engine_for(settings.db_url)), codec_for(settings), settings)
+
+    checks = asyncio.run(check())
+    if as_json:
+        out.print_json(json.dumps(checks))
+    else:
+        for part, state in checks.items():
+            out.print(Text.assemble((f"{part:<9} ", "bold"), (state, "green" if state == OK else "red")))
+    if failing(checks):
+        raise typer.Exit(EXIT_CODES[Unavailable])
 
 
 def show_status(s: ComplaintStatus) -> None:
