@@ -13,6 +13,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities.archive import Archivist
@@ -26,6 +27,7 @@ from complaints.domain.workdays import HolidayFileError, WorkingCalendar, parse_
 from complaints.infra import logging as logs
 from complaints.infra.archive import Archive
 from complaints.infra.db import engine_for
+from complaints.infra.metrics import metrics_runtime
 from complaints.infra.migrations import SchemaBehind, require_current_schema
 from complaints.infra.settings import SettingError, Settings
 from complaints.infra.temporal import connect
@@ -85,6 +87,8 @@ async def main() -> int:
         calendar = load_calendar(settings.holiday_file)
         engine = engine_for(settings.db_url)
         require_current_schema(engine)
+        if settings.metrics_address:
+            Runtime.set_default(metrics_runtime(settings.metrics_address))  # before the client: it uses the default
         client = await connect(settings)
     except (PolicyError, HolidayFileError, SchemaBehind, SettingError) as err:
         print(f"worker not started: {err}", file=sys.stderr)
@@ -97,7 +101,8 @@ async def main() -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    logs.log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address)
+    logs.log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address,
+                  metrics=f"http://{settings.metrics_address}/metrics" if settings.metrics_address else None)
     async with worker:
         await stop.wait()
     logs.log.info("worker stopped")

@@ -51,6 +51,8 @@ class Settings:
     emergency_team_id: str = EMERGENCY_TEAM_ID
     rpc_timeout: timedelta = timedelta(seconds=20)
     """How long the API and the CLI wait for a worker to answer a query or an update."""
+    metrics_address: str | None = None
+    """host:port of the worker's Prometheus page (Temporal's metrics and ours); unset: none."""
 
     def __post_init__(self) -> None:
         if not self.db_url:
@@ -109,6 +111,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "COMPLAINTS_API_KEYS": ("api_keys", str),
     "COMPLAINTS_EMERGENCY_TEAM_ID": ("emergency_team_id", str),
     "COMPLAINTS_RPC_TIMEOUT": ("rpc_timeout", _seconds),
+    "COMPLAINTS_METRICS_ADDRESS": ("metrics_address", str),
 }
 """The service's own variables, each to its field."""
 

@@ -39,10 +39,10 @@ def get(url: str, key: str | None = None) -> tuple[int, dict]:
 
 
 def test_make_run_starts_everything_with_demo_complaints_and_stops_cleanly_twice(tmp_path):
-    ports = {"temporal": free_port(), "ui": free_port(), "api": free_port()}
+    ports = {"temporal": free_port(), "ui": free_port(), "api": free_port(), "metrics": free_port()}
     env = dict(os.environ, COMPLAINTS_DATA_DIR=str(tmp_path / "data"),
                TEMPORAL_ADDRESS=f"127.0.0.1:{ports['temporal']}", TEMPORAL_UI_PORT=str(ports["ui"]),
-               COMPLAINTS_API_PORT=str(ports["api"]))
+               COMPLAINTS_API_PORT=str(ports["api"]), COMPLAINTS_METRICS_ADDRESS=f"127.0.0.1:{ports['metrics']}")
     env.pop("COMPLAINTS_DB_URL", None)
     env.pop("COMPLAINTS_API_KEYS", None)
     for attempt in (1, 2):
@@ -55,6 +55,13 @@ def test_make_run_starts_everything_with_demo_complaints_and_stops_cleanly_twice
         status, body = get(f"http://127.0.0.1:{ports['api']}/complaints/{ids[2].strip()}", handler_key)
         assert status == 200 and body["stage"] == "solution"
         assert get(f"http://127.0.0.1:{ports['api']}/healthz")[0] == 200
+        worker_metrics = f"http://127.0.0.1:{ports['metrics']}/metrics"
+        assert worker_metrics in output
+        with urllib.request.urlopen(worker_metrics, timeout=10) as page:
+            text = page.read().decode()
+        assert "temporal_workflow_task_queue_poll_succeed_total{" in text
+        if attempt == 1:  # the second run finds the demo complaints filed: replayed, not received again
+            assert "complaints_received_total{" in text
         with urllib.request.urlopen(f"http://127.0.0.1:{ports['ui']}/", timeout=10) as ui:
             assert ui.status == 200
 

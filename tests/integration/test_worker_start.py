@@ -30,6 +30,7 @@ def ready_db(tmp_path: Path) -> str:
         ({"COMPLAINTS_CODEC_KEYS": "broken"}, "codec key"),
         ({"COMPLAINTS_HOLIDAY_FILE": "{tmp}/missing.toml"}, "COMPLAINTS_HOLIDAY_FILE"),
         ({"TEMPORAL_ADDRESS": "127.0.0.1:1"}, "cannot reach Temporal"),
+        ({"COMPLAINTS_METRICS_ADDRESS": "port nine"}, "COMPLAINTS_METRICS_ADDRESS"),
     ],
 )
 def test_a_worker_with_unusable_configuration_says_why_and_exits(tmp_path, ready_db, env, says):

@@ -1,0 +1,88 @@
+"""The worker's Prometheus page: Temporal's runtime metrics and the service's own counters,
+with the right values after a complaint is filed, assessed, refused and escalated, and no
+complaint id or personal value in any label."""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from temporalio.client import Client
+from temporalio.runtime import Runtime
+
+from complaints.desk import Refused, desk_for
+from complaints.infra.metrics import metrics_runtime
+from complaints.infra.settings import Settings
+from complaints.infra.temporal import connect
+from tests.devserver import free_port
+from tests.integration.apihelp import api_settings, eventually, intake  # noqa: F401
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+@pytest.fixture(scope="session")
+def metrics_page() -> Iterator[tuple[Runtime, str]]:
+    """One Prometheus runtime for the test process (it binds its port for good); each test's
+    series are told apart by their task_queue label."""
+    address = f"127.0.0.1:{free_port()}"
+    yield metrics_runtime(address), f"http://{address}/metrics"
+
+
+@pytest.fixture
+async def measured(metrics_page, dev_settings: Settings) -> AsyncIterator[Client]:
+    yield await connect(dev_settings, runtime=metrics_page[0])
+
+
+async def scrape(url: str) -> Samples:
+    def read() -> str:
+        with urllib.request.urlopen(url, timeout=5) as page:
+            return page.read().decode()
+
+    text = await asyncio.to_thread(read)
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def total(samples: Samples, name: str, **labels: str) -> float:
+    return sum(value for (n, got), value in samples.items() if n == name and set(labels.items()) <= got)
+
+
+async def test_the_worker_page_counts_what_happened_to_a_complaint(
+        measured: Client, metrics_page, api_settings: Settings, task_queue: str, policy, calendar, archive,
+        team_id: str) -> None:
+    from worker import new_worker
+
+    desk = desk_for(api_settings, measured)
+    body = intake("METRICS-1", channel="phone")
+    async with new_worker(measured, task_queue, policy, calendar, archive, team_id):
+        cid = (await desk.file(body)).complaint_id
+        await eventually(lambda: desk.status(cid), lambda s: s.stage.value == "assessment")
+        with pytest.raises(Refused):
+            await desk.act(cid, "summarize", {"handler": "h.li", "root_cause": "r", "improvements": ["i"]})
+        await desk.act(cid, "assess", {"handler": "h.li", "category": "service.fees", "severity": "normal"})
+        await desk.escalate(cid, {"reason": "press enquiry", "by": "m.chen"})
+        await eventually(lambda: desk.status(cid), lambda s: s.escalated)
+        samples = await eventually(lambda: scrape(metrics_page[1]),
+                                   lambda s: total(s, "complaints_escalations_total", task_queue=task_queue) == 1)
+
+    ours = {"task_queue": task_queue}
+    assert total(samples, "complaints_received_total", channel="phone", **ours) == 1
+    assert total(samples, "complaints_stage_entered_total", stage="assessment", **ours) == 1
+    assert total(samples, "complaints_stage_entered_total", stage="investigation", **ours) == 1
+    assert total(samples, "complaints_refusals_total", update="summarize", kind="WrongStage", **ours) == 1
+    assert total(samples, "complaints_escalations_total", reason="manager", **ours) == 1
+    assert total(samples, "complaints_deadline_breaches_total", **ours) == 0
+    # the SDK's own: workflow tasks polled and answered, with their schedule-to-start latency
+    assert total(samples, "temporal_workflow_task_schedule_to_start_latency_count", **ours) >= 3
+    assert total(samples, "temporal_worker_task_slots_used", **ours) >= 0 and any(
+        name == "temporal_worker_task_slots_available" for name, _ in samples)
+
+    personal = {cid, f"complaint-{cid}", body["content"], body["subject"], *body["complainant"].values(),
+                "press enquiry", "m.chen", "h.li"}
+    labels = {value for _, got in samples for _, value in got}
+    assert not labels & personal
+
+
