@@ -195,7 +195,7 @@ def main() -> int:
     say(f"  Temporal Web UI   http://localhost:{settings.ui_port}/namespaces/default/workflows")
     say(f"  HTTP API          {api}   (docs: {api}/docs)")
     say(f"  Temporal frontend {settings.temporal_address}")
-    say(f"  worker metrics    http://{settings.metrics_address}/metrics")
+    say(f"  metrics           worker http://{settings.metrics_address}/metrics, API {api}/metrics")
     say(f"  archive           {settings.db_url}")
     say(f"  logs              {stack.logs}/")
     say("  demo API keys (Authorization: Bearer <key>):")

@@ -18,12 +18,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from fastapi_offline import FastAPIOffline
+from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from complaints.api import examples
 from complaints.api.auth import ROLES, parse_keys, require
 from complaints.api.codec import codec_router
+from complaints.api.metrics import RequestMetrics, metrics_router
 from complaints.desk import (
     Desk,
     DeskError,
@@ -347,8 +349,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(public)
     app.include_router(codec_router)
+    app.include_router(metrics_router)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(DeskError, _desk_error)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(BodyLimit)
+    app.state.metrics = CollectorRegistry()
+    app.add_middleware(RequestMetrics, registry=app.state.metrics)  # outermost: it sees 413s too
     return app

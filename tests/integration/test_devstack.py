@@ -56,7 +56,7 @@ def test_make_run_starts_everything_with_demo_complaints_and_stops_cleanly_twice
         assert status == 200 and body["stage"] == "solution"
         assert get(f"http://127.0.0.1:{ports['api']}/healthz")[0] == 200
         worker_metrics = f"http://127.0.0.1:{ports['metrics']}/metrics"
-        assert worker_metrics in output
+        assert worker_metrics in output and f"API http://localhost:{ports['api']}/metrics" in output
         with urllib.request.urlopen(worker_metrics, timeout=10) as page:
             text = page.read().decode()
         assert "temporal_workflow_task_queue_poll_succeed_total{" in text

@@ -1,6 +1,6 @@
-"""The worker's Prometheus page: Temporal's runtime metrics and the service's own counters,
-with the right values after a complaint is filed, assessed, refused and escalated, and no
-complaint id or personal value in any label."""
+"""The Prometheus pages: the worker's (Temporal's runtime metrics and the service's own counters)
+and the API's (requests by route and status), with the right values after a complaint is
+filed, assessed, refused and escalated, and no complaint id or personal value in any label."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import asyncio
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client
@@ -18,7 +19,7 @@ from complaints.infra.metrics import metrics_runtime
 from complaints.infra.settings import Settings
 from complaints.infra.temporal import connect
 from tests.devserver import free_port
-from tests.integration.apihelp import api_settings, eventually, intake  # noqa: F401
+from tests.integration.apihelp import api_settings, app, auth, eventually, http, intake  # noqa: F401
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -41,9 +42,16 @@ async def scrape(url: str) -> Samples:
         with urllib.request.urlopen(url, timeout=5) as page:
             return page.read().decode()
 
-    text = await asyncio.to_thread(read)
+    return parsed(await asyncio.to_thread(read))
+
+
+def parsed(text: str) -> Samples:
     return {(s.name, frozenset(s.labels.items())): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def label_values(samples: Samples) -> set[str]:
+    return {value for _, got in samples for _, value in got}
 
 
 def total(samples: Samples, name: str, **labels: str) -> float:
@@ -82,7 +90,31 @@ async def test_the_worker_page_counts_what_happened_to_a_complaint(
 
     personal = {cid, f"complaint-{cid}", body["content"], body["subject"], *body["complainant"].values(),
                 "press enquiry", "m.chen", "h.li"}
-    labels = {value for _, got in samples for _, value in got}
-    assert not labels & personal
+    assert not label_values(samples) & personal
+
+
+async def test_the_api_page_counts_requests_by_route_template_and_status(http: httpx.AsyncClient) -> None:
+    body = intake("METRICS-API")
+    cid = (await http.post("/complaints", json=body, headers=auth("channel"))).json()["complaint_id"]
+    assessed = await http.post(f"/complaints/{cid}/assess", headers=auth("handler"),
+                               json={"handler": "h.li", "category": "service.fees", "severity": "normal"})
+    assert assessed.status_code == 200
+    assert (await http.get("/complaints/CFFFFFFFFFFFFFFF", headers=auth("auditor"))).status_code == 404
+    assert (await http.get(f"/no-such-page/{cid}")).status_code == 404
+    page = await http.get("/metrics")  # no key
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/plain")
+    samples = parsed(page.text)
+
+    def requests(method: str, route: str, status: int) -> float:
+        return total(samples, "complaints_api_requests_total", method=method, route=route, status=str(status))
+
+    assert requests("POST", "/complaints", 201) == 1
+    assert requests("POST", "/complaints/{complaint_id}/assess", 200) == 1
+    assert requests("GET", "/complaints/{complaint_id}", 404) == 1
+    assert requests("GET", "unmatched", 404) == 1
+    assert total(samples, "complaints_api_request_duration_seconds_count", method="POST",
+                 route="/complaints/{complaint_id}/assess") == 1
+    personal = {cid, f"/complaints/{cid}", body["content"], body["subject"], *body["complainant"].values(), "h.li"}
+    assert not label_values(samples) & personal
 
 
