@@ -25,6 +25,7 @@ from complaints.domain.models import EMERGENCY_TEAM_ID
 from complaints.domain.policy import Policy, PolicyError
 from complaints.domain.workdays import HolidayFileError, WorkingCalendar, parse_holiday_file
 from complaints.infra import logging as logs
+from complaints.infra import tracing
 from complaints.infra.archive import Archive
 from complaints.infra.db import engine_for
 from complaints.infra.metrics import metrics_runtime
@@ -81,6 +82,7 @@ def new_worker(
 
 async def main() -> int:
     logs.configure()
+    tracing.from_env("complaintflow-worker")
     try:
         settings = Settings.from_env()
         policy = Policy.load(settings.policy_file)

@@ -51,6 +51,7 @@ from complaints.domain.models import (
     Strict,
 )
 from complaints.infra import logging as logs
+from complaints.infra import tracing
 from complaints.infra.archive import Archive
 from complaints.infra.db import engine_for
 from complaints.infra.settings import Settings
@@ -93,6 +94,8 @@ def get_desk(request: Request) -> Desk:
     desk: Desk | None = request.app.state.desk
     if desk is None:
         raise Unavailable("Temporal is not reachable yet; try again shortly")
+    if "complaint_id" in request.path_params:
+        tracing.mark_complaint(request.path_params["complaint_id"])
     return desk
 
 
@@ -356,4 +359,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit)
     app.state.metrics = CollectorRegistry()
     app.add_middleware(RequestMetrics, registry=app.state.metrics)  # outermost: it sees 413s too
+    tracing.instrument(app)
     return app

@@ -108,9 +108,11 @@ def serve(host: str = typer.Option("127.0.0.1", envvar="COMPLAINTS_API_HOST", he
 
     from complaints.api.app import create_app
     from complaints.infra import logging as logs
+    from complaints.infra import tracing
 
     settings = Settings.from_env()
     logs.configure()
+    tracing.from_env("complaintflow-api")
     uvicorn.run(create_app(settings), host=host, port=settings.api_port, log_config=None)
 
 

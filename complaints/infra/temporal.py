@@ -19,6 +19,7 @@ from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
+from . import tracing
 from .codec import EncryptionCodec, PublicAwarePayloadConverter, SealedFailureConverter, load_keys
 from .settings import Settings
 
@@ -40,7 +41,7 @@ def data_converter(settings: Settings) -> DataConverter:
 async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     """A client on the configured Temporal; `runtime` (default: the process's) carries its metrics."""
     return await Client.connect(**settings.connect_options(), data_converter=data_converter(settings),
-                                runtime=runtime)
+                                runtime=runtime, interceptors=tracing.interceptors())
 
 
 _INDEXED = {
