@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from complaints.api import examples
 from complaints.api.auth import ROLES, parse_keys, require
 from complaints.api.codec import codec_router
+from complaints.api.gauges import Scan
 from complaints.api.metrics import RequestMetrics, metrics_router
 from complaints.desk import (
     Desk,
@@ -331,11 +332,13 @@ async def _keep_connecting(app: FastAPI, settings: Settings) -> None:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = app.state.settings
     retrying = None if await _connect(app, settings) else asyncio.create_task(_keep_connecting(app, settings))
+    scanning = asyncio.create_task(app.state.scan.every(lambda: app.state.desk))
     yield
-    if retrying:
-        retrying.cancel()
-        with suppress(asyncio.CancelledError):
-            await retrying
+    for task in (retrying, scanning):
+        if task:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -358,6 +361,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(BodyLimit)
     app.state.metrics = CollectorRegistry()
+    app.state.scan = Scan(app.state.metrics)
     app.add_middleware(RequestMetrics, registry=app.state.metrics)  # outermost: it sees 413s too
     tracing.instrument(app)
     return app
