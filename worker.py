@@ -31,7 +31,9 @@ from complaints.infra.db import engine_for
 from complaints.infra.metrics import metrics_runtime
 from complaints.infra.migrations import SchemaBehind, require_current_schema
 from complaints.infra.settings import SettingError, Settings
-from complaints.infra.temporal import connect
+from complaints.infra.temporal import codec_for, connect
+from complaints.infra.worker_page import loopback_address, open_page
+from complaints.readiness import readiness
 import workflows
 from workflows.complaint import ComplaintWorkflow
 from workflows.emergency import EmergencyTeamWorkflow
@@ -89,16 +91,20 @@ async def main() -> int:
         calendar = load_calendar(settings.holiday_file)
         engine = engine_for(settings.db_url)
         require_current_schema(engine)
+        behind = loopback_address()  # the runtime's own Prometheus server, behind the worker's page
         if settings.metrics_address:
-            Runtime.set_default(metrics_runtime(settings.metrics_address))  # before the client: it uses the default
+            Runtime.set_default(metrics_runtime(behind))  # before the client: it uses the default
         client = await connect(settings)
+        archive, codec = Archive(engine), codec_for(settings)
+        page = await open_page(settings.metrics_address, behind, lambda: readiness(client, archive, codec, settings)
+                               ) if settings.metrics_address else None
     except (PolicyError, HolidayFileError, SchemaBehind, SettingError) as err:
         print(f"worker not started: {err}", file=sys.stderr)
         return 2
     except RuntimeError as err:  # the SDK's connection failure
         print(f"worker not started: cannot reach Temporal at {settings.temporal_address}: {err}", file=sys.stderr)
         return 2
-    worker = new_worker(client, settings.task_queue, policy, calendar, Archive(engine))
+    worker = new_worker(client, settings.task_queue, policy, calendar, archive)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -107,6 +113,8 @@ async def main() -> int:
                   metrics=f"http://{settings.metrics_address}/metrics" if settings.metrics_address else None)
     async with worker:
         await stop.wait()
+    if page:
+        page.close()
     logs.log.info("worker stopped")
     return 0
 

@@ -1,5 +1,5 @@
 """The worker's metrics: the Temporal SDK's runtime metrics and the service's own counters, on
-one Prometheus page at COMPLAINTS_METRICS_ADDRESS.
+one Prometheus page (served at COMPLAINTS_METRICS_ADDRESS by complaints/infra/worker_page.py).
 
 The counters go through Temporal's meters: `workflow.metric_meter()` records nothing while a
 history replays, so a counter counts each event once however often the workflow is replayed;
@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from temporalio.common import MetricMeter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-
-from complaints.infra.settings import SettingError
 
 COUNTERS: dict[str, str] = {
     "complaints_received": "complaints received, by channel and proposed category",
@@ -41,13 +39,11 @@ def count(meter: MetricMeter, name: str, **labels: str) -> None:
 
 
 def metrics_runtime(bind_address: str) -> Runtime:
-    """A Temporal runtime serving its metrics and ours on `bind_address` (host:port). One per
-    process: it binds the port, so the worker's main() makes it, never a library function."""
-    try:
-        return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(
-            bind_address=bind_address, counters_total_suffix=True, durations_as_seconds=True)))
-    except ValueError as err:
-        raise SettingError(f"COMPLAINTS_METRICS_ADDRESS: {err}") from None
+    """A Temporal runtime serving its metrics and ours on `bind_address` (host:port; the worker's
+    page at COMPLAINTS_METRICS_ADDRESS relays it). One per process: it binds the port, so the
+    worker's main() makes it, never a library function."""
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(
+        bind_address=bind_address, counters_total_suffix=True, durations_as_seconds=True)))
 
 
 def process_meter() -> MetricMeter:

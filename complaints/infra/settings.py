@@ -98,6 +98,14 @@ def _seconds(text: str) -> timedelta:
     return timedelta(seconds=float(text))
 
 
+def _address(text: str) -> str:
+    """host:port, the port a number a server can bind."""
+    _, colon, port = text.rpartition(":")
+    if not colon or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(text)
+    return text
+
+
 ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "COMPLAINTS_TASK_QUEUE": ("task_queue", str),
     "COMPLAINTS_DATA_DIR": ("data_dir", Path),
@@ -111,7 +119,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "COMPLAINTS_API_KEYS": ("api_keys", str),
     "COMPLAINTS_EMERGENCY_TEAM_ID": ("emergency_team_id", str),
     "COMPLAINTS_RPC_TIMEOUT": ("rpc_timeout", _seconds),
-    "COMPLAINTS_METRICS_ADDRESS": ("metrics_address", str),
+    "COMPLAINTS_METRICS_ADDRESS": ("metrics_address", _address),
 }
 """The service's own variables, each to its field."""
 

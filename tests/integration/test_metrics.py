@@ -19,6 +19,7 @@ from complaints.desk import Refused, desk_for
 from complaints.infra.metrics import metrics_runtime
 from complaints.infra.settings import Settings
 from complaints.infra.temporal import connect
+from complaints.infra.worker_page import open_page
 from tests.devserver import free_port
 from tests.test_monitoring import referenced
 from tests.integration.apihelp import api_settings, app, auth, eventually, http, intake  # noqa: F401
@@ -142,3 +143,27 @@ async def test_the_scanned_gauges_come_from_the_last_scan_not_from_each_scrape(a
     scanned = total(first, "complaints_scan_timestamp_seconds")
     assert scanned > 0 and total(again, "complaints_scan_timestamp_seconds") == scanned  # a scrape scans nothing
     assert cid not in label_values(first)
+
+
+async def test_the_worker_page_serves_the_runtimes_metrics_and_the_readiness_checks(metrics_page) -> None:
+    runtime_address = metrics_page[1].removeprefix("http://").removesuffix("/metrics")
+    checks = {"temporal": "ok", "archive": "the archive cannot be written: OperationalError", "codec": "ok",
+              "worker": "ok"}
+
+    async def probe() -> dict[str, str]:
+        return checks
+
+    address = f"127.0.0.1:{free_port()}"
+    page = await open_page(address, runtime_address, probe)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://{address}") as client:
+            metrics, down, elsewhere = await client.get("/metrics"), await client.get("/readyz"), await client.get("/")
+            checks["archive"] = "ok"
+            up = await client.get("/readyz")
+    finally:
+        page.close()
+    assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")  # the runtime's text
+    assert down.status_code == 503 and down.json() == {"ready": False, "failing": ["archive"], "checks": {
+        **checks, "archive": "the archive cannot be written: OperationalError"}}
+    assert up.status_code == 200 and up.json()["ready"] is True
+    assert elsewhere.status_code == 404
