@@ -51,6 +51,7 @@ from complaints.domain.models import (
     OpenCases,
     Strict,
 )
+from complaints.domain.policy import Policy
 from complaints.infra import logging as logs
 from complaints.infra import tracing
 from complaints.infra.archive import Archive
@@ -361,7 +362,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(BodyLimit)
     app.state.metrics = CollectorRegistry()
-    app.state.scan = Scan(app.state.metrics)
+    app.state.scan = Scan(app.state.metrics, Policy.load(settings.policy_file).warning_at)
     app.add_middleware(RequestMetrics, registry=app.state.metrics)  # outermost: it sees 413s too
     tracing.instrument(app)
     return app

@@ -1,15 +1,19 @@
-"""Gauges that need a scan (open complaints by stage, the emergency team's cases, the outbox),
+"""Gauges that need a scan (open complaints by stage, deadlines in warning, the emergency team's
+cases, the outbox),
 computed by the API once a minute and cached on its `/metrics` page: a scrape reads the last
 scan, never queries Temporal visibility or the archive itself.
 
-One scan costs one count query per open stage, one query to the emergency team and one SQL
-count over the outbox, whatever the number of complaints or of Prometheus servers scraping.
+One scan costs one count query per open stage, one query to the emergency team, one SQL read of
+the running deadlines and one SQL count over the outbox, whatever the number of Prometheus
+servers scraping. A deadline is in warning from its warning moment (the policy's `warning_at` of
+its window, as the workflow warns) until it is met or breached; the archive knows them all.
 Only the counts are labelled (stage, status), never a complaint.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timezone
 
@@ -18,8 +22,9 @@ from sqlalchemy import func, select
 
 from complaints.desk import Desk
 from complaints.domain.models import Stage
+from complaints.domain.policy import warning_moment
 from complaints.infra import logging as logs
-from complaints.infra.schema import outbox
+from complaints.infra.schema import complaints, deadlines, outbox
 
 SCAN_SECONDS = 60.0
 OPEN_STAGES = [stage for stage in Stage if stage is not Stage.closed]
@@ -28,8 +33,11 @@ OPEN_STAGES = [stage for stage in Stage if stage is not Stage.closed]
 class Scan:
     """The scanned gauges on `registry`, refreshed by `run_once` (the API's lifespan runs `every`)."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, warning_at: float) -> None:
+        self.warning_at = warning_at
         self.open = Gauge("complaints_open", "open complaints, by stage", ["stage"], registry=registry)
+        self.in_warning = Gauge("complaints_deadlines_in_warning", "running deadlines past their warning, "
+                                "by deadline", ["deadline"], registry=registry)
         self.emergency_open = Gauge("complaints_emergency_open", "the emergency team's open cases",
                                     registry=registry)
         self.unacknowledged = Gauge("complaints_emergency_unacknowledged", "open emergency cases without a lead",
@@ -53,10 +61,24 @@ class Scan:
         self.unacknowledged.set(len(waiting))
         now = datetime.now(timezone.utc)
         self.oldest_wait.set(max(((now - at).total_seconds() for at in waiting), default=0))
+        warned = await asyncio.to_thread(self._in_warning, desk, now)
+        self.in_warning.clear()  # a deadline no longer in warning drops out (no await in between: no scrape sees it empty)
+        for name, count in warned.items():
+            self.in_warning.labels(name).set(count)
         pending, sent = await asyncio.to_thread(self._outbox_counts, desk)
         self.outbox.labels("pending").set(pending)
         self.outbox.labels("sent").set(sent)
         self.scanned.set_to_current_time()
+
+    def _in_warning(self, desk: Desk, now: datetime) -> dict[str, int]:
+        running = (select(deadlines.c.name, deadlines.c.due_at, complaints.c.received_at)
+                   .join(complaints, complaints.c.complaint_id == deadlines.c.complaint_id)
+                   .where(deadlines.c.met_at.is_(None), deadlines.c.breached_at.is_(None), deadlines.c.due_at > now,
+                          complaints.c.stage != Stage.closed.value))
+        with desk.archive.engine.connect() as db:
+            rows = db.execute(running).all()
+        return dict(Counter(name for name, due, received in rows
+                            if warning_moment(received, due, self.warning_at) <= now))
 
     @staticmethod
     def _outbox_counts(desk: Desk) -> tuple[int, int]:

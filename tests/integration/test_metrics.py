@@ -8,15 +8,18 @@ import asyncio
 import re
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import update
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 
 from complaints.desk import Refused, desk_for
 from complaints.infra.metrics import metrics_runtime
+from complaints.infra.schema import complaints, deadlines
 from complaints.infra.settings import Settings
 from complaints.infra.temporal import connect
 from complaints.infra.worker_page import open_page
@@ -143,6 +146,18 @@ async def test_the_scanned_gauges_come_from_the_last_scan_not_from_each_scrape(a
     scanned = total(first, "complaints_scan_timestamp_seconds")
     assert scanned > 0 and total(again, "complaints_scan_timestamp_seconds") == scanned  # a scrape scans nothing
     assert cid not in label_values(first)
+    assert total(first, "complaints_deadlines_in_warning") == 0  # days from its warnings
+
+    now = datetime.now(timezone.utc)  # received a day ago, assessment due in an hour: past 80% of its window
+    with app.state.desk.archive.engine.begin() as db:
+        db.execute(update(complaints).where(complaints.c.complaint_id == cid).values(received_at=now - timedelta(days=1)))
+        moved = db.execute(update(deadlines).where(deadlines.c.complaint_id == cid, deadlines.c.name == "assessment")
+                           .values(due_at=now + timedelta(hours=1))).rowcount
+    assert moved == 1
+    await app.state.scan.run_once(app.state.desk)
+    warned = parsed((await http.get("/metrics")).text)
+    assert total(warned, "complaints_deadlines_in_warning", deadline="assessment") == 1
+    assert total(warned, "complaints_deadlines_in_warning") == 1
 
 
 async def test_the_worker_page_serves_the_runtimes_metrics_and_the_readiness_checks(metrics_page) -> None:
