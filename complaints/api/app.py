@@ -31,6 +31,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from fastapi_offline import FastAPIOffline
+from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,6 +40,8 @@ from complaints.api.auth import ROLES, Caller, parse_keys, require
 from complaints.api.codec import codec_router
 from complaints.api.reports import reports_router
 from complaints.casefile import CaseDesk
+from complaints.api.gauges import Scan
+from complaints.api.metrics import RequestMetrics, metrics_router
 from complaints.desk import (
     Desk,
     DeskError,
@@ -69,11 +72,14 @@ from complaints.domain.models import (
     OpenCases,
     Strict,
 )
+from complaints.domain.policy import Policy
 from complaints.infra import logging as logs
+from complaints.infra import tracing
 from complaints.infra.archive import archive_for
 from complaints.infra.evidence import ACCEPTED, MAX_BYTES, Unacceptable
 from complaints.infra.settings import Settings, firm_rules
 from complaints.infra.temporal import codec_for, connect
+from complaints.readiness import failing, readiness
 
 RECONNECT_SECONDS = 2.0
 READERS = ("handler", "manager", "emergency", "auditor")
@@ -115,6 +121,8 @@ def get_desk(request: Request) -> Desk:
     desk: Desk | None = request.app.state.desk
     if desk is None:
         raise Unavailable("Temporal is not reachable yet; try again shortly")
+    if "complaint_id" in request.path_params:
+        tracing.mark_complaint(request.path_params["complaint_id"])
     return desk
 
 
@@ -280,6 +288,25 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse(health, status_code=200 if all(health.values()) else 503)
 
 
+class Readiness(BaseModel):
+    ready: bool
+    failing: list[str]
+    checks: dict[str, str]
+
+
+@public.get("/readyz", response_model=Readiness, tags=["operations"],
+            responses={503: {"model": Readiness, "description": "a part is not ready; `failing` names it"}})
+async def readyz(request: Request) -> JSONResponse:
+    """Ready to serve: Temporal answers, the archive takes a write, the codec keys open the newest
+    key id, a worker polled the task queue in the last minute. 503 names each failing part."""
+    desk: Desk | None = request.app.state.desk
+    settings: Settings = request.app.state.settings
+    archive = desk.archive if desk else request.app.state.cases.archive
+    checks = await readiness(desk.client if desk else None, archive, request.app.state.codec, settings)
+    body = Readiness(ready=not failing(checks), failing=failing(checks), checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200 if body.ready else 503)
+
+
 # --- errors: one shape, no input values --------------------------------------------------
 
 STATUS_OF: dict[type[DeskError], int] = {NotFound: 404, Refused: 409, Invalid: 422, Unavailable: 503}
@@ -387,11 +414,13 @@ async def _keep_connecting(app: FastAPI, settings: Settings) -> None:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = app.state.settings
     retrying = None if await _connect(app, settings) else asyncio.create_task(_keep_connecting(app, settings))
+    scanning = asyncio.create_task(app.state.scan.every(lambda: app.state.desk))
     yield
-    if retrying:
-        retrying.cancel()
-        with suppress(asyncio.CancelledError):
-            await retrying
+    for task in (retrying, scanning):
+        if task:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -412,9 +441,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports_router, dependencies=[Depends(HTTPBearer(auto_error=False))], responses=ERRORS)
     app.include_router(public)
     app.include_router(codec_router)
+    app.include_router(metrics_router)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(DeskError, _desk_error)
     app.add_exception_handler(Unacceptable, _unacceptable)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(BodyLimit)
+    app.state.metrics = CollectorRegistry()
+    app.state.scan = Scan(app.state.metrics, Policy.load(settings.policy_file).warning_at)
+    app.add_middleware(RequestMetrics, registry=app.state.metrics)  # outermost: it sees 413s too
+    tracing.instrument(app)
     return app

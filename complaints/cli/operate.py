@@ -43,7 +43,9 @@ from complaints.desk import (
 from complaints.domain.models import ACTION_INPUTS, ComplaintStatus, NoticeState, OpenCases, Stage
 from complaints.domain.workdays import local_time
 from complaints.infra.archive import archive_for
-from complaints.infra.settings import Settings
+from complaints.infra.settings import Settings, unconfigured_channels
+from complaints.infra.temporal import codec_for, connect
+from complaints.readiness import NOTICES, OK, failing, readiness
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -106,20 +108,47 @@ def serve(host: str = typer.Option("127.0.0.1", envvar="COMPLAINTS_API_HOST", he
 
     from complaints.api.app import create_app
     from complaints.infra import logging as logs
+    from complaints.infra import tracing
 
     settings = Settings.from_env()
     logs.configure()
+    tracing.from_env("complaintflow-api")
     uvicorn.run(create_app(settings), host=host, port=settings.api_port, log_config=None)
 
 
-def status(complaint_id: str, as_json: bool = typer.Option(False, "--json", help="print the raw status")) -> None:
-    """Show a complaint: stage, deadlines, escalations, and the actions its stage accepts."""
+def status(complaint_id: Optional[str] = typer.Argument(None, help="a complaint id; none: the service's readiness"),
+           as_json: bool = typer.Option(False, "--json", help="print the raw status")) -> None:
+    """Show a complaint: stage, deadlines, escalations, and the actions its stage accepts. Without an
+    id, the readiness checks of `/readyz` (exit 5 when a part is not ready)."""
+    if complaint_id is None:
+        return show_readiness(as_json)
 
     async def work(desk: Desk) -> None:
         s = await desk.status(complaint_id)
         dump(s) if as_json else show_status(s)
 
     on_desk(work)
+
+
+def show_readiness(as_json: bool) -> None:
+    settings = Settings.from_env()
+
+    async def check() -> dict[str, str]:
+        try:
+            client = await connect(settings)
+        except RuntimeError:
+            client = None
+        return await readiness(client, archive_for(settings), codec_for(settings), settings)
+
+    checks = asyncio.run(check())
+    if as_json:
+        out.print_json(json.dumps(checks))
+    else:
+        for part, state in checks.items():
+            colour = "green" if state == OK else "yellow" if part == NOTICES else "red"
+            out.print(Text.assemble((f"{part:<9} ", "bold"), (state, colour)))
+    if failing(checks):
+        raise typer.Exit(EXIT_CODES[Unavailable])
 
 
 def show_status(s: ComplaintStatus) -> None:
@@ -431,15 +460,13 @@ def outbox(failed: bool = typer.Option(False, "--failed", help="only the notices
     """Every notice and what became of it: pending (with the reason), sent, or failed after a
     day of retries. Reads the archive only; names on standard error the delivery settings
     missing from this environment."""
-    from activities.delivery import Channels
-
     settings = Settings.from_env()
     try:
         found = asyncio.run(notices_of(archive_for(settings), "failed" if failed else None))
     except DeskError as error:
         fail(type(error), str(error))
     dump(found) if as_json else show_notices(found)
-    missing = Channels.from_settings(settings).unconfigured()
+    missing = unconfigured_channels(settings)
     if missing:  # their notices stay pending: say so where people look
         err.print(Text(f"channels not configured here (their notices stay pending): {', '.join(missing)}"))
 

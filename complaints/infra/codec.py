@@ -39,6 +39,7 @@ from temporalio.converter import (
 )
 
 from complaints.domain.models import Public, PublicText
+from complaints.infra.metrics import count, process_meter
 from complaints.infra.settings import SettingError
 
 ENCRYPTED = b"binary/encrypted"
@@ -185,7 +186,11 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         return [self.encrypt(p) for p in payloads]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [self.decrypt(p) for p in payloads]
+        try:
+            return [self.decrypt(p) for p in payloads]
+        except UnreadablePayload:
+            count(process_meter(), "complaints_undecryptable_inputs")
+            raise
 
     def encrypt(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") == ENCRYPTED:

@@ -81,6 +81,8 @@ class Settings:
     """The financial regulator's complaint hotline a written decision names."""
     web_ui_url: str = "http://localhost:8233"
     """The Temporal Web UI as the emergency team reaches it: the alert links to the complaint there."""
+    metrics_address: str | None = None
+    """host:port of the worker's Prometheus page (Temporal's metrics and ours); unset: none."""
 
     def __post_init__(self) -> None:
         if not self.db_url:
@@ -124,6 +126,16 @@ def temporal_connection(env: Mapping[str, str]) -> dict[str, Any]:
     return {name: value for name, value in given.items() if value not in (None, "")}
 
 
+NOTICE_CHANNELS = {"COMPLAINTS_SMTP_URL": "smtp_url", "COMPLAINTS_SMS_WEBHOOK_URL": "sms_webhook_url",
+                   "COMPLAINTS_EMERGENCY_WEBHOOK_URL": "emergency_webhook_url", "COMPLAINTS_TEAM_MAIL": "team_mail"}
+"""The setting each channel of notices needs; a channel without it keeps its notices pending."""
+
+
+def unconfigured_channels(settings: Settings) -> list[str]:
+    """The notice channels' settings missing here, for the worker's start, `/readyz` and the CLI."""
+    return [name for name, attribute in NOTICE_CHANNELS.items() if not getattr(settings, attribute)]
+
+
 @cache
 def firm_rules(path: str | None) -> FirmRules:
     """The classification words of the rules file at `path`, read once per process."""
@@ -149,6 +161,12 @@ def _flag(text: str) -> bool:
     if text.lower() in ("0", "false", "no", "off"):
         return False
     raise ValueError(text)
+def _address(text: str) -> str:
+    """host:port, the port a number a server can bind."""
+    _, colon, port = text.rpartition(":")
+    if not colon or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(text)
+    return text
 
 
 ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
@@ -179,6 +197,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "COMPLAINTS_WEB_UI_URL": ("web_ui_url", str),
     "COMPLAINTS_FIRM_NAME": ("firm_name", str),
     "COMPLAINTS_REGULATOR_HOTLINE": ("regulator_hotline", str),
+    "COMPLAINTS_METRICS_ADDRESS": ("metrics_address", _address),
 }
 """The service's own variables, each to its field."""
 

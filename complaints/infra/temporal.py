@@ -24,8 +24,10 @@ from temporalio.client import (
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
+from . import tracing
 from .codec import EncryptionCodec, PublicAwarePayloadConverter, SealedFailureConverter, load_keys
 from .settings import Settings
 
@@ -44,8 +46,10 @@ def data_converter(settings: Settings) -> DataConverter:
     )
 
 
-async def connect(settings: Settings) -> Client:
-    return await Client.connect(**settings.connect_options(), data_converter=data_converter(settings))
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """A client on the configured Temporal; `runtime` (default: the process's) carries its metrics."""
+    return await Client.connect(**settings.connect_options(), data_converter=data_converter(settings),
+                                runtime=runtime, interceptors=tracing.interceptors())
 
 
 _INDEXED = {

@@ -18,7 +18,7 @@ from tests.integration.apihelp import KEYS, api_settings, app, auth, http, intak
 
 EVERYONE = frozenset(KEYS)
 READERS = frozenset({"handler", "manager", "emergency", "auditor"})
-NOBODY_NEEDS_A_KEY = {("GET", "/healthz"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect")}  # Swagger UI's own page
+NOBODY_NEEDS_A_KEY = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect")}  # Swagger UI's own page
 CONTRACT: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/complaints"): frozenset({"channel"}),
     ("GET", "/complaints/{complaint_id}"): EVERYONE,

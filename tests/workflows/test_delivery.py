@@ -19,6 +19,7 @@ from tests.receivers import HttpReceiver, MailSink
 from tests.conftest import LETTERHEAD
 from tests.notices.test_letter import pdf_text
 from tests.workflows.conftest import Desk
+from tests.workflows.test_counters import buffer, counted, env  # noqa: F401 - fixtures: a runtime recording metrics
 from worker import new_worker
 
 MAIL_FROM = "complaints@firm.example"
@@ -87,7 +88,7 @@ async def state(archive: Archive, cid: str, kind: str, until, timeout: float = 1
         await asyncio.sleep(0.05)
 
 
-async def test_the_acknowledgement_arrives_once_in_chinese_under_the_notice_id(desk, archive, mail) -> None:
+async def test_the_acknowledgement_arrives_once_in_chinese_under_the_notice_id(desk, archive, mail, buffer) -> None:
     mail.up()
     handle = await desk.file(complainant=WITH_EMAIL)
     cid = (await handle.query("status"))["complaint_id"]
@@ -99,6 +100,7 @@ async def test_the_acknowledgement_arrives_once_in_chinese_under_the_notice_id(d
     assert ack["Subject"] == f"投诉受理通知（{cid}）"
     assert "张三，您好" in ack.get_content() and "年" in ack.get_content()
     assert (sent["channel"], sent["attempts"], sent["last_error"]) == ("email", 1, None)
+    assert counted(buffer)[("complaints_deliveries_sent", (("activity_type", "deliver_notice"), ("channel", "email")))] == 1
 
 
 async def test_smtp_down_then_back_delivers_once_and_counts_the_attempts(desk, archive, mail) -> None:
