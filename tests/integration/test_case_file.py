@@ -39,7 +39,7 @@ async def test_handlers_managers_and_auditors_read_the_case_and_each_read_is_rec
     assert (case["subject"], case["content"], case["requested_remedy"]) == (
         "Fee charged twice", "The annual fee was charged twice on my card this month.", "Refund the second fee")
     assert case["complainant"] == {"name": "Test Person", "phone": "13800000000", "email": None, "id_number": None,
-                                   "customer_id": None}
+                                   "customer_id": None, "locale": "zh-CN"}
     assert case["respondent"] == {"kind": "agency", "id": "AG-7", "name": "Swift Recovery"}
     assert case["history"][0]["kind"] == "received" and case["history"][0]["stage"] == "receipt"
 

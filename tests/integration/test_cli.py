@@ -112,9 +112,11 @@ async def test_status_without_an_id_prints_the_readiness_checks(desk: Desk, cli_
     ready, down = await asyncio.gather(run(cli_env, "status"),
                                        run({**cli_env, "COMPLAINTS_DB_URL": unreachable_archive()}, "status"))
     assert ready.returncode == 0, ready.stdout
-    assert [line.split()[0] for line in ready.stdout.splitlines()] == ["temporal", "archive", "codec", "worker"]
+    assert [line.split()[0] for line in ready.stdout.splitlines()] == ["temporal", "archive", "codec", "worker",
+                                                                          "notices"]
     assert down.returncode == 5 and "archive   the archive cannot be written" in down.stdout
     assert "temporal  ok" in down.stdout and "worker    ok" in down.stdout
+    assert "notices   pending: channel not configured (COMPLAINTS_SMTP_URL" in ready.stdout  # said, not failing
 
 
 async def test_an_action_no_worker_answers_is_queued_and_its_key_gives_the_outcome_once(
