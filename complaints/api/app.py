@@ -1,8 +1,9 @@
 """The HTTP API of contract section 5: thin routes over `complaints.desk.Desk`.
 
-Every failure becomes a clear status (401/403 auth, 404 unknown, 409 wrong stage,
-422 field and reason, 503 Temporal or archive away, 202 for an action no worker has taken
-yet); no input yields a 500 and no answer echoes input values. `create_app()` is also
+Every failure becomes a clear status (401/403 auth, 404 unknown, 409 wrong stage, 413 too
+large, 422 field and reason, 503 Temporal or archive away, 202 for an action no worker has
+taken yet), each declared in the route's OpenAPI `responses` with its body's model
+(`complaints.api.errors`); no input yields a 500 and no answer echoes input values. `create_app()` is also
 where other routers are included.
 """
 
@@ -13,17 +14,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from complaints.api import examples
 from complaints.api.auth import ROLES, parse_keys, require
 from complaints.api.codec import codec_router
+from complaints.api.errors import answers
+from complaints.api.limits import BodyGuard
 from complaints.desk import (
     Desk,
     DeskError,
@@ -55,6 +60,7 @@ from complaints.infra.settings import Settings
 from complaints.infra.temporal import codec_for, connect
 
 RECONNECT_SECONDS = 2.0
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 READERS = ("handler", "manager", "emergency", "auditor")
 
 
@@ -94,18 +100,13 @@ def get_desk(request: Request) -> Desk:
 
 
 DeskDep = Annotated[Desk, Depends(get_desk)]
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "missing or unknown API key"},
-    403: {"description": "the key's role may not do this"},
-    404: {"description": "no such complaint"},
-    422: {"description": "bad input: `{\"detail\": [{\"field\", \"reason\"}]}`"},
-}
-
-router = APIRouter(dependencies=[Depends(HTTPBearer(auto_error=False))], responses=ERRORS)
+router = APIRouter(dependencies=[Depends(HTTPBearer(auto_error=False))], responses=answers(401, 403, 422, 503))
+"""Every route here needs a key (401, 403), may refuse its input (422) and needs Temporal (503)."""
 
 
 @router.post("/complaints", status_code=201, response_model=FiledOut, tags=["intake"],
-             responses={200: {"model": FiledOut, "description": "already filed under this channel and external_ref"}})
+             responses={200: {"model": FiledOut, "description": "already filed under this channel and external_ref"},
+                        **answers(413)})
 async def file(desk: DeskDep, _: Annotated[Any, Depends(require("channel"))],
                intake: Annotated[Intake, Body(openapi_examples=examples.INTAKE)]) -> JSONResponse:
     """File a complaint; the same (`channel`, `external_ref`) always returns the same complaint."""
@@ -121,13 +122,14 @@ async def list_complaints(desk: DeskDep, _: Annotated[Any, Depends(require(*READ
     return await desk.list(filters)
 
 
-@router.get("/complaints/{complaint_id}", response_model=ComplaintStatus, tags=["complaints"])
+@router.get("/complaints/{complaint_id}", response_model=ComplaintStatus, tags=["complaints"], responses=answers(404))
 async def status(complaint_id: str, desk: DeskDep, _: Annotated[Any, Depends(require(*ROLES))]) -> ComplaintStatus:
     """The complaint's `status` query: stage, deadlines, escalations, history; no personal data."""
     return await desk.status(complaint_id)
 
 
-@router.post("/complaints/{complaint_id}/escalate", status_code=202, response_model=Accepted, tags=["escalation"])
+@router.post("/complaints/{complaint_id}/escalate", status_code=202, response_model=Accepted, tags=["escalation"],
+             responses=answers(404, 409, 413, _409="the complaint is closed"))
 async def escalate(complaint_id: str, desk: DeskDep, _: Annotated[Any, Depends(require("manager"))],
                    body: Annotated[Escalate, Body(openapi_examples={"manager": {"value": examples.ESCALATE}})]
                    ) -> Accepted:
@@ -155,7 +157,7 @@ def _action_route(action: str, model: type[Strict]) -> None:
                    "The answer's `Idempotency-Key` header is the key it ran under (a new one if none was sent).")
     router.add_api_route(f"/complaints/{{complaint_id}}/{action}", act, methods=["POST"], name=action,
                          response_model=ComplaintStatus, tags=["handler actions"],
-                         responses={409: {"description": "the stage does not accept this action"}, **QUEUED})
+                         responses={**answers(404, 409, 413), **QUEUED})
 
 
 for _action, _model in ACTION_INPUTS.items():
@@ -163,7 +165,7 @@ for _action, _model in ACTION_INPUTS.items():
 
 
 @router.get("/complaints/{complaint_id}/updates/{idempotency_key}", response_model=ComplaintStatus,
-            tags=["handler actions"], responses={409: {"description": "the action was refused"}, **QUEUED})
+            tags=["handler actions"], responses={**answers(404, 409, _409="the action was refused"), **QUEUED})
 async def update_outcome(complaint_id: str, idempotency_key: str, desk: DeskDep,
                          _: Annotated[Any, Depends(require(*READERS))]) -> ComplaintStatus:
     """The outcome of the action sent with this `Idempotency-Key`: the status it answered, 409 its
@@ -184,7 +186,9 @@ async def cases(desk: DeskDep, _: Annotated[Any, Depends(require("emergency", "m
     return await desk.open_cases()
 
 
-@router.post("/emergency/cases/{complaint_id}/acknowledge", response_model=OpenCase, tags=["emergency team"])
+@router.post("/emergency/cases/{complaint_id}/acknowledge", response_model=OpenCase, tags=["emergency team"],
+             responses=answers(404, 409, 413, _404="not an open emergency case",
+                               _409="the emergency team refused it"))
 async def acknowledge(complaint_id: str, desk: DeskDep, _: Annotated[Any, Depends(require("emergency"))],
                       body: Annotated[Lead, Body(openapi_examples={"lead": {"value": examples.ACKNOWLEDGE}})]
                       ) -> OpenCase:
@@ -249,42 +253,24 @@ async def _desk_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=STATUS_OF.get(type(exc), 409))
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's answers, with a 405's `Allow` naming every method the path answers: the
+    router names only those of the first route on the path (`OPTIONS /complaints` said `POST`)."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        routes = request.app.router.routes
+        allowed = [method for method in METHODS if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)]
+        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
+    return await http_exception_handler(request, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logs.log.error("unhandled error", path=request.url.path, error=type(exc).__name__, exc_info=exc)
     return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
 
 
 # --- the app -----------------------------------------------------------------------------
-
-BODY_LIMIT = 1_000_000
-"""Bytes a complaint or action body may have: ten times the largest valid one, far from exhausting memory."""
-
-
-class BodyLimit:
-    """Refuse oversized bodies on the complaint routes (413) before they are read into memory."""
-
-    def __init__(self, app: ASGIApp, limit: int = BODY_LIMIT, paths: tuple[str, ...] = ("/complaints", "/emergency")):
-        self.app, self.limit, self.paths = app, limit, paths
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.paths):
-            return await self.app(scope, receive, send)
-        too_large = f"request body over {self.limit} bytes"
-        declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.limit:
-            return await JSONResponse({"detail": too_large}, status_code=413)(scope, receive, send)
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise HTTPException(413, too_large)
-            return message
-
-        await self.app(scope, counted, send)
-
 
 
 async def _connect(app: FastAPI, settings: Settings) -> bool:
@@ -329,6 +315,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(codec_router)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(DeskError, _desk_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyGuard)
     return app
