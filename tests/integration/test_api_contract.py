@@ -64,15 +64,15 @@ CODEC_KEYS = {"manager": "codec-manager", "auditor": "codec-auditor"}
 
 
 @pytest.fixture(scope="module")
-def codec_app() -> FastAPI:
-    """The app without Temporal: the codec routes need only the keys."""
+def offline_app() -> FastAPI:
+    """The app without Temporal: the codec routes, and the bounds in front of every route, need only the keys."""
     return create_app(Settings(codec_keys=TEST_KEY,
                                api_keys=",".join(f"{key}:{role}" for role, key in CODEC_KEYS.items())))
 
 
 @pytest.fixture
-async def codec_http(codec_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=codec_app), base_url="http://api") as client:
+async def offline_http(offline_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=offline_app), base_url="http://api") as client:
         yield client
 
 
@@ -112,8 +112,8 @@ def hostile_bodies(draw: st.DrawFn) -> tuple[str, bytes | None, bool]:
 
 
 async def test_codec_routes_answer_deep_and_large_bodies_with_a_documented_4xx_never_a_500(
-        codec_app: FastAPI, codec_http: httpx.AsyncClient) -> None:
-    schema = openapi.from_dict(codec_app.openapi())
+        offline_app: FastAPI, offline_http: httpx.AsyncClient) -> None:
+    schema = openapi.from_dict(offline_app.openapi())
     operation = {"decode": schema["/codec/decode"]["POST"], "encode": schema["/codec/encode"]["POST"]}
     checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
     answered: dict[int, int] = {}
@@ -124,7 +124,7 @@ async def test_codec_routes_answer_deep_and_large_bodies_with_a_documented_4xx_n
                 yield body[start:start + (1 << 20)]
 
         headers = {"Content-Type": "application/json", **headers}
-        answer = await codec_http.post(url, content=chunks() if streamed else body, headers=headers)
+        answer = await offline_http.post(url, content=chunks() if streamed else body, headers=headers)
         if streamed:  # the checks read the request back: a stream is gone once sent
             answer.request = httpx.Request("POST", answer.request.url, headers=headers)
         return answer
@@ -162,3 +162,29 @@ async def test_codec_routes_answer_deep_and_large_bodies_with_a_documented_4xx_n
     await asyncio.to_thread(never_a_500)
     assert {200, 413, 422} <= set(answered), answered
 
+
+
+JSON_ROUTES = ["/complaints", "/complaints/C1/assess", "/complaints/C1/escalate", "/emergency/cases/C1/acknowledge",
+               "/codec/decode", "/codec/encode", f"/codec/k/{CODEC_KEYS['auditor']}/decode",
+               f"/codec/k/{CODEC_KEYS['manager']}/encode"]
+
+
+@pytest.mark.parametrize("path", JSON_ROUTES)
+async def test_every_json_route_refuses_a_deep_body_with_422_naming_the_body(offline_http: httpx.AsyncClient,
+                                                                            path: str) -> None:
+    """Refused before any route parses it, so before Temporal is needed: this app has none."""
+    for depth in (MAX_NESTING + 1, 600, 990, 100_000):
+        for body in (nested(depth, "1"), '{"channel": ' + nested(depth, "1") + "}", "[" * depth):
+            answer = await offline_http.post(path, content=body, headers={"Content-Type": "application/json"})
+            assert answer.status_code == 422, (depth, answer.text[:200])
+            assert answer.json() == {"detail": [{"field": "body", "reason": f"nests deeper than {MAX_NESTING} levels"}]}
+    shallow = await offline_http.post(path, content=nested(MAX_NESTING, "1"), headers={"Content-Type": "application/json"})
+    assert "nests deeper" not in shallow.text
+
+
+async def test_a_405_allows_every_method_of_the_path(offline_http: httpx.AsyncClient) -> None:
+    for method, path, allowed in (("OPTIONS", "/complaints", "GET, POST"), ("PUT", "/complaints", "GET, POST"),
+                                  ("DELETE", "/complaints/C1", "GET"), ("GET", "/complaints/C1/assess", "POST"),
+                                  ("GET", "/codec/decode", "POST, OPTIONS")):
+        answer = await offline_http.request(method, path)
+        assert (answer.status_code, answer.headers["allow"]) == (405, allowed), (method, path)
