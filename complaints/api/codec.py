@@ -8,6 +8,9 @@ dev server's `--ui-codec-endpoint`, or each user's own codec setting in the UI) 
 with that key's role. Handler, manager, emergency and auditor keys may decode; only a
 manager's may encode, since encoding is how the UI writes (a signal typed into it).
 
+A call is bounded before it is read (`complaints.api.limits`): 4 MB, 32 levels of nesting;
+its body and answer are declared in the OpenAPI schema (`PAYLOADS`) like any route's.
+
 CORS lives here, on these routes only: the Web UI's origin may POST with Content-Type,
 X-Namespace and Authorization; the preflight needs no key. The rest of the API stays
 same-origin.

@@ -26,6 +26,7 @@ from schemathesis import openapi
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, from_schema
 from schemathesis.engine.events import EngineFinished, FatalError, NonFatalError, ScenarioFinished
+from schemathesis.engine.recorder import CheckNode
 from sqlalchemy import create_engine
 
 from complaints.api.app import create_app
@@ -163,7 +164,7 @@ def run(base_url: str, role: str, examples: int, phases: tuple[str, ...] = PHASE
     return tally
 
 
-def _title(check) -> str:
+def _title(check: CheckNode) -> str:
     info = check.failure_info
     if info is None:
         return ""

@@ -150,7 +150,8 @@ async def test_codec_routes_answer_deep_and_large_bodies_with_a_documented_4xx_n
             return asyncio.run_coroutine_threadsafe(send(url, content, streamed, headers), loop).result(120)
 
         if where == "sealed payload data":
-            sealed = checked("encode", call("/codec/encode", body, {"Authorization": f"Bearer {CODEC_KEYS['manager']}"}))
+            manager = {"Authorization": f"Bearer {CODEC_KEYS['manager']}"}
+            sealed = checked("encode", call("/codec/encode", body, manager))
             body = sealed.content if sealed.status_code == 200 else body
         for url, headers in (("/codec/decode", {"Authorization": f"Bearer {CODEC_KEYS['auditor']}"}),
                              (f"/codec/k/{CODEC_KEYS['auditor']}/decode", {})):
@@ -178,7 +179,8 @@ async def test_every_json_route_refuses_a_deep_body_with_422_naming_the_body(off
             answer = await offline_http.post(path, content=body, headers={"Content-Type": "application/json"})
             assert answer.status_code == 422, (depth, answer.text[:200])
             assert answer.json() == {"detail": [{"field": "body", "reason": f"nests deeper than {MAX_NESTING} levels"}]}
-    shallow = await offline_http.post(path, content=nested(MAX_NESTING, "1"), headers={"Content-Type": "application/json"})
+    shallow = await offline_http.post(path, content=nested(MAX_NESTING, "1"),
+                                      headers={"Content-Type": "application/json"})
     assert "nests deeper" not in shallow.text
 
 
