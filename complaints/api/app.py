@@ -255,8 +255,12 @@ async def _desk_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Starlette's answers, with a 405's `Allow` naming every method the path answers: the
-    router names only those of the first route on the path (`OPTIONS /complaints` said `POST`)."""
+    router names only those of the first route on the path (`OPTIONS /complaints` said `POST`).
+    A body FastAPI's parser gave up on other than as invalid JSON (a number of more than 4,300
+    digits, which Python refuses to read) is bad input like any other: 422 naming the body."""
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+        return _invalid([("body", "holds a value that cannot be read, such as a number of over 4300 digits")])
     if exc.status_code == 405:
         routes = request.app.router.routes
         allowed = [method for method in METHODS if any(
