@@ -131,8 +131,8 @@ def _running(settings: Settings, port: int) -> Iterator[None]:
 def run(base_url: str, role: str, examples: int, phases: tuple[str, ...] = PHASES, operations: str | None = None,
         seed: int = 16) -> Tally:
     """Schemathesis as `role` over every documented operation (or those whose `METHOD /path` matches
-    `operations`), in `phases`: `examples` fuzzed cases per operation in each of the positive and
-    negative modes, plus the documented examples and the coverage phase's deterministic cases."""
+    `operations`), in `phases`: `examples` fuzzed cases per operation (schemathesis's max-examples,
+    positive and negative ones), the documented examples and the coverage phase's deterministic cases."""
     config = SchemathesisConfig.from_dict({
         "seed": seed,
         "headers": {"Authorization": f"Bearer {ROLE_KEYS[role]}"},
