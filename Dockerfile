@@ -13,6 +13,7 @@ COPY complaints ./complaints
 COPY workflows ./workflows
 COPY activities ./activities
 RUN pip install . \
+    && python -m compileall -q workflows \
     && useradd --system --uid 10001 --home-dir /var/lib/complaints --create-home complaints
 
 USER complaints

@@ -2,7 +2,8 @@
 
     python starter.py --file FILE            one JSON intake body (`-` reads stdin)
     python starter.py --channel phone --content ... --name ... --phone ...
-    python starter.py --batch FILE           many, from JSONL (one body a line) or CSV
+    python starter.py --batch FILE           many, from JSONL (one body a line) or CSV; evidence items
+                                             naming files beside it keep their contents
     python starter.py --eml FILE             one e-mail
     python starter.py --maildir DIR          every e-mail in a Maildir
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -38,7 +40,9 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from complaints.casefile import CaseDesk
 from complaints.desk import Desk, Invalid, Unavailable, open_desk
+from complaints.infra.evidence import Unacceptable
 from complaints.infra.settings import SettingError, Settings
 from complaints.intake import Filed
 
@@ -70,6 +74,8 @@ class Row:
     label: str
     body: dict[str, Any] | None = None
     problem: tuple[str, str] | None = None
+    files: list[tuple[str, bytes]] = field(default_factory=list)
+    """Attachments to keep as evidence once the complaint is filed (an e-mail's)."""
 
 
 @dataclass
@@ -108,6 +114,20 @@ def jsonl_rows(path: Path) -> Iterator[Row]:
             yield Row(str(number), problem=("body", "must be a JSON object"))
             continue
         yield Row(str(number), with_reference(body, "batch"))
+
+
+def with_files(row: Row, folder: Path) -> Row:
+    """A batch row whose evidence items name files (relative to the batch file's folder) brings
+    their contents, kept as evidence under each file's own name once the complaint is filed."""
+    items = (row.body or {}).get("evidence")
+    if not isinstance(items, list):
+        return row
+    paths = {item: folder / item for item in items if isinstance(item, str) and (folder / item).is_file()}
+    if not paths:
+        return row
+    named = [paths[item].name if item in paths else item for item in items]
+    return dataclasses.replace(row, body={**(row.body or {}), "evidence": named},
+                               files=[(path.name, read_bytes(path)) for path in paths.values()])
 
 
 def csv_rows(path: Path) -> Iterator[Row]:
@@ -156,6 +176,22 @@ def email_body(raw: bytes) -> dict[str, Any]:
     return body
 
 
+def email_attachments(raw: bytes) -> list[tuple[str, bytes]]:
+    """The e-mail's attachments, name and contents, as the complaint's evidence files."""
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    assert isinstance(msg, EmailMessage)
+    files = []
+    for part in msg.iter_attachments():
+        if name := part.get_filename():
+            data = part.get_payload(decode=True)  # None for an attached e-mail: kept whole
+            files.append((name[:200], data if data is not None else part.get_content().as_bytes()))
+    return files[:50]
+
+
+def email_row(label: str, raw: bytes) -> Row:
+    return Row(label, email_body(raw), files=email_attachments(raw))
+
+
 def _text_of(msg: EmailMessage) -> str:
     part = msg.get_body(preferencelist=("plain", "html"))
     if part is None:
@@ -185,7 +221,7 @@ def maildir_rows(path: Path) -> Iterator[Row]:
         raise BadInput(f"{path}: not a Maildir (no cur/ or new/ folder)")
     box = mailbox.Maildir(path, factory=None, create=False)
     for key in sorted(box.keys()):
-        yield Row(key, email_body(box.get_bytes(key)))
+        yield email_row(key, box.get_bytes(key))
 
 
 def read_text(path: Path) -> str:
@@ -213,9 +249,24 @@ def options_body(args: argparse.Namespace) -> dict[str, Any]:
 # --- filing ---------------------------------------------------------------------------------
 
 
-async def file_one(body: dict[str, Any]) -> Filed:
+async def file_one(body: dict[str, Any], files: list[tuple[str, bytes]]) -> Filed:
     async with open_desk(Settings.from_env()) as desk:
-        return await desk.file(body)
+        filed = await desk.file(body)
+    await keep_files(filed.complaint_id, files)
+    return filed
+
+
+async def keep_files(complaint_id: str, files: list[tuple[str, bytes]]) -> None:
+    """Keep each attachment as evidence (filing again keeps nothing twice); one of a type not kept
+    as evidence is named on standard error and left out, the complaint stays filed."""
+    if not files:
+        return
+    cases = CaseDesk.of(Settings.from_env())
+    for name, data in files:
+        try:
+            await cases.keep(complaint_id, [(name, data)], "email intake")
+        except Unacceptable as refused:
+            print(f"{complaint_id}: attachment not kept: {refused}", file=sys.stderr)
 
 
 async def file_many(rows: list[Row], tally: Tally) -> None:
@@ -229,6 +280,7 @@ async def file_many(rows: list[Row], tally: Tally) -> None:
                     raise Invalid([row.problem])
                 assert row.body is not None
                 filed = await desk.file(row.body)
+                await keep_files(filed.complaint_id, row.files)
                 tally.started += filed.created
                 tally.existing += not filed.created
             except Invalid as err:
@@ -263,8 +315,8 @@ def run_batch(rows: list[Row], rejects: Path) -> int:
     return 1 if tally.unfiled else 0
 
 
-def run_single(body: dict[str, Any]) -> int:
-    filed = asyncio.run(file_one(body))
+def run_single(body: dict[str, Any], files: list[tuple[str, bytes]] | None = None) -> int:
+    filed = asyncio.run(file_one(body, files or []))
     if not filed.created:
         print(f"already filed: {filed.workflow_id}")
     print(filed.complaint_id)
@@ -298,12 +350,14 @@ def main(argv: list[str] | None = None) -> int:
                 raise BadInput(f"{args.file}: is not valid JSON") from None
             return run_single(body)
         if args.eml:
-            return run_single(email_body(read_bytes(args.eml)))
+            mail = email_row(str(args.eml), read_bytes(args.eml))
+            return run_single(mail.body or {}, mail.files)
         if args.batch:
             suffix = args.batch.suffix.lower()
             if suffix not in (".jsonl", ".csv", ".ndjson"):
                 raise BadInput(f"{args.batch}: a batch is a .jsonl or .csv file")
-            rows = list(csv_rows(args.batch) if suffix == ".csv" else jsonl_rows(args.batch))
+            rows = [with_files(row, args.batch.parent)
+                    for row in (csv_rows(args.batch) if suffix == ".csv" else jsonl_rows(args.batch))]
             return run_batch(rows, args.rejects or Path(f"{args.batch}.rejects.csv"))
         if args.maildir:
             rows = list(maildir_rows(args.maildir))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from complaints.domain.models import Record
+from complaints.domain.models import DeliveryOutcome, Record
 from complaints.infra.archive import Archive
 from complaints.infra.logging import log
 
@@ -26,6 +26,12 @@ class Archivist:
     @activity.defn
     def archive_record(self, record: Record) -> None:
         self._write(record)
+
+    @activity.defn
+    def record_delivery(self, outcome: DeliveryOutcome) -> None:
+        """What became of a notice, as the workflow learnt it (the delivery may not have reached
+        the archive itself)."""
+        self.archive.record_delivery(outcome)
 
     def _write(self, record: Record) -> None:
         self.archive.write(record)

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Engine, insert
 
+from complaints.domain.codes import CodeTable
 from complaints.domain.models import DEADLINES, Category, Channel, EscalationSource, RespondentKind, Severity
 from complaints.infra.schema import complaints, deadlines, escalations
 
@@ -53,6 +54,7 @@ def generate(n: int, first: datetime, last: datetime, seed: int = 5) -> Generate
     span = (last - first).total_seconds()
     people = max(2, int(n * 0.8))  # fewer people than complaints: some complain twice
     respondents = [(kind, f"{kind}-{i}") for kind in RespondentKind for i in range(3)]
+    codes = CodeTable.load()
     for i in range(n):
         cid = f"G{i:07d}"
         received = first + timedelta(seconds=rnd.uniform(0, span))
@@ -62,9 +64,11 @@ def generate(n: int, first: datetime, last: datetime, seed: int = 5) -> Generate
         respondent = rnd.choice(respondents) if rnd.random() < 0.7 else (None, None)
         person = rnd.randrange(people)
         extensions = pick([0, 1, 2], 85, 12, 3)
-        out.complaints.append({
-            "complaint_id": cid, "channel": rnd.choice(CHANNELS), "received_at": received,
-            "stage": "closed" if closed else rnd.choice(OPEN_STAGES), "category": rnd.choice(CATEGORIES),
+        channel = rnd.choice(CHANNELS)  # drawn in the order they always were, so a seed gives the same rows
+        stage = "closed" if closed else rnd.choice(OPEN_STAGES)
+        category = rnd.choice(CATEGORIES)
+        row = {
+            "complaint_id": cid, "channel": channel, "received_at": received, "stage": stage, "category": category,
             "severity": pick(SEVERITIES, 5, 25, 70),
             "outcome": None if fate == "open" else fate, "content": "generated", "evidence": [],
             "complainant_name": "generated",
@@ -78,7 +82,11 @@ def generate(n: int, first: datetime, last: datetime, seed: int = 5) -> Generate
             "pauses": pick([0, 1], 92, 8), "review_of": "G0000000" if rnd.random() < 0.03 else None,
             "merged_into": "G0000001" if fate == "merged" else None, "calendar_provisional": False,
             "decided_at": closed, "closed_at": closed,
-        })
+            **codes.propose(Channel(channel), None, Category(category)),  # codes as proposed: no draw
+        }
+        # stand-ins for the keyed hashes: equal exactly when the values are, as the hashes are
+        row |= {"complainant_phone_hash": row["complainant_phone"], "customer_id_hash": row["customer_id"]}
+        out.complaints.append(row)
         for name in DEADLINES:
             due = received + DUE_AFTER[name]
             state = pick(["met", "late", "breached", "none"], 60, 10, 10, 20)

@@ -75,8 +75,8 @@ OURS = Route("/complaints", "/complaints/{id}/{action}", "complaint-{id}")
 REFERENCE = Route("/reference", "/reference/{id}/{action}", "{id}")
 
 
-async def post(http: httpx.AsyncClient, url: str, body: dict, key: str) -> httpx.Response:
-    return await http.post(url, json=body, headers={"Authorization": f"Bearer {key}"})
+async def post(http: httpx.AsyncClient, url: str, body: dict, key: str, **headers: str) -> httpx.Response:
+    return await http.post(url, json=body, headers={"Authorization": f"Bearer {key}", **headers})
 
 
 async def one(http: httpx.AsyncClient, path: Route, body: dict, run: Run, steps: list) -> str:
@@ -92,10 +92,14 @@ async def one(http: httpx.AsyncClient, path: Route, body: dict, run: Run, steps:
     for name, payload in steps:
         started = time.perf_counter()
         timed_out = False
+        once = {"Idempotency-Key": uuid.uuid4().hex}  # a resend after 202 answers the first call's outcome
         while True:
-            answer = await post(http, path.action.format(id=cid, action=name), payload, HANDLER_KEY)
+            answer = await post(http, path.action.format(id=cid, action=name), payload, HANDLER_KEY, **once)
             if answer.status_code == 200:
                 break
+            if answer.status_code == 202:  # queued: no worker answered within the API's wait
+                run.retries["update 202"] += 1
+                continue
             if answer.status_code == 409 and timed_out:
                 break  # the call that timed out had gone through after all
             if answer.status_code == 503:

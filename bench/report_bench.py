@@ -1,11 +1,12 @@
-"""How long `complaints report` takes on a large archive, on SQLite and on PostgreSQL.
+"""How long `complaints report` (and its quarterly return) takes on a large archive, on SQLite and PostgreSQL.
 
     python bench/report_bench.py                      # 100,000 complaints, both databases
     python bench/report_bench.py --complaints 500000 --skip-postgresql
 
 Generates the archive (six deadlines per complaint, escalations), bulk-loads it into a
 fresh SQLite file and a fresh PostgreSQL schema (dropped afterwards), and times the report
-for one month and for the whole four months, best of `--repeat` runs. Prints figures only;
+for one month and for the whole four months, and the regulator's quarterly return for 2026Q4
+with its workbook, best of `--repeat` runs. Prints figures only;
 the tests hold the correctness.
 """
 
@@ -25,8 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from sqlalchemy import Engine, create_engine, text  # noqa: E402
 
 from bench.archive_data import generate, load, utc  # noqa: E402
+from complaints.domain.codes import CodeTable  # noqa: E402
 from complaints.domain.workdays import WorkingCalendar  # noqa: E402
 from complaints.infra.migrations import upgrade  # noqa: E402
+from complaints.regulatory import Quarter, build_return, xlsx_bytes  # noqa: E402
 from complaints.reports import Period, build_report  # noqa: E402
 
 PERIODS = {"month (Oct 2026)": Period(date(2026, 10, 1), date(2026, 10, 31)),
@@ -57,6 +60,16 @@ def measure(name: str, engine: Engine, data, repeat: int) -> None:  # noqa: ANN0
     for label, period in PERIODS.items():
         seconds, received = best_of(repeat, engine, period, calendar)
         print(f"  report, {label:<17} {received:>7} complaints received: {seconds:6.2f} s")
+    table, times = CodeTable.load(), []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        figures = build_return(engine, Quarter(2026, 4), table, "bench")
+        built = time.perf_counter()
+        workbook = xlsx_bytes(figures, table)
+        times.append((built - started, time.perf_counter() - built))
+    counted, written = min(times)
+    print(f"  return, 2026Q4 {figures['totals']['received']:>7} complaints received, {len(figures['cross'])} "
+          f"combinations: counted {counted:6.2f} s, workbook ({len(workbook) // 1024} KiB) {written:6.2f} s")
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -34,6 +34,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from complaints.domain.classify import FirmRules
 from complaints.domain.models import (
     ACTION_INPUTS,
     Acknowledge,
@@ -42,6 +43,7 @@ from complaints.domain.models import (
     ComplaintStatus,
     Escalate,
     Intake,
+    NoticeState,
     OpenCase,
     OpenCases,
     Severity,
@@ -50,15 +52,14 @@ from complaints.domain.models import (
     field_errors,
     workflow_id,
 )
-from complaints.infra.archive import Archive
+from complaints.infra.archive import Archive, archive_for
 from complaints.infra.codec import KEY_ID, KEYS_SETTING, EncryptionCodec, payloads_in
-from complaints.infra.db import engine_for
-from complaints.infra.settings import Settings
+from complaints.infra.settings import Settings, firm_rules
 from complaints.infra.temporal import connect
 from complaints.intake import Filed, IntakeRefused, file_complaint
 from workflows.complaint import ComplaintWorkflow
 from workflows.emergency import EmergencyTeamWorkflow
-from workflows.visibility import BREACHED, CATEGORY, CHANNEL, ESCALATED, NEXT_DEADLINE, PAUSED, SEVERITY, STAGE
+from workflows.visibility import BREACHED, CATEGORY, CHANNEL, CODES, ESCALATED, NEXT_DEADLINE, PAUSED, SEVERITY, STAGE
 
 RPC_TIMEOUT = Settings.rpc_timeout
 """How long a query or update may wait for a worker, unless configured (COMPLAINTS_RPC_TIMEOUT)."""
@@ -127,6 +128,8 @@ class Filters(BaseModel):
     channel: Channel | None = None
     escalated: bool | None = None
     breached: bool | None = None
+    code: str | None = Field(None, pattern=r"^[ABC]:[0-9]{1,12}$")
+    """One JR/T 0169-2018 code with its axis, e.g. `B:0302` (ComplaintCodes)."""
     limit: int = Field(100, ge=1, le=1000)
 
     def visibility_query(self, task_queue: str) -> str:
@@ -139,6 +142,8 @@ class Filters(BaseModel):
         for key, flag in ((ESCALATED, self.escalated), (BREACHED, self.breached)):
             if flag is not None:
                 terms.append(f"{key.name} = {'true' if flag else 'false'}")
+        if self.code is not None:  # its pattern leaves nothing to quote
+            terms.append(f"{CODES.name} = '{self.code}'")
         return " AND ".join(terms)
 
     @classmethod
@@ -161,6 +166,7 @@ class Listed(BaseModel):
     breached: bool = False
     paused: bool = False
     next_deadline: datetime | None = None
+    codes: list[str] = []
     started_at: datetime | None = None
     running: bool = True
 
@@ -188,6 +194,7 @@ class Desk:
     task_queue: str
     team_id: str
     rpc_timeout: timedelta = RPC_TIMEOUT
+    rules: FirmRules = field(default_factory=FirmRules)  # a firm's own classification words
 
     # intake
 
@@ -198,7 +205,7 @@ class Desk:
         except ValidationError as err:
             raise Invalid.of(err) from None
         try:
-            return await file_complaint(self.client, self.task_queue, intake, self.archive)
+            return await file_complaint(self.client, self.task_queue, intake, self.archive, rules=self.rules)
         except IntakeRefused as err:
             raise Invalid([(err.field, err.reason)]) from None
         except RPCError as err:
@@ -346,7 +353,8 @@ class Desk:
                     complaint_id=complaint_id_of(wf.id), stage=sa.get(STAGE), category=sa.get(CATEGORY),
                     severity=sa.get(SEVERITY), channel=sa.get(CHANNEL), escalated=bool(sa.get(ESCALATED)),
                     breached=bool(sa.get(BREACHED)), paused=bool(sa.get(PAUSED)), next_deadline=sa.get(NEXT_DEADLINE),
-                    started_at=wf.start_time, running=wf.status == WorkflowExecutionStatus.RUNNING,
+                    codes=list(sa.get(CODES) or []), started_at=wf.start_time,
+                    running=wf.status == WorkflowExecutionStatus.RUNNING,
                 ))
         except RPCError as err:
             raise _unavailable(err) from None
@@ -442,6 +450,10 @@ class Desk:
 
     # health
 
+    async def outbox(self, status: str | None = None) -> list[NoticeState]:
+        """The archive's notices and what became of each, oldest first; only `status` ones if given."""
+        return await notices_of(self.archive, status)
+
     async def health(self) -> dict[str, bool]:
         """Whether Temporal and the archive answer right now."""
 
@@ -449,6 +461,15 @@ class Desk:
             return await self.client.service_client.check_health(timeout=timedelta(seconds=3))
 
         return {"temporal": await _answers(temporal), "archive": await archive_answers(self.archive)}
+
+
+async def notices_of(archive: Archive, status: str | None = None) -> list[NoticeState]:
+    """The outbox needs only the archive: the CLI reads it without reaching Temporal."""
+    try:
+        rows = await asyncio.to_thread(archive.deliveries, status)
+    except SQLAlchemyError:
+        raise _archive_down() from None
+    return [NoticeState.model_validate(row) for row in rows]
 
 
 async def archive_answers(archive: Archive) -> bool:
@@ -519,6 +540,6 @@ async def open_desk(settings: Settings) -> AsyncIterator[Desk]:
 
 
 def desk_for(settings: Settings, client: Client) -> Desk:
-    return Desk(client, Archive(engine_for(settings.db_url)), settings.task_queue, settings.emergency_team_id,
-                settings.rpc_timeout)
+    return Desk(client, archive_for(settings), settings.task_queue, settings.emergency_team_id,
+                settings.rpc_timeout, firm_rules(settings.rules_file))
 

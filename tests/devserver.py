@@ -8,13 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from complaints.devstack import search_attribute_flags
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from complaints.devstack import free_port, search_attribute_flags  # noqa: F401 - free_port: the tests' too
 
 
 @dataclass
@@ -39,6 +33,8 @@ class DevServer:
                                         start_new_session=True)
         deadline = time.time() + 60
         while time.time() < deadline:
+            if self.process.poll() is not None:  # e.g. its port was taken meanwhile by another process
+                raise RuntimeError(f"temporal dev server on {self.address} exited with {self.process.returncode}")
             try:
                 with socket.create_connection(("127.0.0.1", int(port)), timeout=0.5):
                     return self

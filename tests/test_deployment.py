@@ -3,6 +3,7 @@ and the one-shot archive set-up it runs, against the real PostgreSQL here."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -183,3 +184,15 @@ def test_the_web_ui_offers_no_write_action_but_signals() -> None:
     known = Path(binary("temporal")).read_bytes()  # the dev server's UI server (2.54): the settings it reads
     for flag in (*UI_WRITE_ACTIONS, "TEMPORAL_WORKFLOW_SIGNAL_DISABLED"):
         assert f'yaml:"{ui_setting(flag)}"'.encode() in known, f"{flag} is no setting of the Temporal UI"
+
+
+def test_the_worker_leaves_the_workflow_modules_compiled() -> None:
+    """The sandbox imports these afresh for every complaint: from bytecode, not from source,
+    even where PYTHONDONTWRITEBYTECODE is set (CI, the image)."""
+    from worker import cache_workflow_bytecode
+
+    cache_workflow_bytecode()
+    for source in (ROOT / "workflows").glob("*.py"):
+        compiled = Path(importlib.util.cache_from_source(str(source)))
+        assert compiled.exists() and compiled.stat().st_mtime >= source.stat().st_mtime, source.name
+    assert "compileall -q workflows" in (ROOT / "Dockerfile").read_text(encoding="utf-8")

@@ -59,3 +59,12 @@ def test_a_bad_value_is_refused_naming_the_variable(tmp_path: Path) -> None:
 
 def test_the_connect_options_are_client_connect_arguments() -> None:
     assert set(Settings().connect_options()) <= set(inspect.signature(Client.connect).parameters)
+
+
+def test_the_api_does_not_start_on_a_bad_rules_file(tmp_path):
+    from complaints.api.app import create_app
+
+    file = tmp_path / "rules.toml"
+    file.write_text("[urgent]\nmedia = \"x\"\n", encoding="utf-8")
+    with pytest.raises(SettingError, match="urgent.media must be a list"):
+        create_app(Settings(codec_keys="k1:" + "A" * 43 + "=", rules_file=str(file), data_dir=tmp_path))

@@ -28,14 +28,19 @@ with workflow.unsafe.imports_passed_through():
     from activities.archive import Archivist
     from activities.collection import CollectionContact
     from activities.deadlines import Deadlines
+    from activities.delivery import Postman
     from activities.emergency import EmergencyDesk
     from activities.merge import Merger
-    from complaints.domain import regulator, stages
+    from complaints.domain import codes, regulator, stages
     from complaints.domain.models import (
         ACTION_INPUTS,
         ArchiveFacts,
         Assess,
+        Coded,
         ComplaintStatus,
+        Contact,
+        Delivery,
+        DeliveryOutcome,
         Escalate,
         EscalationEntry,
         EscalationNotice,
@@ -65,6 +70,7 @@ with workflow.unsafe.imports_passed_through():
         explain,
     )
     from complaints.domain.workdays import local_time as local
+    from complaints.infra.metrics import UNCLASSIFIED, count
 
 from .deadlines import Alarm, DeadlineClock
 from .outbox import PATIENT, Outbox
@@ -112,9 +118,11 @@ class ComplaintWorkflow:
             channel=complaint.intake.channel,
             category=guess.category,
             severity=complaint.severity,
+            product=guess.product,
             received_at=complaint.received_at,
             respondent=complaint.intake.respondent,
             review_of=complaint.review_of.complaint_id if complaint.review_of else None,
+            code_a=codes.active().propose(complaint.intake.channel, complaint.intake.respondent, None)["code_a"],
             history=[HistoryEntry(stage=Stage.receipt, entered_at=complaint.received_at,
                                   actor=complaint.intake.channel.value)],
         )
@@ -124,6 +132,7 @@ class ComplaintWorkflow:
         self.plan_proposed = False
         self.evidence = list(complaint.intake.evidence)
         self.found: dict[str, Any] = {}  # what handlers found: facts beyond the status
+        self.letter: dict[str, Any] = {}  # what the written decision says: the handlers' findings, plan, remedies
         self.archived: dict[str, Any] = {}  # the facts as the last record left them
         self.seq = 0
         self.outbox = Outbox()
@@ -132,6 +141,7 @@ class ComplaintWorkflow:
         self.published: dict[str, Any] = {}
         self.details = ""
         self.checked: tuple[dict, BaseModel] | None = None  # the last payload the validator parsed
+        self.coded: set[str] = set()  # the code fields a handler set: proposals no longer change them
         self.journal_receipt()  # seq 1, first in the journal, whatever arrives meanwhile
 
     # --- the process -----------------------------------------------------------------
@@ -155,12 +165,18 @@ class ComplaintWorkflow:
 
     async def receive(self) -> None:
         """Fix the deadlines, escalate an urgent complaint at once, open the assessment."""
+        count(workflow.metric_meter(), "complaints_received", channel=self.s.channel.value,
+              category=self.s.category or UNCLASSIFIED)
         await self.fix_deadlines()
         if self.s.severity is Severity.urgent:
             self.escalate_to_team(EscalationSource.urgent_assessment,
                                   "; ".join(self.complaint.classification.reasons), "classifier")
         self.move(Stage.assessment, "system")
         self.journal_record("stage_entered", "system")
+        if self.release >= Release.R2027_01:  # the receipt record (seq 1) holds the acknowledgement
+            self.deliver(1, Notice(kind="acknowledgement", recipient="complainant", message="", values={
+                "received_at": self.s.received_at.isoformat(),
+                "decision_due": self.clock.due("decision").isoformat()}))
         self.publish()
 
     async def keep_deadlines(self) -> None:
@@ -202,7 +218,8 @@ class ComplaintWorkflow:
         self.journal_record("cancelled", "temporal", details={"reason": workflow.cancellation_reason() or None},
                             notices=[Notice(kind="cancelled", recipient=f"handler:{self.s.handler or 'unassigned'}",
                                             message=f"Complaint {self.s.complaint_id} was closed: its workflow "
-                                                    "was cancelled in Temporal.")])
+                                                    "was cancelled in Temporal.",
+                                            values={"handler": self.s.handler or "unassigned"})])
         self.publish()
 
     async def settle(self) -> ComplaintStatus:
@@ -238,12 +255,17 @@ class ComplaintWorkflow:
     def ring(self, alarm: Alarm) -> None:
         due = self.clock.due(alarm.deadline)
         self.clock.rang(alarm)
+        count(workflow.metric_meter(), "complaints_deadline_warnings" if alarm.warning else
+              "complaints_deadline_breaches", deadline=alarm.deadline)
         if alarm.warning:
             holder = self.s.handler or "unassigned"
             self.journal_record("warning", "system", details={"deadline": alarm.deadline, "due": due.isoformat()},
                                 notices=[Notice(kind="warning", recipient=f"handler:{holder}",
                                                 message=f"{alarm.deadline} deadline at {local(due, deadline=True)} is "
-                                                        f"{self.clock.warning_at:.0%} gone")])
+                                                        f"{self.clock.warning_at:.0%} gone",
+                                                values={"deadline": alarm.deadline, "due": due.isoformat(),
+                                                        "percent": f"{self.clock.warning_at:.0%}",
+                                                        "handler": holder})])
         else:
             self.s.breaches.append(alarm.deadline)
             self.journal_record("breach", "system", details={"deadline": alarm.deadline, "due": due.isoformat()},
@@ -260,7 +282,9 @@ class ComplaintWorkflow:
     def assess(self, payload: dict) -> ComplaintStatus:
         a = self.parse(Assess, payload)
         self.s.category, self.s.severity = a.category, a.severity
+        self.s.product = a.product or self.s.product
         self.s.respondent = a.respondent or self.s.respondent
+        self.recode(a)
         if a.interim_measure and not self.s.interim_measure:
             self.s.interim_measure = True
             customer = self.complaint.intake.complainant
@@ -277,6 +301,8 @@ class ComplaintWorkflow:
     @one_at_a_time
     def investigate(self, payload: dict) -> ComplaintStatus:
         i = self.parse(Investigate, payload)
+        self.recode(i)
+        self.letter["reasons"] = i.findings
         self.evidence += i.evidence
         self.found.update(substantiated=i.substantiated, root_cause=i.root_cause, evidence=self.evidence)
         return self.act("investigate", i)
@@ -285,11 +311,14 @@ class ComplaintWorkflow:
     @one_at_a_time
     def propose_solution(self, payload: dict) -> ComplaintStatus:
         self.plan_proposed = True
-        return self.act("propose_solution", self.parse(ProposeSolution, payload))
+        p = self.parse(ProposeSolution, payload)
+        self.letter.update(decision=p.plan, actions="; ".join(p.remedies))
+        return self.act("propose_solution", p)
 
     @workflow.update
     @one_at_a_time
     def record_execution(self, payload: dict) -> ComplaintStatus:
+        self.letter["done_by"] = workflow.now().isoformat()
         return self.act("record_execution", self.parse(RecordExecution, payload))
 
     @workflow.update
@@ -297,11 +326,15 @@ class ComplaintWorkflow:
     def record_feedback(self, payload: dict) -> ComplaintStatus:
         f = self.parse(RecordFeedback, payload)
         self.found.setdefault("decided_at", workflow.now())
+        by_letter = self.release >= Release.R2027_01  # the decision deadline is met when the letter is sent
         if f.accepted:
-            return self.act("record_feedback", f)
+            status = self.act("record_feedback", f, meets=not by_letter)
+            if by_letter:
+                self.send_decision_letter()
+            return status
         self.s.reopen_count += 1
         self.plan_proposed = False
-        self.act("record_feedback", f, to=Stage.solution)
+        self.act("record_feedback", f, to=Stage.solution, meets=not by_letter)
         if self.s.reopen_count >= 2:
             self.escalate_to_team(EscalationSource.customer_rejection,
                                   f"solution rejected {self.s.reopen_count} times", f.handler)
@@ -318,6 +351,7 @@ class ComplaintWorkflow:
     @one_at_a_time
     def summarize(self, payload: dict) -> ComplaintStatus:
         s = self.parse(Summarize, payload)
+        self.recode(s)
         self.s.outcome = Outcome.resolved
         self.found.update(root_cause=s.root_cause, improvements=s.improvements)
         return self.act("summarize", s)
@@ -335,13 +369,15 @@ class ComplaintWorkflow:
     @one_at_a_time
     def extend(self, payload: dict) -> ComplaintStatus:
         e = self.parse(Extend, payload)
+        count(workflow.metric_meter(), "complaints_extensions")
         self.move_decision(timedelta(days=e.days), warn_again=True)
         due = self.clock.due("decision")
         self.s.extensions.append(Extension(approver=e.approver, approver_role=e.approver_role, reason=e.reason,
                                            days=e.days, at=workflow.now(), decision_due=due))
         return self.act("extend", e, deadlines={"decision": due}, notices=[Notice(
             kind="extension", recipient="complainant",
-            message=f"The decision on your complaint is extended to {local(due, deadline=True)}: {e.reason}")])
+            message=f"The decision on your complaint is extended to {local(due, deadline=True)}: {e.reason}",
+            values={"due": due.isoformat(), "reason": e.reason})])
 
     @workflow.update
     @one_at_a_time
@@ -352,7 +388,8 @@ class ComplaintWorkflow:
         return self.act("pause", p, notices=[Notice(
             kind="pause", recipient="complainant",
             message=f"Your complaint is waiting on an external appraisal ({p.reason}); "
-                    "this time does not count against the decision deadline.")])
+                    "this time does not count against the decision deadline.",
+            values={"reason": p.reason})])
 
     @workflow.update
     @one_at_a_time
@@ -424,7 +461,8 @@ class ComplaintWorkflow:
             if workflow.patched("lead-notifies-handler"):  # runs from before it keep their recorded path
                 notices = [Notice(kind="lead_assigned", recipient=f"handler:{self.s.handler or 'unassigned'}",
                                   message=f"{lead} leads the emergency team's work on complaint "
-                                          f"{self.s.complaint_id}")]
+                                          f"{self.s.complaint_id}",
+                                  values={"lead": lead, "handler": self.s.handler or "unassigned"})]
             self.journal_record("lead_assigned", lead, details={"lead": lead}, notices=notices)
             self.publish()
 
@@ -435,14 +473,29 @@ class ComplaintWorkflow:
 
     def escalate_to_team(self, source: EscalationSource, reason: str, by: str) -> None:
         entry = EscalationEntry(source=source, reason=reason, by=by, at=workflow.now())
+        count(workflow.metric_meter(), "complaints_escalations", reason=source.value)
         self.s.escalations.append(entry)
         self.s.escalated = True
         seq = self.journal_record("escalation", by, escalation=entry, notices=[Notice(
-            kind="emergency", recipient="emergency-team", message=f"{source.value}: {reason}")])
+            kind="emergency", recipient="emergency-team", message=f"{source.value}: {reason}",
+            values={"source": source.value, "reason": reason, "category": self.s.category or "-",
+                    "severity": self.s.severity.value if self.s.severity else "-"})])
         notice = EscalationNotice(complaint_id=self.s.complaint_id, seq=seq, category=self.s.category,
                                   severity=self.s.severity, stage=self.s.stage, escalation=entry)
         self.outbox.call("alerts", EmergencyDesk.alert_emergency_team, notice,
                          summary=f"emergency team: {source.value}")
+        self.publish()
+
+    def escalate_undelivered(self, delivery: Delivery, outcome: DeliveryOutcome) -> None:
+        """A notice still undelivered when its day of retries ran out (or refused for good) goes
+        to the manager as its own kind of escalation; not an emergency, so not to the team."""
+        entry = EscalationEntry(source=EscalationSource.undelivered, by="system", at=workflow.now(),
+                                reason=f"{delivery.kind} notice (record {delivery.seq}) undelivered: {outcome.error}")
+        self.s.escalations.append(entry)
+        self.journal_record("escalation", "system", escalation=entry, notices=[Notice(
+            kind="undelivered", recipient="manager", message=entry.reason,
+            values={"notice_kind": delivery.kind, "notice_seq": delivery.seq, "error": outcome.error,
+                    "at": workflow.now().isoformat()})])
         self.publish()
 
     def escalated_by(self, source: EscalationSource) -> bool:
@@ -497,9 +550,15 @@ class ComplaintWorkflow:
             parsed = ACTION_INPUTS[action].model_validate(payload)
             self.checked = (payload, parsed)
         except ValidationError as err:
+            count(workflow.metric_meter(), "complaints_refusals", update=action, kind="BadPayload")
             accepts = ", ".join(stages.accepted(self.situation())) or "nothing"
             raise ApplicationError(f"{action} refused: {explain(err)} (the complaint is in stage "
                                    f"{self.s.stage.value}, which accepts {accepts})", type="BadPayload") from None
+        if isinstance(parsed, Coded):  # the worker's table (COMPLAINTS_CODES_FILE); a replay runs no validator
+            table = codes.active()
+            unknown = [why for name in Coded.model_fields if (why := table.refusal(name, getattr(parsed, name)))]
+            if unknown:
+                raise ApplicationError(f"{action} refused: {'; '.join(unknown)}", type="BadPayload")
         why = stages.refusal(action, self.situation())
         original = self.complaint.review_of
         if not why and original and parsed.handler in original.handlers:
@@ -512,6 +571,7 @@ class ComplaintWorkflow:
         if not why and isinstance(parsed, Merge) and parsed.into == self.s.complaint_id:
             why = "merge refused: a complaint cannot be merged into itself"
         if why:
+            count(workflow.metric_meter(), "complaints_refusals", update=action, kind="WrongStage")
             raise ApplicationError(why, type="WrongStage")
 
     @assess.validator
@@ -571,13 +631,15 @@ class ComplaintWorkflow:
 
     # --- state changes and their record ------------------------------------------------------
 
-    def act(self, action: str, parsed: BaseModel, to: Stage | None = None, **record: Any) -> ComplaintStatus:
-        """Apply a handler's accepted action: deadline met, stage moved, journalled, published."""
+    def act(self, action: str, parsed: BaseModel, to: Stage | None = None, meets: bool = True,
+            **record: Any) -> ComplaintStatus:
+        """Apply a handler's accepted action: deadline met (unless `meets` is off), stage moved,
+        journalled, published."""
         handler = parsed.handler  # type: ignore[attr-defined]
         self.s.handler = handler
         if handler not in self.s.handlers:
             self.s.handlers.append(handler)
-        met = stages.MEETS.get(action)
+        met = stages.MEETS.get(action) if meets else None
         if met and met not in self.s.met:
             self.s.met[met] = workflow.now()
         target = to or stages.LEADS_TO.get(action)
@@ -588,8 +650,20 @@ class ComplaintWorkflow:
                             met=[met] if met else [], **record)
         return self.publish()
 
+    def recode(self, given: Coded) -> None:
+        """The JR/T 0169-2018 codes: one a handler gives is kept from then on; the others follow
+        the category and the respondent as they now stand (B and C from the assessment on)."""
+        proposed = codes.active().propose(self.s.channel, self.s.respondent, self.s.category, self.s.product)
+        for name in Coded.model_fields:
+            chosen = getattr(given, name)
+            if chosen:
+                self.coded.add(name)
+            if chosen or (name not in self.coded and name in proposed):
+                setattr(self.s, name, chosen or proposed[name])
+
     def move(self, stage: Stage, actor: str) -> None:
         self.s.stage = stage
+        count(workflow.metric_meter(), "complaints_stage_entered", stage=stage.value)
         self.s.history.append(HistoryEntry(stage=stage, entered_at=workflow.now(), actor=actor))
         self.changes += 1
         if stage is Stage.closed:
@@ -609,7 +683,56 @@ class ComplaintWorkflow:
                         stage=self.s.stage, facts=self.archive_facts(), **fields)
         label = record.action or kind.replace("_", " ")
         self.outbox.put("archive", lambda: self.outbox.write(Archivist.archive_record, record, f"archive: {label}"))
+        if self.release >= Release.R2027_01:
+            for notice in record.notices:
+                self.deliver(record.seq, notice)
         return self.seq
+
+    # --- delivery of notices (runs from 2027-01 on) ----------------------------------------
+
+    def deliver(self, seq: int, notice: Notice) -> None:
+        """Send a notice to its person, beside the process; what became of it is archived."""
+        who = self.complaint.intake.complainant
+        contact = Contact(name=who.name, email=who.email, phone=who.phone, locale=who.locale) \
+            if notice.recipient == "complainant" else None
+        delivery = Delivery(complaint_id=self.s.complaint_id, seq=seq, kind=notice.kind, recipient=notice.recipient,
+                            values=notice.values, contact=contact)
+        self.outbox.send(Postman.deliver_notice, delivery, f"deliver: {notice.kind}",
+                         lambda outcome, err: self.delivered(delivery, outcome, err))
+
+    def send_decision_letter(self) -> None:
+        """The written decision, rendered and checked by the delivery activity; the `decision`
+        deadline is met when it is sent (delivered), and keeps running while it is not."""
+        values = self.letter | {"received_at": self.s.received_at.isoformat(), "channel": self.s.channel.value,
+                                "decided_at": workflow.now().isoformat()}
+        values.setdefault("done_by", workflow.now().isoformat())
+        self.journal_record("decision_letter", "system", notices=[Notice(
+            kind="decision", recipient="complainant", message="the written decision (kept in letters)",
+            values=values)])
+
+    def decision_sent(self, outcome: DeliveryOutcome) -> None:
+        if "decision" in self.s.met:
+            return
+        self.s.met["decision"] = workflow.now()
+        self.changes += 1
+        self.journal_record("decision_sent", "system", met=["decision"],
+                            details={"letter": outcome.seq, "channel": outcome.channel})
+        self.publish()
+
+    def delivered(self, delivery: Delivery, outcome: DeliveryOutcome | None, err: ActivityError | None) -> None:
+        if outcome is not None and outcome.kind == "decision" and outcome.status == "sent":
+            self.decision_sent(outcome)
+        if outcome is None:
+            cause = err.cause if err else None
+            while cause is not None and not isinstance(cause, ApplicationError):  # a timeout wraps the last failure
+                cause = cause.cause
+            reason = cause.message if cause is not None else "no attempt succeeded within a day"
+            outcome = DeliveryOutcome(complaint_id=delivery.complaint_id, seq=delivery.seq, kind=delivery.kind,
+                                      status="failed", error=reason, at=workflow.now())
+            if delivery.kind != "undelivered":
+                self.escalate_undelivered(delivery, outcome)
+        self.outbox.put("archive", lambda: self.outbox.write(Archivist.record_delivery, outcome,
+                                                             f"archive: delivery of {delivery.kind}"))
 
     def journal_receipt(self) -> None:
         """The receipt record: written first, once the deadlines are fixed."""

@@ -1,10 +1,12 @@
 """Outbox: a complaint's side effects, run beside the process in two lanes.
 
 The archive lane holds everything that writes to the archive database (audit records,
-the collection-contact register); the alerts lane holds what reaches people and other
-workflows (the emergency team's alert and its closing). Each lane runs in the order things
+the collection-contact register, what became of each notice); the alerts lane holds what
+reaches people and other workflows (the emergency team's alert and its closing, and from
+`Release.R2027_01` on the deliveries of notices). Each lane runs in the order things
 happened, and neither waits for the other, so an archive outage delays the record but
-never the emergency team's alert.
+never an alert or a notice. A delivery is started in the alerts lane and retried beside it,
+so a notice whose channel is down holds back neither the lane nor the process.
 
 Runs started before the lanes (workflows/versions.py) keep the single queue their histories
 recorded; runs from before `Release.ARCHIVE_LOCALLY` keep archive writes as regular activities.
@@ -19,6 +21,7 @@ from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from complaints.domain.models import PublicText
@@ -29,6 +32,13 @@ Effect = Callable[[], Awaitable[Any]]
 PATIENT = {  # archive and team calls: retried with backoff for as long as it takes
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
+}
+DELIVERY = {
+    # A notice is tried for a day, with backoff up to 10 minutes; undelivered by then it fails
+    # and the manager is told (workflows/complaint.py). One attempt, one send.
+    "schedule_to_close_timeout": timedelta(hours=24),
+    "start_to_close_timeout": timedelta(seconds=30),  # a send takes seconds; a worker that died mid-send is retried soon
+    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=10)),
 }
 PATIENT_LOCAL = {
     # Archive writes as local activities: run by the worker inside the workflow task, no
@@ -47,6 +57,7 @@ class Outbox:
         self._queue: list[tuple[Lane, Effect]] = []
         self._closing = False
         self._lanes: list[asyncio.Task[None]] = []
+        self._sending: list[asyncio.Task[None]] = []
         self.two_lanes = False
         self.archive_locally = False
 
@@ -64,6 +75,23 @@ class Outbox:
         self.put(lane, lambda: workflow.execute_activity_method(
             activity, args=list(args), summary=PublicText(summary), **PATIENT))
 
+    def send(self, activity: Callable[..., Any], arg: Any, summary: str,
+             then: Callable[[Any, ActivityError | None], None]) -> None:
+        """Queue one delivery in the alerts lane, which starts it and moves on; `then` gets its
+        result, or the error once its retries are spent."""
+        async def deliver() -> None:
+            try:
+                result = await workflow.execute_activity_method(activity, arg, summary=PublicText(summary), **DELIVERY)
+            except ActivityError as err:
+                then(None, err)
+                return
+            then(result, None)
+
+        async def start() -> None:
+            self._sending.append(asyncio.create_task(deliver()))
+
+        self.put("alerts", start)
+
     def write(self, activity: Callable[..., Any], record: Any, summary: str) -> Awaitable[Any]:
         """One archive write, as a local activity on runs from `Release.ARCHIVE_LOCALLY` on."""
         if self.archive_locally:
@@ -74,7 +102,8 @@ class Outbox:
     async def close(self) -> None:
         """Run every effect still queued, including those of handlers still finishing. Waiting,
         not gathering: a cancellation of the caller must never cancel the lanes themselves."""
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._queue)
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._queue
+                                      and all(sending.done() for sending in self._sending))
         self._closing = True
         await workflow.wait_condition(lambda: all(lane.done() for lane in self._lanes))
         for lane in self._lanes:

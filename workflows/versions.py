@@ -23,7 +23,10 @@ class Release(IntEnum):
     a local activity, and a lead named by the `lead_assigned` signal recorded only once the
     emergency team confirms it."""
     R2027_01 = 3
-    """2027-01: a run records only this release's marker (two events fewer than 2026-12's runs)."""
+    """2027-01: a run records only this release's marker (two events fewer than 2026-12's runs);
+    notices delivered (a delivery activity per notice, started from the alerts lane), a notice
+    undelivered for a day escalated to the manager, and the written decision sent on accepted
+    feedback, which is when the `decision` deadline is met."""
 
 
 def release_of_this_run() -> Release:

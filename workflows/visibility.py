@@ -24,9 +24,18 @@ ESCALATED = SearchAttributeKey.for_bool("ComplaintEscalated")
 BREACHED = SearchAttributeKey.for_bool("ComplaintSlaBreached")
 PAUSED = SearchAttributeKey.for_bool("ComplaintPaused")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("ComplaintNextDeadline")
+CODES = SearchAttributeKey.for_keyword_list("ComplaintCodes")
+"""`A:<code>`, `B:<code>`, `C:<code>`: one KeywordList, so the three JR/T 0169-2018 axes take none of
+the SQL visibility store's ten Keyword slots (`ComplaintCodes = 'B:0302'` filters by one)."""
 
-ALL = (STAGE, CATEGORY, SEVERITY, CHANNEL, ESCALATED, BREACHED, PAUSED, NEXT_DEADLINE)
-"""Every search attribute of contract section 4, for registration and tests."""
+ALL = (STAGE, CATEGORY, SEVERITY, CHANNEL, ESCALATED, BREACHED, PAUSED, NEXT_DEADLINE, CODES)
+"""Every search attribute of the contract (sections 4 and 7), for registration and tests."""
+
+
+def regulator_codes(status: ComplaintStatus) -> list[str]:
+    """The complaint's JR/T 0169-2018 codes as `ComplaintCodes` holds them, axis by axis."""
+    return [f"{axis}:{code}" for axis, code in (("A", status.code_a), ("B", status.code_b), ("C", status.code_c))
+            if code]
 
 
 def search_attributes(status: ComplaintStatus) -> dict[SearchAttributeKey, Any]:
@@ -36,7 +45,7 @@ def search_attributes(status: ComplaintStatus) -> dict[SearchAttributeKey, Any]:
         STAGE: status.stage.value, CATEGORY: status.category and status.category.value,
         SEVERITY: status.severity and status.severity.value, CHANNEL: status.channel.value,
         ESCALATED: status.escalated, BREACHED: bool(status.breaches), PAUSED: status.paused,
-        NEXT_DEADLINE: status.deadlines[nxt] if nxt else None,
+        NEXT_DEADLINE: status.deadlines[nxt] if nxt else None, CODES: regulator_codes(status) or None,
     }
 
 
@@ -81,7 +90,8 @@ def current_details(status: ComplaintStatus) -> str:
     lines = [f"**Stage:** {status.stage.value}{outcome}",
              f"**Next deadline:** {nxt} at {local(status.deadlines[nxt], deadline=True)}" if nxt
              else "**Next deadline:** none",
-             f"**Held by:** {status.handler or 'not yet assigned'}"]
+             f"**Held by:** {status.handler or 'not yet assigned'}",
+             f"**Codes (JR/T 0169-2018):** {' · '.join(regulator_codes(status)) or 'none yet'}"]
     if status.escalated:
         lines.append(f"**Escalated:** {', '.join(e.source.value for e in status.escalations)}"
                      f"; lead {status.lead or 'not yet named'}")

@@ -13,22 +13,40 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request, Response
+from fastapi import (
+    APIRouter,
+    Body,
+    Depends,
+    FastAPI,
+    File,
+    Header,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from fastapi_offline import FastAPIOffline
+from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from complaints.api import examples
-from complaints.api.auth import ROLES, parse_keys, require
+from complaints.api.auth import ROLES, Caller, parse_keys, require
 from complaints.api.codec import codec_router
 from complaints.api.errors import answers
 from complaints.api.limits import BodyGuard
+from complaints.api.reports import reports_router
+from complaints.casefile import CaseDesk
+from complaints.api.gauges import Scan
+from complaints.api.metrics import RequestMetrics, metrics_router
 from complaints.desk import (
     Desk,
     DeskError,
@@ -43,25 +61,38 @@ from complaints.desk import (
     desk_for,
     update_key,
 )
+from complaints.domain.codes import CodeTable
 from complaints.domain.models import (
     ACTION_INPUTS,
     Actor,
+    CaseFile,
+    EvidenceRef,
+    LegalHold,
     ComplaintStatus,
+    DeliveryStatus,
     Escalate,
     Intake,
+    NoticeState,
     OpenCase,
     OpenCases,
     Strict,
 )
+from complaints.domain.policy import Policy
 from complaints.infra import logging as logs
-from complaints.infra.archive import Archive
-from complaints.infra.db import engine_for
-from complaints.infra.settings import Settings
+from complaints.infra import tracing
+from complaints.infra.archive import archive_for
+from complaints.infra.evidence import ACCEPTED, MAX_BYTES, Unacceptable
+from complaints.infra.settings import Settings, firm_rules
 from complaints.infra.temporal import codec_for, connect
+from complaints.readiness import failing, readiness
 
 RECONNECT_SECONDS = 2.0
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 READERS = ("handler", "manager", "emergency", "auditor")
+CASE_READERS = ("handler", "manager", "auditor")
+"""Who may read a complaint's personal data: those who handle, supervise or audit it."""
+UPLOADERS = ("channel", "handler", "manager")
+"""Who may add evidence: the channel that took the complaint, and the staff handling it."""
 
 
 class FiledOut(BaseModel):
@@ -96,6 +127,8 @@ def get_desk(request: Request) -> Desk:
     desk: Desk | None = request.app.state.desk
     if desk is None:
         raise Unavailable("Temporal is not reachable yet; try again shortly")
+    if "complaint_id" in request.path_params:
+        tracing.mark_complaint(request.path_params["complaint_id"])
     return desk
 
 
@@ -126,6 +159,47 @@ async def list_complaints(desk: DeskDep, _: Annotated[Any, Depends(require(*READ
 async def status(complaint_id: str, desk: DeskDep, _: Annotated[Any, Depends(require(*ROLES))]) -> ComplaintStatus:
     """The complaint's `status` query: stage, deadlines, escalations, history; no personal data."""
     return await desk.status(complaint_id)
+
+
+@router.get("/complaints/{complaint_id}/case", response_model=CaseFile, tags=["case file"], responses=answers(404))
+async def case(complaint_id: str, request: Request, who: Annotated[Caller, Depends(require(*CASE_READERS))]
+               ) -> CaseFile:
+    """The case file from the archive: text, subject, requested remedy, the complainant's contact
+    details, the respondent, the evidence and the stage history. Each read is recorded (who, when, route)."""
+    return await request.app.state.cases.read(complaint_id, who.name, "GET /complaints/{id}/case")
+
+
+@router.post("/complaints/{complaint_id}/legal-hold", response_model=LegalHold, tags=["case file"],
+             responses=answers(404, 413))
+async def legal_hold(complaint_id: str, request: Request, _: Annotated[Any, Depends(require("manager"))],
+                     body: LegalHold) -> LegalHold:
+    """A manager puts the complaint under legal hold (`held: true`), so retention never erases it, or
+    releases it."""
+    return await request.app.state.cases.hold(complaint_id, body)
+
+
+@router.post("/complaints/{complaint_id}/evidence", status_code=201, response_model=list[EvidenceRef],
+             tags=["case file"], responses=answers(404, 413, 415, _413=f"a file over {MAX_BYTES} bytes",
+                                                   _415=f"not one of: {ACCEPTED}"))
+async def upload(complaint_id: str, request: Request, files: Annotated[list[UploadFile], File()],
+                 who: Annotated[Caller, Depends(require(*UPLOADERS))]) -> list[EvidenceRef]:
+    """Evidence files, each up to 50 MB, their type sniffed from their contents: kept sealed, by SHA-256
+    (the same file twice is kept once), and listed in the case file."""
+    read = [(f.filename or "unnamed", await f.read(MAX_BYTES + 1)) for f in files]
+    return await request.app.state.cases.attach(complaint_id, read, who.name)
+
+
+@router.get("/complaints/{complaint_id}/evidence/{sha256}", tags=["case file"], response_class=Response,
+            responses={200: {"content": {"application/octet-stream": {}}, "description": "the file as it was sent"},
+                       **answers(404)})
+async def download(complaint_id: str, sha256: str, request: Request,
+                   who: Annotated[Caller, Depends(require(*CASE_READERS))]) -> Response:
+    """An evidence file with its original name and type; the read is recorded like a case file's."""
+    ref, data = await request.app.state.cases.download(complaint_id, sha256, who.name,
+                                                       "GET /complaints/{id}/evidence/{sha256}")
+    fallback = ref.name.encode("ascii", "replace").decode().replace('"', "_")
+    return Response(data, media_type=ref.media_type, headers={
+        "Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(ref.name)}"})
 
 
 @router.post("/complaints/{complaint_id}/escalate", status_code=202, response_model=Accepted, tags=["escalation"],
@@ -196,6 +270,15 @@ async def acknowledge(complaint_id: str, desk: DeskDep, _: Annotated[Any, Depend
     return await desk.acknowledge(complaint_id, body.lead)
 
 
+@router.get("/outbox", response_model=list[NoticeState], tags=["notices"])
+async def outbox(desk: DeskDep, _: Annotated[Any, Depends(require("auditor", "manager"))],
+                 status: Annotated[DeliveryStatus | None, Query(description="only notices in this state")] = None
+                 ) -> list[NoticeState]:
+    """Every notice with what became of it (`pending`, `sent`, `failed`), its channel, attempts,
+    last error and the provider's message id; never its text, which may name the complainant."""
+    return await desk.outbox(status)
+
+
 public = APIRouter()
 
 
@@ -207,9 +290,27 @@ async def healthz(request: Request) -> JSONResponse:
     if desk:
         health = await desk.health()
     else:
-        archive = Archive(engine_for(request.app.state.settings.db_url))
-        health = {"temporal": False, "archive": await archive_answers(archive)}
+        health = {"temporal": False, "archive": await archive_answers(request.app.state.cases.archive)}
     return JSONResponse(health, status_code=200 if all(health.values()) else 503)
+
+
+class Readiness(BaseModel):
+    ready: bool
+    failing: list[str]
+    checks: dict[str, str]
+
+
+@public.get("/readyz", response_model=Readiness, tags=["operations"],
+            responses={503: {"model": Readiness, "description": "a part is not ready; `failing` names it"}})
+async def readyz(request: Request) -> JSONResponse:
+    """Ready to serve: Temporal answers, the archive takes a write, the codec keys open the newest
+    key id, a worker polled the task queue in the last minute. 503 names each failing part."""
+    desk: Desk | None = request.app.state.desk
+    settings: Settings = request.app.state.settings
+    archive = desk.archive if desk else request.app.state.cases.archive
+    checks = await readiness(desk.client if desk else None, archive, request.app.state.codec, settings)
+    body = Readiness(ready=not failing(checks), failing=failing(checks), checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200 if body.ready else 503)
 
 
 # --- errors: one shape, no input values --------------------------------------------------
@@ -269,6 +370,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return await http_exception_handler(request, exc)
 
 
+async def _unacceptable(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Unacceptable)
+    return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logs.log.error("unhandled error", path=request.url.path, error=type(exc).__name__, exc_info=exc)
     return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
@@ -296,11 +402,13 @@ async def _keep_connecting(app: FastAPI, settings: Settings) -> None:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = app.state.settings
     retrying = None if await _connect(app, settings) else asyncio.create_task(_keep_connecting(app, settings))
+    scanning = asyncio.create_task(app.state.scan.every(lambda: app.state.desk))
     yield
-    if retrying:
-        retrying.cancel()
-        with suppress(asyncio.CancelledError):
-            await retrying
+    for task in (retrying, scanning):
+        if task:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -313,13 +421,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.api_keys = parse_keys(settings.api_keys)
     app.state.codec = codec_for(settings)  # without a configured key the API does not start
+    app.state.codes = CodeTable.load(settings.codes_file)  # a bad COMPLAINTS_CODES_FILE: the API does not start
+    firm_rules(settings.rules_file)  # a bad rules file stops the API at start, not at the first complaint
+    app.state.cases = CaseDesk.of(settings)
     app.state.desk = None
     app.include_router(router)
+    app.include_router(reports_router, dependencies=[Depends(HTTPBearer(auto_error=False))], responses=ERRORS)
     app.include_router(public)
     app.include_router(codec_router)
+    app.include_router(metrics_router)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(DeskError, _desk_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Unacceptable, _unacceptable)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(BodyGuard)
+    app.state.metrics = CollectorRegistry()
+    app.state.scan = Scan(app.state.metrics, Policy.load(settings.policy_file).warning_at)
+    app.add_middleware(RequestMetrics, registry=app.state.metrics)  # outermost: it sees 413s too
+    tracing.instrument(app)
     return app

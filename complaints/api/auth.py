@@ -6,6 +6,7 @@ a file, from the file (one `key:role` a line). Missing or unknown key: 401; wron
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,9 @@ class ApiKeyError(ValueError):
 @dataclass(frozen=True)
 class Caller:
     role: str
+    name: str = ""
+    """Who the key belongs to, as the read audit names it: the role and the key's fingerprint
+    (never the key itself)."""
 
 
 def parse_keys(configured: str | None) -> dict[str, str]:
@@ -55,7 +59,7 @@ def caller(request: Request) -> Caller:
     keys: dict[str, str] = request.app.state.api_keys
     for known, role in keys.items():
         if hmac.compare_digest(known.encode(), key.strip().encode()):
-            return Caller(role)
+            return Caller(role, f"{role}:key-{hashlib.sha256(known.encode()).hexdigest()[:8]}")
     raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
 
 

@@ -38,6 +38,7 @@ WHY: dict[int, tuple[type[BaseModel], str]] = {
     404: (Problem, "no such complaint"),
     409: (Problem, "the complaint's stage does not accept this"),
     413: (Problem, "the body is over the size limit"),
+    415: (Problem, "a file of a type the service does not keep"),
     422: (Problems, "bad input: each field and the reason, never the value"),
     503: (Problem, "Temporal or the archive does not answer; nothing was lost, try again"),
 }

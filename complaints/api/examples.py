@@ -42,7 +42,8 @@ ACTIONS: dict[str, dict[str, Any]] = {
     "record_feedback": {"handler": "h.zhang", "accepted": True, "comment": "complainant satisfied"},
     "record_revisit": {"handler": "h.zhang", "reached": True, "satisfaction": 4},
     "summarize": {"handler": "h.zhang", "root_cause": "agency script",
-                  "improvements": ["third-party rule in all agency scripts"]},
+                  "improvements": ["third-party rule in all agency scripts"],
+                  "code_c": "03"},  # the cause confirmed: business rules (proposed: information security)
     "withdraw": {"handler": "h.zhang", "reason": "complainant withdrew by phone"},
     "extend": {"handler": "h.zhang", "approver": "m.chen", "approver_role": "manager",
                "reason": "awaiting the agency's call recordings", "days": 10},

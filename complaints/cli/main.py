@@ -8,8 +8,8 @@ from typing import Any
 
 import typer
 
-from complaints.infra.codec import KEYS_SETTING, create_key_file, new_key_entry
-from complaints.infra.db import engine_for
+from complaints.infra.archive import archive_for
+from complaints.infra.codec import KEYS_SETTING, create_key_file, load_keys, new_key_entry, rotate_key_file
 from complaints.infra.migrations import current, head, upgrade
 from complaints.infra.settings import SettingError, Settings
 
@@ -44,15 +44,51 @@ class ExitingTyper(typer.Typer):
 app = ExitingTyper(help="complaintflow: operate the complaint desk.", no_args_is_help=True)
 db_app = typer.Typer(help="The archive's schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+keys_app = typer.Typer(help="The codec keys, which seal payloads, archive fields and evidence files.",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Bring the archive's schema up to date (safe to run again)."""
-    engine = engine_for(Settings.from_env().db_url)
+    """Bring the archive's schema up to date (safe to run again); the codec keys seal what an older
+    archive kept plain."""
+    engine = archive_for(Settings.from_env()).engine
     before = current(engine)
     upgrade(engine)
     typer.echo(f"archive schema: {before or 'empty'} -> {head()}")
+
+
+@db_app.command("reencrypt")
+def db_reencrypt(batch: int = typer.Option(500, min=1, max=10_000, help="rows a transaction")) -> None:
+    """Re-seal the archive's personal fields and the evidence files under the current codec key, in
+    batches with progress (safe to stop and run again); then older keys can be retired."""
+    from complaints.infra.evidence import Folder
+    from complaints.infra.rekey import reseal_files, reseal_rows
+
+    settings = Settings.from_env()
+    archive = archive_for(settings)
+    moved = {}
+    for step in [*reseal_rows(archive, batch), *reseal_files(archive, Folder(settings.evidence_dir))]:
+        typer.echo(f"{step.what}: {step.done}/{step.total} read, {step.moved} re-sealed", err=True)
+        moved[step.what] = step.moved
+    typer.echo(f"re-sealed under key {archive.sealer.current_key_id}: {moved.get('complaints', 0)} complaints, "
+               f"{moved.get('evidence files', 0)} evidence files")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Add a new codec key as the current one; what older keys sealed stays readable while they stay listed."""
+    settings = Settings.from_env()
+    if settings.codec_keys:  # the keys live in the environment: say what to set
+        load_keys(settings.codec_keys, settings.codec_key_file)  # a list that cannot be used is not extended
+        typer.echo(",".join([new_key_entry(), *settings.codec_keys.replace(",", "\n").split()]))
+        typer.echo(f"set {KEYS_SETTING} of every process to this list (the new key first, every old one kept), "
+                   "restart them, then run `complaints db reencrypt`", err=True)
+        return
+    kid = rotate_key_file(settings.codec_key_file)
+    typer.echo(f"codec key {kid} added to {settings.codec_key_file} as the current key, older keys kept; restart "
+               "the worker and the API (every process reading this file), then run `complaints db reencrypt`")
 
 
 @app.command("setup")
@@ -60,11 +96,17 @@ def setup(new_codec_key: bool = typer.Option(
         False, "--new-codec-key",
         help="instead: make a codec key; the key file COMPLAINTS_CODEC_KEY_FILE when no key is configured, "
              "else print a new entry to add to the keys in use")) -> None:
-    """Register the search attributes on an existing Temporal cluster (safe to run again);
+    """Register the search attributes and the retention schedule on an existing Temporal cluster
+    (safe to run again);
     with --new-codec-key, make a codec key instead."""
     import asyncio
 
-    from complaints.infra.temporal import connect, register_search_attributes
+    from complaints.infra.temporal import (
+        RETENTION_SCHEDULE,
+        connect,
+        ensure_retention_schedule,
+        register_search_attributes,
+    )
     from workflows.visibility import ALL
 
     settings = Settings.from_env()
@@ -72,11 +114,14 @@ def setup(new_codec_key: bool = typer.Option(
         make_codec_key(settings)
         return
 
-    async def register() -> list[str]:
-        return await register_search_attributes(await connect(settings), ALL)
+    async def register() -> tuple[list[str], bool]:
+        client = await connect(settings)
+        return (await register_search_attributes(client, ALL),
+                await ensure_retention_schedule(client, settings.task_queue))
 
-    added = asyncio.run(register())
+    added, scheduled = asyncio.run(register())
     typer.echo(f"search attributes added: {', '.join(added)}" if added else "search attributes: all present")
+    typer.echo(f"schedule {RETENTION_SCHEDULE}: {'created' if scheduled else 'present'}")
 
 
 def make_codec_key(settings: Settings) -> None:
@@ -98,3 +143,7 @@ from complaints.cli import operate  # noqa: E402 - the operators' commands: serv
 
 operate.register(app)
 db_app.command("reconcile")(operate.reconcile)
+
+from complaints.cli import casefile  # noqa: E402 - the case file: show, audit
+
+casefile.register(app)

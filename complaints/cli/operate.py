@@ -36,12 +36,16 @@ from complaints.desk import (
     Refused,
     Stranded,
     Unavailable,
+    notices_of,
     open_desk,
     update_key,
 )
-from complaints.domain.models import ACTION_INPUTS, ComplaintStatus, OpenCases, Stage
+from complaints.domain.models import ACTION_INPUTS, ComplaintStatus, NoticeState, OpenCases, Stage
 from complaints.domain.workdays import local_time
-from complaints.infra.settings import Settings
+from complaints.infra.archive import archive_for
+from complaints.infra.settings import Settings, unconfigured_channels
+from complaints.infra.temporal import codec_for, connect
+from complaints.readiness import NOTICES, OK, failing, readiness
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -104,20 +108,47 @@ def serve(host: str = typer.Option("127.0.0.1", envvar="COMPLAINTS_API_HOST", he
 
     from complaints.api.app import create_app
     from complaints.infra import logging as logs
+    from complaints.infra import tracing
 
     settings = Settings.from_env()
     logs.configure()
+    tracing.from_env("complaintflow-api")
     uvicorn.run(create_app(settings), host=host, port=settings.api_port, log_config=None)
 
 
-def status(complaint_id: str, as_json: bool = typer.Option(False, "--json", help="print the raw status")) -> None:
-    """Show a complaint: stage, deadlines, escalations, and the actions its stage accepts."""
+def status(complaint_id: Optional[str] = typer.Argument(None, help="a complaint id; none: the service's readiness"),
+           as_json: bool = typer.Option(False, "--json", help="print the raw status")) -> None:
+    """Show a complaint: stage, deadlines, escalations, and the actions its stage accepts. Without an
+    id, the readiness checks of `/readyz` (exit 5 when a part is not ready)."""
+    if complaint_id is None:
+        return show_readiness(as_json)
 
     async def work(desk: Desk) -> None:
         s = await desk.status(complaint_id)
         dump(s) if as_json else show_status(s)
 
     on_desk(work)
+
+
+def show_readiness(as_json: bool) -> None:
+    settings = Settings.from_env()
+
+    async def check() -> dict[str, str]:
+        try:
+            client = await connect(settings)
+        except RuntimeError:
+            client = None
+        return await readiness(client, archive_for(settings), codec_for(settings), settings)
+
+    checks = asyncio.run(check())
+    if as_json:
+        out.print_json(json.dumps(checks))
+    else:
+        for part, state in checks.items():
+            colour = "green" if state == OK else "yellow" if part == NOTICES else "red"
+            out.print(Text.assemble((f"{part:<9} ", "bold"), (state, colour)))
+    if failing(checks):
+        raise typer.Exit(EXIT_CODES[Unavailable])
 
 
 def show_status(s: ComplaintStatus) -> None:
@@ -129,6 +160,8 @@ def show_status(s: ComplaintStatus) -> None:
     facts += ["paused"] if s.paused else []
     facts += ["calendar provisional"] if s.calendar_provisional else []
     out.print(Text("; ".join(facts)))
+    codes = [f"{axis} {code}" for axis, code in (("A", s.code_a), ("B", s.code_b), ("C", s.code_c)) if code]
+    out.print(Text(f"JR/T 0169-2018 codes: {', '.join(codes) or 'none yet'}"))
     for label, ids in (("possible duplicate of", [s.possible_duplicate_of]), ("merged into", [s.merged_into]),
                        ("repeats merged into it", s.merged), ("review of", [s.review_of]), ("reviews", s.reviews)):
         if any(ids):
@@ -180,6 +213,7 @@ def list_complaints(
     channel: Optional[str] = typer.Option(None, help="phone, email, sms, ..."),
     escalated: Optional[bool] = typer.Option(None, "--escalated/--not-escalated"),
     breached: Optional[bool] = typer.Option(None, "--breached/--not-breached"),
+    code: Optional[str] = typer.Option(None, help="a JR/T 0169-2018 code with its axis, e.g. B:0302"),
     limit: int = typer.Option(100, help="at most this many rows"),
     as_json: bool = typer.Option(False, "--json", help="print the rows as JSON"),
 ) -> None:
@@ -187,7 +221,7 @@ def list_complaints(
 
     async def work(desk: Desk) -> None:
         filters = Filters.parse(dict(stage=stage, category=category, severity=severity, channel=channel,
-                                     escalated=escalated, breached=breached, limit=limit))
+                                     escalated=escalated, breached=breached, code=code, limit=limit))
         rows = await desk.list(filters)
         dump(rows) if as_json else show_list(rows)
 
@@ -204,6 +238,7 @@ def show_list(rows: list[Listed]) -> None:
         "severity": [r.severity or "-" for r in rows],
         "category": [r.category or "-" for r in rows],
         "channel": [r.channel or "-" for r in rows],
+        "codes": [" ".join(r.codes) or "-" for r in rows],
         "filed": [local(r.started_at) for r in rows],
     }))
 
@@ -420,7 +455,37 @@ def show_stranded(found: list[Stranded]) -> None:
     }))
 
 
+def outbox(failed: bool = typer.Option(False, "--failed", help="only the notices that failed"),
+           as_json: bool = typer.Option(False, "--json", help="print the notices as JSON")) -> None:
+    """Every notice and what became of it: pending (with the reason), sent, or failed after a
+    day of retries. Reads the archive only; names on standard error the delivery settings
+    missing from this environment."""
+    settings = Settings.from_env()
+    try:
+        found = asyncio.run(notices_of(archive_for(settings), "failed" if failed else None))
+    except DeskError as error:
+        fail(type(error), str(error))
+    dump(found) if as_json else show_notices(found)
+    missing = unconfigured_channels(settings)
+    if missing:  # their notices stay pending: say so where people look
+        err.print(Text(f"channels not configured here (their notices stay pending): {', '.join(missing)}"))
+
+
+def show_notices(found: list[NoticeState]) -> None:
+    out.print(fitted(f"{len(found)} notices (times Asia/Shanghai)", {
+        "complaint": [n.complaint_id for n in found],
+        "notice": [f"{n.seq} {n.kind}" for n in found],
+        "state": [n.status for n in found],
+        "to": [n.recipient for n in found],
+        "channel": [n.channel or "-" for n in found],
+        "attempts": [str(n.attempts) for n in found],
+        "last error": [n.last_error or "-" for n in found],
+        "written": [local(n.created_at) for n in found],
+        "sent": [local(n.sent_at) for n in found],
+    }))
+
+
 def register(app: typer.Typer) -> None:
     for command, name in ((serve, "serve"), (status, "status"), (list_complaints, "list"), (escalate, "escalate"),
-                          (act, "act"), (cases, "cases"), (ack, "ack")):
+                          (act, "act"), (cases, "cases"), (ack, "ack"), (outbox, "outbox")):
         app.command(name, cls=ActCommand if command is act else None)(command)

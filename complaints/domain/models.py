@@ -73,6 +73,17 @@ class Category(StrEnum):
         return self.value.split(".")[0]
 
 
+class Product(StrEnum):
+    """What the complaint is about, beside what went wrong (the category)."""
+
+    card = "card"
+    loan = "loan"
+    deposit_payment = "deposit_payment"
+    collection = "collection"
+    credit_reporting = "credit_reporting"
+    other = "other"
+
+
 class Stage(StrEnum):
     receipt = "receipt"
     assessment = "assessment"
@@ -89,6 +100,7 @@ class EscalationSource(StrEnum):
     sla_breach = "sla_breach"
     urgent_assessment = "urgent_assessment"
     customer_rejection = "customer_rejection"
+    undelivered = "undelivered"  # a notice undelivered for a day: to the manager, not the emergency team
 
 
 class Outcome(StrEnum):
@@ -153,6 +165,9 @@ Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=24), 
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), _pattern(EMAIL, "e-mail address")]
 IdNumber = Annotated[str, StringConstraints(strip_whitespace=True), _pattern(CN_ID, "ID number (18 characters)")]
 Evidence = Annotated[list[Reference], Field(max_length=50)]
+RegulatorCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{1,12}$")]
+"""A leaf code of one JR/T 0169-2018 axis (complaints/domain/codes); the table is checked by the workflow."""
+Locale = Literal["zh-CN", "en"]
 
 
 def _aware(value: datetime) -> datetime:
@@ -195,6 +210,8 @@ class Strict(BaseModel):
 class Classification(BaseModel):
     category: Category
     severity: Severity
+    product: Product = Product.other
+    """`other` in classifications recorded before products were proposed."""
     reasons: list[str] = []
 
 
@@ -219,6 +236,8 @@ class Complainant(Strict):
     email: Email | None = None
     id_number: IdNumber | None = None
     customer_id: Reference | None = None
+    locale: Locale = "zh-CN"
+    """The language the firm writes to the complainant in."""
 
     @model_validator(mode="after")
     def _reachable(self) -> Complainant:
@@ -273,17 +292,31 @@ class NewComplaint(BaseModel):
 # --- handler actions (update inputs) ---------------------------------------------
 
 
-class Assess(Strict):
+class Coded(Strict):
+    """The fields that set a complaint's JR/T 0169-2018 codes, each optional: a code left out keeps
+    the one proposed from the channel, respondent and category (or set earlier by a handler)."""
+
+    code_a: RegulatorCode | None = None
+    """JR/T 0169-2018 axis A, where the business was done: a leaf code of the table."""
+    code_b: RegulatorCode | None = None
+    """JR/T 0169-2018 axis B, the business type: a leaf code of the table."""
+    code_c: RegulatorCode | None = None
+    """JR/T 0169-2018 axis C, the cause: a leaf code of the table; summarize confirms it with the root cause."""
+
+
+class Assess(Coded):
     handler: Actor
     category: Category
     severity: Severity
+    product: Product | None = None
+    """The handler's correction of the proposed product; unset keeps it."""
     respondent: Respondent | None = None
     interim_measure: StrictBool = False
     """Collection complaints: suspend collection contact with the customer until the complaint closes."""
     note: ShortText | None = None
 
 
-class Investigate(Strict):
+class Investigate(Coded):
     handler: Actor
     findings: LongText
     root_cause: ShortText
@@ -329,7 +362,7 @@ class RecordRevisit(Strict):
         return self
 
 
-class Summarize(Strict):
+class Summarize(Coded):
     handler: Actor
     root_cause: ShortText
     improvements: Annotated[list[ShortText], Field(min_length=1, max_length=20)]
@@ -442,6 +475,7 @@ class ComplaintStatus(Public, BaseModel):
     channel: Channel
     category: Category | None = None
     severity: Severity | None = None
+    product: Product | None = None
     received_at: datetime
     deadlines: dict[str, datetime] = {}
     met: dict[str, datetime] = {}
@@ -468,7 +502,68 @@ class ComplaintStatus(Public, BaseModel):
     merged: list[str] = []
     review_of: str | None = None
     reviews: list[str] = []
+    code_a: str | None = None
+    code_b: str | None = None
+    code_c: str | None = None
+    """The JR/T 0169-2018 codes: proposed from the channel, respondent and category, set by handlers."""
     accepts: list[str] = []
+
+
+# --- the case file (what a handler reads; personal data, never in a Temporal payload) ---
+
+
+class CaseEvent(BaseModel):
+    """One line of a complaint's trail: a change the workflow recorded, or a read of its case."""
+
+    at: datetime
+    who: str
+    kind: str
+    """A recorded change's kind (`received`, `action`, `escalation`, ...), `evidence` or `read`."""
+    stage: Stage | None = None
+    action: str | None = None
+    route: str | None = None
+    """For a read: the door it came through (`GET /complaints/{id}/case`, `complaints show`)."""
+    evidence: str | None = None
+    """For an attached file (kind `evidence`): its SHA-256."""
+
+
+class EvidenceRef(BaseModel):
+    """An evidence item as the case file lists it: a file kept in the evidence store (hash, size,
+    sniffed type), or a name given at intake whose file was never sent (those three empty)."""
+
+    name: str
+    sha256: str | None = None
+    size: int | None = None
+    media_type: str | None = None
+
+
+class LegalHold(Strict):
+    """A manager's legal hold: while `held`, retention does not erase the complaint."""
+
+    held: bool
+    by: Actor
+    reason: ShortText | None = None
+
+
+class CaseFile(BaseModel):
+    """A complaint as the archive keeps it: its text, the complainant's contact details, the
+    respondent, the evidence and the stage history (`GET /complaints/{id}/case`)."""
+
+    complaint_id: str
+    channel: Channel
+    external_ref: str | None = None
+    received_at: datetime
+    stage: Stage
+    category: Category | None = None
+    severity: Severity | None = None
+    outcome: Outcome | None = None
+    subject: str | None = None
+    content: str
+    requested_remedy: str | None = None
+    complainant: Complainant
+    respondent: Respondent | None = None
+    evidence: list[EvidenceRef] = []
+    history: list[CaseEvent] = []
 
 
 class ArchiveFacts(BaseModel):
@@ -499,6 +594,9 @@ class ArchiveFacts(BaseModel):
     decided_at: datetime | None = None
     closed_at: datetime | None = None
     merged_into: str | None = None
+    code_a: str | None = None
+    code_b: str | None = None
+    code_c: str | None = None
 
     @classmethod
     def of(cls, s: ComplaintStatus, **found: Any) -> dict[str, Any]:
@@ -511,7 +609,8 @@ class ArchiveFacts(BaseModel):
                     extensions=len(s.extensions), pauses=len(s.pauses), review_of=s.review_of,
                     calendar_provisional=s.calendar_provisional,
                     respondent_kind=respondent and respondent.kind, respondent_id=respondent and respondent.id,
-                    respondent_name=respondent and respondent.name, **found)
+                    respondent_name=respondent and respondent.name,
+                    code_a=s.code_a, code_b=s.code_b, code_c=s.code_c, **found)
         return facts.model_dump(mode="json", exclude_unset=True)
 
 
@@ -557,6 +656,66 @@ class Notice(BaseModel):
     kind: str
     recipient: str
     message: str
+    values: dict[str, Any] = {}
+    """What the notice's template fills in (complaint id, deadlines, reasons); not archived."""
+
+
+DeliveryStatus = Literal["pending", "sent", "failed"]
+
+
+class Contact(BaseModel):
+    """Where a complainant is written to; travels only inside encrypted payloads."""
+
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    locale: Locale = "zh-CN"
+
+
+class NoticeRef(BaseModel):
+    """Which notice: the record that holds it and its kind."""
+
+    complaint_id: str
+    seq: int
+    kind: str
+
+    @property
+    def notice_id(self) -> str:
+        """Stable across retries and workers: the e-mail's Message-ID, the webhook's Idempotency-Key."""
+        return f"{self.complaint_id}-{self.seq}-{self.kind}"
+
+
+class Delivery(NoticeRef):
+    """One notice on its way to a person: what a delivery activity renders and sends."""
+
+    recipient: str
+    values: dict[str, Any] = {}
+    contact: Contact | None = None
+    """The complainant's, for a notice to the complainant."""
+
+
+class DeliveryState(BaseModel):
+    status: DeliveryStatus
+    channel: str | None = None
+    attempts: int = 0
+    provider_id: str | None = None
+
+
+class DeliveryOutcome(NoticeRef, DeliveryState):
+    """What became of a delivery, as the archive's outbox keeps it (no personal data)."""
+
+    error: str | None = None
+    at: datetime
+
+
+class NoticeState(NoticeRef, DeliveryState):
+    """A notice as the outbox lists it: who it is for and what became of it, without its text."""
+
+    recipient: str
+    last_error: str | None = None
+    created_at: datetime
+    sent_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 class Record(BaseModel):

@@ -70,18 +70,46 @@ def warning_moment(received_at: datetime, due: datetime, warning_at: float) -> d
     return received_at + (due - received_at) * warning_at
 
 
+_RETENTION = re.compile(r"^\s*(\d+)\s*(y|d)\s*$")
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long a closed complaint's personal data and evidence are kept: `5y` calendar years
+    (29 February closes on 28 February) or `N d` days after closing."""
+
+    amount: int
+    unit: str  # y or d
+
+    @classmethod
+    def parse(cls, text: object) -> Retention:
+        match = _RETENTION.match(text) if isinstance(text, str) else None
+        if not match or int(match.group(1)) <= 0:
+            raise PolicyError(f"retention: {text!r} is not a period like '5y' or '1800d' after closing")
+        return cls(int(match.group(1)), match.group(2))
+
+    def closed_before(self, now: datetime) -> datetime:
+        """Complaints closed before this moment are past the period at `now`."""
+        if self.unit == "d":
+            return now - timedelta(days=self.amount)
+        year = now.year - self.amount
+        return now.replace(year=year, day=min(now.day, 28) if now.month == 2 else now.day)
+
+
 @dataclass(frozen=True)
 class Policy:
     deadlines: dict[str, Duration] = field(
         default_factory=lambda: {k: Duration.parse(v, f"deadlines.{k}") for k, v in DEFAULT_DEADLINES.items()}
     )
     warning_at: float = 0.8
+    retention: Retention | None = None
+    """None: personal data is kept until erased by hand."""
 
     @classmethod
     def from_mapping(cls, data: dict) -> Policy:
-        unknown = set(data) - {"warning_at", "deadlines"}
+        unknown = set(data) - {"warning_at", "deadlines", "retention"}
         if unknown:
-            raise PolicyError(f"{sorted(unknown)[0]}: unknown key (expected warning_at, [deadlines])")
+            raise PolicyError(f"{sorted(unknown)[0]}: unknown key (expected warning_at, retention, [deadlines])")
         warning_at = data.get("warning_at", 0.8)
         if isinstance(warning_at, bool) or not isinstance(warning_at, int | float) or not 0 < warning_at < 1:
             raise PolicyError(f"warning_at: {warning_at!r} must be a number between 0 and 1")
@@ -92,7 +120,8 @@ class Policy:
             if key not in DEADLINES:
                 raise PolicyError(f"deadlines.{key}: unknown deadline (expected one of {', '.join(DEADLINES)})")
         merged = DEFAULT_DEADLINES | given
-        return cls({k: Duration.parse(merged[k], f"deadlines.{k}") for k in DEADLINES}, float(warning_at))
+        retention = Retention.parse(data["retention"]) if "retention" in data else None
+        return cls({k: Duration.parse(merged[k], f"deadlines.{k}") for k in DEADLINES}, float(warning_at), retention)
 
     @classmethod
     def load(cls, path: str | Path | None) -> Policy:

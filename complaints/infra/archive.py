@@ -6,12 +6,28 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlalchemy import Engine, Select, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from complaints.domain.models import Intake, Record
+from complaints.domain.models import DeliveryOutcome, Intake, Record
 
-from .schema import audit, complaints, contact_suspensions, deadlines, escalations, outbox
+from .codec import load_keys
+from .db import engine_for
+from .schema import (
+    audit,
+    case_reads,
+    complaints,
+    contact_suspensions,
+    deadlines,
+    erasures,
+    escalations,
+    evidence,
+    legal_holds,
+    letters,
+    outbox,
+)
+from .sealing import Sealer, seal_with
+from .settings import Settings
 
 
 def phone_digits(phone: str | None) -> str | None:
@@ -29,7 +45,9 @@ def _columns(facts: dict[str, Any]) -> dict[str, Any]:
 _MOMENTS = frozenset(c.name for c in complaints.columns if c.type.python_type is datetime)
 
 
-def _receipt_row(record: Record, intake: Intake) -> dict[str, Any]:
+def _receipt_row(record: Record, intake: Intake, sealer: Sealer) -> dict[str, Any]:
+    """The complaint's row; its personal columns are sealed by their type, the looked-up ones
+    hashed beside them."""
     who = intake.complainant
     return {
         "complaint_id": record.complaint_id,
@@ -46,6 +64,9 @@ def _receipt_row(record: Record, intake: Intake) -> dict[str, Any]:
         "complainant_email": who.email,
         "complainant_id_number": who.id_number,
         "customer_id": who.customer_id,
+        "complainant_phone_hash": sealer.digest(phone_digits(who.phone)),
+        "complainant_id_number_hash": sealer.digest(who.id_number),
+        "customer_id_hash": sealer.digest(who.customer_id),
         "respondent_kind": intake.respondent.kind.value if intake.respondent else None,
         "respondent_id": intake.respondent.id if intake.respondent else None,
         "respondent_name": intake.respondent.name if intake.respondent else None,
@@ -54,22 +75,41 @@ def _receipt_row(record: Record, intake: Intake) -> dict[str, Any]:
     }
 
 
+def same_complainant(complaint_id: str, intake: Intake, sealer: Sealer) -> Select | None:
+    """The query for the oldest other open complaint of the intake's complainant, found by the
+    indexed keyed hashes of phone, ID number and customer id (every receipt asks it), under each
+    listed key so a rotation does not hide older rows; None when the intake names none of them."""
+    who = intake.complainant
+    c = complaints.c
+    same = [column.in_(sealer.digests(value)) for column, value in (
+        (c.complainant_phone_hash, phone_digits(who.phone)), (c.complainant_id_number_hash, who.id_number),
+        (c.customer_id_hash, who.customer_id)) if value]
+    if not same:
+        return None
+    return (select(complaints.c.complaint_id)
+            .where(and_(or_(*same), complaints.c.stage != "closed", complaints.c.complaint_id != complaint_id))
+            .order_by(complaints.c.received_at)
+            .limit(1))
+
+
 class Archive:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, keys: dict[str, bytes]) -> None:
+        """`keys`: the codec's key ring, which seals the personal columns (`sealing`)."""
         self.engine = engine
+        self.sealer = seal_with(engine, keys)
 
     def write(self, record: Record) -> None:
-        """Apply `record` once: a retry finds its audit entry and changes nothing."""
+        """Apply `record` once. Its first statement inserts a row keyed by the record (the
+        complaint's row for a receipt, the audit entry otherwise), so a retry of a record
+        already written stops there and changes nothing."""
+        entry = {"complaint_id": record.complaint_id, "seq": record.seq, "at": record.at, "actor": record.actor,
+                 "kind": record.kind, "action": record.action, "stage": record.stage.value, "details": record.details}
         try:
             with self.engine.begin() as tx:
-                done = tx.execute(
-                    select(audit.c.id).where(audit.c.complaint_id == record.complaint_id, audit.c.seq == record.seq)
-                ).first()
-                if done:
-                    return
                 if record.intake:
-                    tx.execute(insert(complaints).values(_receipt_row(record, record.intake)))
-                elif record.facts:
+                    tx.execute(insert(complaints), _receipt_row(record, record.intake, self.sealer))
+                tx.execute(insert(audit), entry)
+                if record.facts and not record.intake:
                     tx.execute(
                         update(complaints)
                         .where(complaints.c.complaint_id == record.complaint_id)
@@ -77,29 +117,30 @@ class Archive:
                     )
                 self._deadlines(tx, record)
                 if record.escalation:
-                    tx.execute(insert(escalations).values(
-                        complaint_id=record.complaint_id, seq=record.seq, **record.escalation.model_dump(mode="python")
-                    ))
-                tx.execute(insert(audit).values(
-                    complaint_id=record.complaint_id, seq=record.seq, at=record.at, actor=record.actor,
-                    kind=record.kind, action=record.action, stage=record.stage.value, details=record.details,
-                ))
-                for notice in record.notices:
-                    tx.execute(insert(outbox).values(
-                        complaint_id=record.complaint_id, seq=record.seq, created_at=record.at,
-                        **notice.model_dump(),
-                    ))
+                    tx.execute(insert(escalations), {
+                        "complaint_id": record.complaint_id, "seq": record.seq,
+                        **record.escalation.model_dump(mode="python"),
+                    })
+                if record.notices:
+                    tx.execute(insert(outbox), [
+                        {"complaint_id": record.complaint_id, "seq": record.seq, "created_at": record.at,
+                         **notice.model_dump(include={"kind", "recipient", "message"})} for notice in record.notices
+                    ])
         except IntegrityError:
             if not self.has_entry(record.complaint_id, record.seq):
-                raise  # a real constraint violation, not a concurrent retry of the same record
+                raise  # a real constraint violation, not a retry of the same record
 
     @staticmethod
     def _deadlines(tx: Any, record: Record) -> None:
         key = deadlines.c.complaint_id == record.complaint_id
-        for name, due in record.deadlines.items():
-            moved = tx.execute(update(deadlines).where(key, deadlines.c.name == name).values(due_at=due))
-            if moved.rowcount == 0:
-                tx.execute(insert(deadlines).values(complaint_id=record.complaint_id, name=name, due_at=due))
+        if record.intake and record.deadlines:  # a new complaint: every deadline is new, in one statement
+            tx.execute(insert(deadlines), [{"complaint_id": record.complaint_id, "name": name, "due_at": due}
+                                           for name, due in record.deadlines.items()])
+        else:
+            for name, due in record.deadlines.items():
+                moved = tx.execute(update(deadlines).where(key, deadlines.c.name == name).values(due_at=due))
+                if moved.rowcount == 0:
+                    tx.execute(insert(deadlines).values(complaint_id=record.complaint_id, name=name, due_at=due))
         if record.met:
             tx.execute(update(deadlines).where(key, deadlines.c.name.in_(record.met), deadlines.c.met_at.is_(None))
                        .values(met_at=record.at))
@@ -115,20 +156,11 @@ class Archive:
 
     def open_complaint_of(self, complaint_id: str, intake: Intake) -> str | None:
         """Another open complaint from the same complainant (same phone or customer id)."""
-        who = intake.complainant
-        same = [c for c in (
-            complaints.c.complainant_phone == phone_digits(who.phone) if who.phone else None,
-            complaints.c.customer_id == who.customer_id if who.customer_id else None,
-        ) if c is not None]
-        if not same:
+        query = same_complainant(complaint_id, intake, self.sealer)
+        if query is None:
             return None
         with self.engine.connect() as db:
-            row = db.execute(
-                select(complaints.c.complaint_id)
-                .where(and_(or_(*same), complaints.c.stage != "closed", complaints.c.complaint_id != complaint_id))
-                .order_by(complaints.c.received_at)
-                .limit(1)
-            ).first()
+            row = db.execute(query).first()
         return row[0] if row else None
 
     def complaint(self, complaint_id: str) -> dict[str, Any] | None:
@@ -163,6 +195,54 @@ class Archive:
             rows = db.execute(select(outbox).where(outbox.c.complaint_id == complaint_id).order_by(outbox.c.id))
             return [dict(r) for r in rows.mappings()]
 
+    def delivery(self, complaint_id: str, seq: int, kind: str) -> dict[str, Any] | None:
+        """A notice's delivery state, or None before its record is archived."""
+        with self.engine.connect() as db:
+            row = db.execute(select(outbox.c.status, outbox.c.attempts, outbox.c.provider_id, outbox.c.channel)
+                             .where(outbox.c.complaint_id == complaint_id, outbox.c.seq == seq,
+                                    outbox.c.kind == kind)).mappings().first()
+        return dict(row) if row else None
+
+    def record_delivery(self, outcome: DeliveryOutcome) -> None:
+        """Keep what became of a notice. A recorded `sent` is final: a late report of an earlier
+        attempt's failure, or a repeat of the same report, never overwrites it."""
+        values: dict[str, Any] = {"status": outcome.status, "last_error": outcome.error, "updated_at": outcome.at}
+        if outcome.channel:  # a failure the workflow saw knows neither: the attempts' own reports told them
+            values |= {"channel": outcome.channel, "attempts": outcome.attempts}
+        if outcome.status == "sent":
+            values |= {"sent_at": outcome.at, "provider_id": outcome.provider_id}
+        with self.engine.begin() as tx:
+            tx.execute(update(outbox).where(outbox.c.complaint_id == outcome.complaint_id,
+                                            outbox.c.seq == outcome.seq, outbox.c.kind == outcome.kind,
+                                            outbox.c.status != "sent").values(values))
+
+    def keep_letter(self, complaint_id: str, seq: int, sha256: str, pdf: bytes, text: str, postal: bool,
+                    at: datetime) -> None:
+        """Keep a written decision once; a retry finds it kept."""
+        try:
+            with self.engine.begin() as tx:
+                tx.execute(insert(letters).values(complaint_id=complaint_id, seq=seq, sha256=sha256, pdf=pdf,
+                                                  text=text, postal=postal, created_at=at))
+        except IntegrityError:
+            pass  # kept by an earlier attempt
+
+    def letter(self, complaint_id: str, seq: int) -> dict[str, Any] | None:
+        with self.engine.connect() as db:
+            row = db.execute(select(letters).where(letters.c.complaint_id == complaint_id, letters.c.seq == seq)
+                             ).mappings().first()
+        return dict(row) if row else None
+
+    def deliveries(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Every notice with its delivery state (no message text: it may name the complainant)."""
+        query = select(outbox.c.complaint_id, outbox.c.seq, outbox.c.kind, outbox.c.recipient, outbox.c.status,
+                       outbox.c.channel, outbox.c.attempts, outbox.c.last_error, outbox.c.provider_id,
+                       outbox.c.created_at, outbox.c.sent_at, outbox.c.updated_at)
+        if status:
+            query = query.where(outbox.c.status == status)
+        with self.engine.connect() as db:
+            rows = db.execute(query.order_by(outbox.c.created_at, outbox.c.complaint_id, outbox.c.seq))
+            return [dict(r) for r in rows.mappings()]
+
     def suspend_contact(self, complaint_id: str, customer_key: str, at: datetime) -> None:
         try:
             with self.engine.begin() as tx:
@@ -178,3 +258,76 @@ class Archive:
                        .where(contact_suspensions.c.complaint_id == complaint_id,
                               contact_suspensions.c.lifted_at.is_(None))
                        .values(lifted_at=at))
+
+    def record_read(self, complaint_id: str, reader: str, route: str, at: datetime) -> None:
+        """Note who read the complaint's personal data, when and through which door."""
+        with self.engine.begin() as tx:
+            tx.execute(insert(case_reads).values(complaint_id=complaint_id, reader=reader, route=route, at=at))
+
+    def reads(self, complaint_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as db:
+            rows = db.execute(select(case_reads).where(case_reads.c.complaint_id == complaint_id)
+                              .order_by(case_reads.c.at, case_reads.c.id))
+            return [dict(r) for r in rows.mappings()]
+
+    def attach(self, complaint_id: str, file: dict[str, Any]) -> None:
+        """Reference an evidence file from the complaint, once (a repeat attachment changes nothing)."""
+        try:
+            with self.engine.begin() as tx:
+                tx.execute(insert(evidence).values(complaint_id=complaint_id, **file))
+        except IntegrityError:
+            pass
+
+    def evidence(self, complaint_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as db:
+            rows = db.execute(select(evidence).where(evidence.c.complaint_id == complaint_id)
+                              .order_by(evidence.c.attached_at, evidence.c.id))
+            return [dict(r) for r in rows.mappings()]
+
+    def hold(self, complaint_id: str, by: str, reason: str, at: datetime) -> None:
+        """Put the complaint under legal hold (again: the newest reason stands)."""
+        with self.engine.begin() as tx:
+            tx.execute(delete(legal_holds).where(legal_holds.c.complaint_id == complaint_id))
+            tx.execute(insert(legal_holds).values(complaint_id=complaint_id, held_by=by, reason=reason, held_at=at))
+
+    def release(self, complaint_id: str) -> None:
+        with self.engine.begin() as tx:
+            tx.execute(delete(legal_holds).where(legal_holds.c.complaint_id == complaint_id))
+
+    def erase_closed_before(self, cutoff: datetime, at: datetime) -> list[tuple[str, list[str]]]:
+        """Erase the personal data of every complaint closed before `cutoff` that is neither held
+        nor erased already: its text and the complainant's details, their hashes. Statistics,
+        the audit trail and the evidence references stay; each erasure is recorded. Returns each
+        erased complaint with the evidence files no complaint still kept refers to (for the store)."""
+        c = complaints.c
+        with self.engine.connect() as db:
+            due = [r[0] for r in db.execute(
+                select(c.complaint_id).where(c.closed_at < cutoff,
+                                             c.complaint_id.not_in(select(legal_holds.c.complaint_id)),
+                                             c.complaint_id.not_in(select(erasures.c.complaint_id)))
+                .order_by(c.closed_at))]
+        erased = []
+        for complaint_id in due:
+            with self.engine.begin() as tx:
+                tx.execute(update(complaints).where(c.complaint_id == complaint_id).values(
+                    content=ERASED, complainant_name=ERASED, subject=None, requested_remedy=None,
+                    complainant_phone=None, complainant_email=None, complainant_id_number=None, customer_id=None,
+                    complainant_phone_hash=None, complainant_id_number_hash=None, customer_id_hash=None))
+                files = [r[0] for r in tx.execute(select(evidence.c.sha256)
+                                                   .where(evidence.c.complaint_id == complaint_id))]
+                kept = select(evidence.c.sha256).where(evidence.c.sha256.in_(files),
+                                                       evidence.c.complaint_id.not_in(select(erasures.c.complaint_id)),
+                                                       evidence.c.complaint_id != complaint_id)
+                orphans = sorted(set(files) - {r[0] for r in tx.execute(kept)})
+                tx.execute(insert(erasures).values(complaint_id=complaint_id, erased_at=at, files=len(orphans)))
+            erased.append((complaint_id, orphans))
+        return erased
+
+
+ERASED = "[erased]"
+"""What an erased complaint's text and complainant's name read as (the columns are required)."""
+
+
+def archive_for(settings: Settings) -> Archive:
+    """The configured archive, sealing with the configured codec keys (CodecKeyError without any)."""
+    return Archive(engine_for(settings.db_url), load_keys(settings.codec_keys, settings.codec_key_file))

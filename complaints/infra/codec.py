@@ -39,6 +39,7 @@ from temporalio.converter import (
 )
 
 from complaints.domain.models import Public, PublicText
+from complaints.infra.metrics import count, process_meter
 from complaints.infra.nesting import nests_deeper
 from complaints.infra.settings import SettingError
 
@@ -134,6 +135,19 @@ def create_key_file(key_file: Path) -> str:
     return entry.partition(":")[0]
 
 
+def rotate_key_file(key_file: Path) -> str:
+    """Put a fresh key first in the key file (the current one from the next start on), every
+    listed key kept after it so what they sealed stays readable; returns the new key's id."""
+    keys = load_keys(None, key_file)
+    entry = new_key_entry()
+    lines = [entry] + [f"{kid}:{base64.b64encode(key).decode()}" for kid, key in keys.items()]
+    with tempfile.NamedTemporaryFile("w", dir=key_file.parent, delete=False) as tmp:
+        tmp.write("\n".join(lines) + "\n")
+    os.chmod(tmp.name, 0o600)
+    os.replace(tmp.name, key_file)
+    return entry.partition(":")[0]
+
+
 def payloads_in(message: Message) -> Iterator[Payload]:
     """Every Payload anywhere in a protobuf message: inputs, results, headers, memo, user
     metadata, failures' encoded attributes, search attributes."""
@@ -173,7 +187,11 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         return [self.encrypt(p) for p in payloads]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [self.decrypt(p) for p in payloads]
+        try:
+            return [self.decrypt(p) for p in payloads]
+        except UnreadablePayload:
+            count(process_meter(), "complaints_undecryptable_inputs")
+            raise
 
     def encrypt(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") == ENCRYPTED:

@@ -16,6 +16,8 @@ from typing import Any
 
 import structlog
 
+from complaints.infra.tracing import trace_id
+
 NEVER_LOGGED = frozenset({
     # complaint text, in the intake and in the handlers' actions
     "content", "subject", "requested_remedy", "evidence", "findings", "plan", "remedies", "result", "comment",
@@ -85,10 +87,19 @@ def mask_personal_data(_logger: Any, _method: str, event: dict[str, Any]) -> dic
     return _scrub(event)
 
 
+def add_trace_id(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: the current trace's id, so a log line leads to its trace."""
+    found = trace_id()
+    if found:
+        event.setdefault("trace_id", found)
+    return event
+
+
 def configure(level: str = "INFO") -> None:
     """Route structlog and the standard library (Temporal's own logs) through the masker."""
     shared = [
         structlog.contextvars.merge_contextvars,
+        add_trace_id,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]

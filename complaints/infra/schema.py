@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -25,8 +26,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-metadata = MetaData()
+from .sealing import SealedText
 
+metadata = MetaData()
 
 
 class UtcMoment(TypeDecorator):
@@ -70,15 +72,18 @@ complaints = Table(
     Column("category", String(64)),
     Column("severity", String(16)),
     Column("outcome", String(16)),
-    Column("subject", String(500)),
-    Column("content", Text, nullable=False),
-    Column("requested_remedy", String(500)),
+    Column("subject", SealedText(500)),
+    Column("content", SealedText(), nullable=False),
+    Column("requested_remedy", SealedText(500)),
     Column("evidence", JSON, nullable=False, default=list),
-    Column("complainant_name", String(100), nullable=False),
-    Column("complainant_phone", String(32), index=True),
-    Column("complainant_email", String(254)),
-    Column("complainant_id_number", String(32)),
-    Column("customer_id", String(200), index=True),
+    Column("complainant_name", SealedText(100), nullable=False),
+    Column("complainant_phone", SealedText(32)),
+    Column("complainant_email", SealedText(254)),
+    Column("complainant_id_number", SealedText(32)),
+    Column("customer_id", SealedText(200)),
+    Column("complainant_phone_hash", String(64), index=True),  # 0005: keyed hashes, the duplicate lookup's
+    Column("complainant_id_number_hash", String(64), index=True),
+    Column("customer_id_hash", String(64), index=True),
     Column("respondent_kind", String(16)),
     Column("respondent_id", String(200)),
     Column("respondent_name", String(100)),
@@ -99,6 +104,9 @@ complaints = Table(
     Column("calendar_provisional", Boolean, nullable=False, default=False),
     Column("decided_at", Moment),
     Column("closed_at", Moment),
+    Column("code_a", String(16)),  # 0003: the JR/T 0169-2018 codes, axes A, B and C
+    Column("code_b", String(16)),
+    Column("code_c", String(16)),
     Index("ix_complaints_received_at", "received_at"),
     Index("ix_complaints_stage", "stage"),
     Index("ix_complaints_closed_at", "closed_at"),  # 0002: the report's closed-in-period figures
@@ -152,8 +160,29 @@ outbox = Table(
     Column("message", Text, nullable=False),
     Column("created_at", Moment, nullable=False),
     Column("sent_at", Moment),
+    # 0004: delivery state, kept by the delivery activities (no personal data)
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("channel", String(16)),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", String(300)),
+    Column("provider_id", String(200)),
+    Column("updated_at", Moment),
     UniqueConstraint("complaint_id", "seq", "kind", name="uq_outbox_notice"),
+    Index("ix_outbox_status", "status"),
 )
+
+letters = Table(
+    "letters",
+    metadata,
+    Column("complaint_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("pdf", LargeBinary, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("postal", Boolean, nullable=False),
+    Column("created_at", Moment, nullable=False),
+)
+"""0004: each written decision as sent (or kept for posting), with the SHA-256 of its PDF."""
 
 contact_suspensions = Table(
     "contact_suspensions",
@@ -164,3 +193,50 @@ contact_suspensions = Table(
     Column("lifted_at", Moment),
 )
 """What the collection system reads: customers it must not contact while a complaint is open."""
+
+case_reads = Table(
+    "case_reads",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("complaint_id", String(64), nullable=False, index=True),
+    Column("at", Moment, nullable=False),
+    Column("reader", String(100), nullable=False),
+    Column("route", String(100), nullable=False),
+)
+"""Every read of a complaint's personal data: who, when, which complaint, through which door."""
+
+evidence = Table(
+    "evidence",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("complaint_id", String(64), nullable=False, index=True),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("name", String(255), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("attached_at", Moment, nullable=False),
+    Column("attached_by", String(100), nullable=False),
+    UniqueConstraint("complaint_id", "sha256", "name", name="uq_evidence_file"),
+)
+"""A complaint's evidence files: references only (the sealed contents are in the evidence store,
+by hash), with the key id that sealed them."""
+
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    Column("complaint_id", String(64), primary_key=True),
+    Column("held_by", String(100), nullable=False),
+    Column("held_at", Moment, nullable=False),
+    Column("reason", String(500), nullable=False),
+)
+"""Complaints a manager has put under legal hold: retention does not erase them."""
+
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("complaint_id", String(64), primary_key=True),
+    Column("erased_at", Moment, nullable=False),
+    Column("files", Integer, nullable=False),
+)
+"""Each complaint whose personal data and evidence retention erased, and when."""

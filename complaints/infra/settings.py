@@ -13,12 +13,14 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from temporalio.envconfig import ClientConfigProfile
 from temporalio.service import TLSConfig
 
+from complaints.domain.classify.vocabulary import FirmRules
 from complaints.domain.models import EMERGENCY_TEAM_ID
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -44,19 +46,51 @@ class Settings:
     ui_port: int = 8233
     policy_file: str | None = None
     holiday_file: str | None = None
+    codes_file: str | None = None
+    """The JR/T 0169-2018 code table; empty: the one shipped in complaints/domain/codes."""
+    institution_name: str = "(name not set: COMPLAINTS_INSTITUTION_NAME)"
+    """The institution's name at the head of the regulator's quarterly return; the default says
+    what to set rather than file a return under a wrong name."""
+    rules_file: str | None = None
+    """A firm's own classification words (TOML, see `FirmRules`); empty: the built-in ones."""
     codec_keys: str | None = None
     codec_key_file: Path | None = None
     """Empty: `codec.keys` in `data_dir`."""
     api_keys: str | None = None
+    evidence_dir: Path | None = None
+    """Where evidence files are kept, sealed; empty: `evidence` in `data_dir`."""
     emergency_team_id: str = EMERGENCY_TEAM_ID
     rpc_timeout: timedelta = timedelta(seconds=20)
     """How long the API and the CLI wait for a worker to answer a query or an update."""
+    smtp_url: str | None = None
+    """`smtp://user:pass@host:port` (STARTTLS when offered) or `smtps://...` (implicit TLS)."""
+    smtp_require_tls: bool = False
+    """Refuse to send mail over a connection that stays plain."""
+    mail_from: str = "complaints@localhost"
+    sms_webhook_url: str | None = None
+    emergency_webhook_url: str | None = None
+    webhook_secret: str | None = None
+    """Signs the SMS webhook's bodies (HMAC-SHA256)."""
+    templates_dir: Path | None = None
+    """Overrides the packaged notice templates file by file."""
+    team_mail: str | None = None
+    """Where handlers' warnings and managers' notices go until people have their own addresses."""
+    firm_name: str | None = None
+    """The firm's name, which every written decision must carry."""
+    regulator_hotline: str = "12378"
+    """The financial regulator's complaint hotline a written decision names."""
+    web_ui_url: str = "http://localhost:8233"
+    """The Temporal Web UI as the emergency team reaches it: the alert links to the complaint there."""
+    metrics_address: str | None = None
+    """host:port of the worker's Prometheus page (Temporal's metrics and ours); unset: none."""
 
     def __post_init__(self) -> None:
         if not self.db_url:
             object.__setattr__(self, "db_url", f"sqlite:///{self.data_dir / 'complaints.db'}")
         if self.codec_key_file is None:
             object.__setattr__(self, "codec_key_file", self.data_dir / "codec.keys")
+        if self.evidence_dir is None:
+            object.__setattr__(self, "evidence_dir", self.data_dir / "evidence")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -92,8 +126,47 @@ def temporal_connection(env: Mapping[str, str]) -> dict[str, Any]:
     return {name: value for name, value in given.items() if value not in (None, "")}
 
 
+NOTICE_CHANNELS = {"COMPLAINTS_SMTP_URL": "smtp_url", "COMPLAINTS_SMS_WEBHOOK_URL": "sms_webhook_url",
+                   "COMPLAINTS_EMERGENCY_WEBHOOK_URL": "emergency_webhook_url", "COMPLAINTS_TEAM_MAIL": "team_mail"}
+"""The setting each channel of notices needs; a channel without it keeps its notices pending."""
+
+
+def unconfigured_channels(settings: Settings) -> list[str]:
+    """The notice channels' settings missing here, for the worker's start, `/readyz` and the CLI."""
+    return [name for name, attribute in NOTICE_CHANNELS.items() if not getattr(settings, attribute)]
+
+
+@cache
+def firm_rules(path: str | None) -> FirmRules:
+    """The classification words of the rules file at `path`, read once per process."""
+    if not path:
+        return FirmRules()
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise SettingError(f"COMPLAINTS_RULES_FILE: cannot read {path} ({err.strerror})") from None
+    try:
+        return FirmRules.parse(text, source=f"COMPLAINTS_RULES_FILE {path}")
+    except ValueError as err:
+        raise SettingError(str(err)) from None
+
+
 def _seconds(text: str) -> timedelta:
     return timedelta(seconds=float(text))
+
+
+def _flag(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)
+def _address(text: str) -> str:
+    """host:port, the port a number a server can bind."""
+    _, colon, port = text.rpartition(":")
+    if not colon or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(text)
+    return text
 
 
 ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
@@ -104,11 +177,27 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "TEMPORAL_UI_PORT": ("ui_port", int),
     "COMPLAINTS_POLICY_FILE": ("policy_file", str),
     "COMPLAINTS_HOLIDAY_FILE": ("holiday_file", str),
+    "COMPLAINTS_CODES_FILE": ("codes_file", str),
+    "COMPLAINTS_INSTITUTION_NAME": ("institution_name", str),
+    "COMPLAINTS_RULES_FILE": ("rules_file", str),
     "COMPLAINTS_CODEC_KEYS": ("codec_keys", str),
     "COMPLAINTS_CODEC_KEY_FILE": ("codec_key_file", Path),
     "COMPLAINTS_API_KEYS": ("api_keys", str),
+    "COMPLAINTS_EVIDENCE_DIR": ("evidence_dir", Path),
     "COMPLAINTS_EMERGENCY_TEAM_ID": ("emergency_team_id", str),
     "COMPLAINTS_RPC_TIMEOUT": ("rpc_timeout", _seconds),
+    "COMPLAINTS_SMTP_URL": ("smtp_url", str),
+    "COMPLAINTS_SMTP_REQUIRE_TLS": ("smtp_require_tls", _flag),
+    "COMPLAINTS_MAIL_FROM": ("mail_from", str),
+    "COMPLAINTS_SMS_WEBHOOK_URL": ("sms_webhook_url", str),
+    "COMPLAINTS_EMERGENCY_WEBHOOK_URL": ("emergency_webhook_url", str),
+    "COMPLAINTS_WEBHOOK_SECRET": ("webhook_secret", str),
+    "COMPLAINTS_TEMPLATES_DIR": ("templates_dir", Path),
+    "COMPLAINTS_TEAM_MAIL": ("team_mail", str),
+    "COMPLAINTS_WEB_UI_URL": ("web_ui_url", str),
+    "COMPLAINTS_FIRM_NAME": ("firm_name", str),
+    "COMPLAINTS_REGULATOR_HOTLINE": ("regulator_hotline", str),
+    "COMPLAINTS_METRICS_ADDRESS": ("metrics_address", _address),
 }
 """The service's own variables, each to its field."""
 

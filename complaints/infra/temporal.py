@@ -9,15 +9,25 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from datetime import timedelta
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleSpec,
+)
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
+from . import tracing
 from .codec import EncryptionCodec, PublicAwarePayloadConverter, SealedFailureConverter, load_keys
 from .settings import Settings
 
@@ -36,14 +46,17 @@ def data_converter(settings: Settings) -> DataConverter:
     )
 
 
-async def connect(settings: Settings) -> Client:
-    return await Client.connect(**settings.connect_options(), data_converter=data_converter(settings))
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """A client on the configured Temporal; `runtime` (default: the process's) carries its metrics."""
+    return await Client.connect(**settings.connect_options(), data_converter=data_converter(settings),
+                                runtime=runtime, interceptors=tracing.interceptors())
 
 
 _INDEXED = {
     SearchAttributeIndexedValueType.KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     SearchAttributeIndexedValueType.BOOL: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
     SearchAttributeIndexedValueType.DATETIME: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    SearchAttributeIndexedValueType.KEYWORD_LIST: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 }
 
 
@@ -64,3 +77,19 @@ async def register_search_attributes(client: Client, keys: Iterable[SearchAttrib
             AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
         )
     return sorted(missing)
+
+
+RETENTION_SCHEDULE = "complaints-retention"
+RETENTION_EVERY = timedelta(days=1)
+
+
+async def ensure_retention_schedule(client: Client, task_queue: str) -> bool:
+    """The daily `complaints-retention` schedule running RetentionWorkflow; whether it was created
+    now (False: it exists already and is left as an operator may have changed it)."""
+    try:
+        await client.create_schedule(RETENTION_SCHEDULE, Schedule(
+            action=ScheduleActionStartWorkflow("RetentionWorkflow", id=RETENTION_SCHEDULE, task_queue=task_queue),
+            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=RETENTION_EVERY)])))
+    except ScheduleAlreadyRunningError:
+        return False
+    return True

@@ -17,10 +17,10 @@ from typer.testing import CliRunner
 
 from bench.archive_data import generate, load, utc
 from complaints.cli.main import app
-
-from complaints.infra.archive import Archive
 from complaints.infra.migrations import upgrade
+from complaints.infra.sealing import seal_with
 from complaints.reports import build_report
+from tests.conftest import TEST_KEYS
 
 from .test_report import PERIOD
 
@@ -38,6 +38,7 @@ def archive_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('report') / 'archive.db'}"
     engine = create_engine(url)
     upgrade(engine)
+    seal_with(engine, TEST_KEYS)
     load(engine, generate(2000, utc(2026, 8, 1), utc(2026, 11, 30)))
     engine.dispose()
     return url
@@ -46,7 +47,7 @@ def archive_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def test_json_is_the_report(archive_url: str) -> None:
     done = complaints_cli("report", "--from", "2026-09-15", "--to", "2026-10-31", "--format", "json", url=archive_url)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == build_report(Archive(create_engine(archive_url)).engine, PERIOD)
+    assert json.loads(done.stdout) == build_report(create_engine(archive_url), PERIOD)
     assert not PERSONAL.search(done.stdout)
 
 

@@ -25,6 +25,10 @@ from complaints.domain.stages import Situation, accepted, refusal
         ("年费收费不合理", Category.service_fees),
         ("客服态度很差，直接挂电话", Category.service_attitude),
         ("Something else entirely", Category.service_other),
+        ("The debt collector calls my employer and my mother about this debt", Category.collection_third_party),
+        ("The collection agency harassed me and said I would go to jail", Category.collection_abusive),
+        ("I paid the debt in full but the collector keeps calling", Category.collection_repeated),
+        ("催收打电话到我单位和同事那里", Category.collection_third_party),
     ],
 )
 def test_classification_proposes_a_category(text, category):

@@ -54,11 +54,12 @@ def archive_engine(archive_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def workers(tmp_path: Path, server: DevServer, task_queue: str) -> Iterator:
-    """start(db_url, policy=None) -> a running worker process; every one is stopped at the end."""
+    """start(db_url, policy=None, **settings) -> a running worker process (settings: more environment);
+    every one is stopped at the end."""
     started: list[WorkerProcess] = []
 
-    def start(db_url: str, policy: Path | None = None) -> WorkerProcess:
-        env = worker_env(server.address, db_url, task_queue, TEST_KEY, policy)
+    def start(db_url: str, policy: Path | None = None, **settings: str) -> WorkerProcess:
+        env = worker_env(server.address, db_url, task_queue, TEST_KEY, policy) | settings
         worker = WorkerProcess(env, tmp_path / f"worker-{len(started)}.log")
         started.append(worker)
         return worker.start()

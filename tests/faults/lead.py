@@ -63,7 +63,7 @@ async def record(out: Path) -> None:
     from complaints.infra.migrations import upgrade
     from complaints.infra.settings import Settings
     from complaints.infra.temporal import connect, register_search_attributes
-    from tests.conftest import TEST_KEY, binary
+    from tests.conftest import TEST_KEY, TEST_KEYS, binary
     from tests.devserver import DevServer, free_port
     from worker import new_worker
     from workflows.visibility import ALL
@@ -75,7 +75,7 @@ async def record(out: Path) -> None:
             await register_search_attributes(client, ALL)
             engine = create_engine(f"sqlite:///{tmp}/archive.db")
             upgrade(engine)
-            archive = Archive(engine)
+            archive = Archive(engine, TEST_KEYS)
             async with new_worker(client, "record", Policy(), WorkingCalendar(), archive, "team-record"):
                 complaint_id = await lead_scenario(client, "record", "team-record", archive)
             history = await client.get_workflow_handle(f"complaint-{complaint_id}").fetch_history()

@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Engine, select
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
@@ -53,6 +54,14 @@ def worker_env(address: str, db_url: str, task_queue: str, codec_keys: str, poli
     if policy:
         env["COMPLAINTS_POLICY_FILE"] = str(policy)
     return env
+
+
+def through(url: str, port: int) -> str:
+    """`url` with its host and port replaced by the relay's on 127.0.0.1."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)
+    netloc = f"{host[0]}@127.0.0.1:{port}" if len(host) == 2 else f"127.0.0.1:{port}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class TcpProxy:

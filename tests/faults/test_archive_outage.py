@@ -7,7 +7,7 @@ cut, new ones refused) and reopens, as a network partition or a database restart
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
 from temporalio.api.enums.v1 import EventType
@@ -18,19 +18,13 @@ from bench.shape import STEPS, intake_body
 from complaints.domain.models import Intake
 from complaints.infra.archive import Archive
 from complaints.intake import file_complaint
+from tests.conftest import TEST_KEYS
 from tests.devserver import free_port
-from tests.faults.support import TcpProxy, eventually, status_of, step, trail_faults, trails
+from tests.faults.support import TcpProxy, eventually, status_of, step, through, trail_faults, trails
 
 pytestmark = pytest.mark.faults
 
 OUTAGE = 20  # seconds without the archive
-
-
-def through(url: str, port: int) -> str:
-    parts = urlsplit(url)
-    host = parts.netloc.rsplit("@", 1)
-    netloc = f"{host[0]}@127.0.0.1:{port}" if len(host) == 2 else f"127.0.0.1:{port}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 async def test_archive_outage_delays_the_record_but_not_the_complaint(
@@ -40,7 +34,7 @@ async def test_archive_outage_delays_the_record_but_not_the_complaint(
     await proxy.open()
     try:
         await asyncio.to_thread(workers, through(archive_url, proxy.port))  # the relay runs on this loop
-        archive = Archive(archive_engine)
+        archive = Archive(archive_engine, TEST_KEYS)
         before = [(await file_complaint(fclient, task_queue, Intake.model_validate(intake_body(f"outage-{i}")),
                                         archive)).complaint_id for i in range(10)]
 
@@ -108,7 +102,7 @@ async def test_an_urgent_complaint_filed_during_an_outage_reaches_the_team_withi
     await proxy.open()
     try:
         await asyncio.to_thread(workers, through(archive_url, proxy.port))
-        archive = Archive(archive_engine)
+        archive = Archive(archive_engine, TEST_KEYS)
         warm = (await file_complaint(fclient, task_queue, Intake.model_validate(intake_body("warm-up")),
                                      archive)).complaint_id
 

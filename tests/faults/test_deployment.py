@@ -21,7 +21,7 @@ from complaints.infra.archive import Archive
 from complaints.infra.schema import outbox
 from complaints.infra.settings import Settings
 from complaints.infra.temporal import data_converter
-from tests.conftest import TEST_KEY
+from tests.conftest import TEST_KEY, TEST_KEYS
 from tests.faults.changed_workflows import Guarded, Unguarded
 from tests.faults.lead import LEAD, lead_scenario
 from workflows.complaint import ComplaintWorkflow
@@ -71,7 +71,7 @@ async def test_the_shipped_patch_replays_histories_from_before_it():
 @pytest.mark.faults
 async def test_a_new_run_takes_the_patched_path(fclient, archive_url, archive_engine, workers, task_queue):
     workers(archive_url)
-    complaint_id = await lead_scenario(fclient, task_queue, EMERGENCY_TEAM_ID, Archive(archive_engine))
+    complaint_id = await lead_scenario(fclient, task_queue, EMERGENCY_TEAM_ID, Archive(archive_engine, TEST_KEYS))
     history = await fclient.get_workflow_handle(f"complaint-{complaint_id}").fetch_history()
     assert patch_markers(history) == ["release-2026-12", "archive-local-activities", "lead-notifies-handler"]
     with archive_engine.connect() as db:

@@ -12,6 +12,7 @@ from complaints.domain.models import Intake
 from complaints.infra.archive import Archive
 from complaints.infra.schema import audit, complaints
 from complaints.intake import file_complaint
+from tests.conftest import TEST_KEYS
 from tests.faults.support import eventually, ready_client
 
 pytestmark = pytest.mark.faults
@@ -24,7 +25,7 @@ async def test_fifty_simultaneous_intakes_of_one_reference_make_one_complaint(
     # five separate connections, as five API processes would have, ten callers on each
     clients = [fclient] + [await ready_client(server.address) for _ in range(4)]
     intake = Intake.model_validate(intake_body("ticket-2026-0042", channel="email"))
-    archive = Archive(archive_engine)
+    archive = Archive(archive_engine, TEST_KEYS)
     start = asyncio.Event()
 
     async def caller(i: int):

@@ -12,7 +12,7 @@ from bench.shape import intake_body
 from complaints.domain.models import Intake
 from complaints.infra.archive import Archive
 from complaints.intake import file_complaint
-from tests.conftest import binary
+from tests.conftest import TEST_KEYS, binary
 from tests.faults.support import breached_at, eventually, policy_file, status_of, trail_faults, trails
 
 pytestmark = pytest.mark.faults
@@ -26,7 +26,7 @@ async def test_deadline_timers_survive_a_server_restart(
     tmp_path, server, fclient, archive_url, archive_engine, workers, task_queue
 ):
     workers(archive_url, policy_file(tmp_path / "policy.toml", assessment=f"{DEADLINE}s"))
-    archive = Archive(archive_engine)
+    archive = Archive(archive_engine, TEST_KEYS)
     now = datetime.now(timezone.utc).replace(microsecond=0)
     # the first ten fall due while the server is down, the next ten after it is back
     received = {f"restart-{i}": now - timedelta(seconds=EARLY) if i < 10 else now for i in range(20)}

@@ -12,6 +12,7 @@ from bench.shape import STAGE_AFTER, STEPS, intake_body
 from complaints.domain.models import Intake
 from complaints.infra.archive import Archive
 from complaints.intake import file_complaint
+from tests.conftest import TEST_KEYS
 from tests.faults.support import breached_at, eventually, policy_file, status_of, step, trail_faults, trails
 
 pytestmark = pytest.mark.faults
@@ -27,7 +28,7 @@ async def test_sigkilled_worker_loses_nothing_and_every_deadline_fires(
     first = workers(archive_url, policy)
     started = time.monotonic()
     received_at = datetime.now(timezone.utc).replace(microsecond=0)
-    archive = Archive(archive_engine)
+    archive = Archive(archive_engine, TEST_KEYS)
     gate = asyncio.Semaphore(25)
 
     async def file(i: int) -> str:

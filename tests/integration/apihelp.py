@@ -54,6 +54,7 @@ def api_settings(dev_settings: Settings, task_queue: str, team_id: str, tmp_path
     """Settings for this test's app: its task queue, desk and archive (the `archive` fixture's file)."""
     return dataclasses.replace(
         dev_settings, task_queue=task_queue, emergency_team_id=team_id, db_url=f"sqlite:///{tmp_path / 'archive.db'}",
+        evidence_dir=tmp_path / "evidence",
         api_keys=",".join(f"{key}:{role}" for role, key in KEYS.items()),
     )
 

@@ -10,7 +10,7 @@ from temporalio.client import Client
 
 from complaints.infra.settings import Settings
 from complaints.infra.temporal import connect, register_search_attributes
-from tests.conftest import binary
+from tests.conftest import binary, postman
 from tests.devserver import DevServer, free_port
 from workflows.visibility import ALL
 
@@ -40,7 +40,7 @@ def worker_on(dev_client: Client, task_queue: str, policy, calendar, archive, te
     """This test's worker, to start and stop at will: `async with worker_on(): ...` (a worker away and back)."""
     from worker import new_worker
 
-    return lambda: new_worker(dev_client, task_queue, policy, calendar, archive, team_id)
+    return lambda: new_worker(dev_client, task_queue, policy, calendar, archive, team_id, postman(archive))
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from tests.integration.apihelp import KEYS, api_settings, app, auth, http, intak
 
 EVERYONE = frozenset(KEYS)
 READERS = frozenset({"handler", "manager", "emergency", "auditor"})
-NOBODY_NEEDS_A_KEY = {("GET", "/healthz"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect")}  # Swagger UI's own page
+NOBODY_NEEDS_A_KEY = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect")}  # Swagger UI's own page
 CONTRACT: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/complaints"): frozenset({"channel"}),
     ("GET", "/complaints/{complaint_id}"): EVERYONE,
@@ -27,8 +27,14 @@ CONTRACT: dict[tuple[str, str], frozenset[str]] = {
     **{("POST", f"/complaints/{{complaint_id}}/{action}"): frozenset({"handler"}) for action in ACTION_INPUTS},
     ("POST", "/complaints/{complaint_id}/{action}"): frozenset({"handler"}),
     ("GET", "/complaints/{complaint_id}/updates/{idempotency_key}"): READERS,
+    ("GET", "/complaints/{complaint_id}/case"): frozenset({"handler", "manager", "auditor"}),
+    ("POST", "/complaints/{complaint_id}/evidence"): frozenset({"channel", "handler", "manager"}),
+    ("POST", "/complaints/{complaint_id}/legal-hold"): frozenset({"manager"}),
+    ("GET", "/complaints/{complaint_id}/evidence/{sha256}"): frozenset({"handler", "manager", "auditor"}),
     ("GET", "/emergency/cases"): frozenset({"emergency", "manager"}),
     ("POST", "/emergency/cases/{complaint_id}/acknowledge"): frozenset({"emergency"}),
+    ("GET", "/reports/regulatory"): frozenset({"manager", "auditor"}),
+    ("GET", "/outbox"): frozenset({"auditor", "manager"}),
     ("POST", "/codec/decode"): READERS,
     ("POST", "/codec/encode"): frozenset({"manager"}),
     ("POST", "/codec/k/{key}/decode"): READERS,

@@ -374,3 +374,17 @@ def test_bad_key_configuration_stops_the_app_at_start(keys: str) -> None:
 
     with pytest.raises(ApiKeyError):
         create_app(Settings(api_keys=keys))
+
+
+async def test_codes_are_shown_set_refused_and_filtered_through_the_api(http: httpx.AsyncClient) -> None:
+    cid = await file(http, "CODES-1")  # a web form: A proposed as online banking
+    assess = {"handler": "h.zhang", "category": "service.fees", "severity": "normal"}
+    refused = await http.post(f"/complaints/{cid}/assess", json={**assess, "code_b": "03"}, headers=auth("handler"))
+    assert refused.status_code == 422 and "code_b: a heading, not a leaf code" in refused.text
+    r = await http.post(f"/complaints/{cid}/assess", json={**assess, "code_b": "0302"}, headers=auth("handler"))
+    assert r.status_code == 200, r.text
+    assert (r.json()["code_a"], r.json()["code_b"], r.json()["code_c"]) == ("01031", "0302", "08")
+    listed = await eventually(lambda: http.get("/complaints?code=B:0302", headers=auth("manager")),
+                              lambda r: [row["complaint_id"] for row in r.json()] == [cid])
+    assert sorted(listed.json()[0]["codes"]) == ["A:01031", "B:0302", "C:08"]
+    assert "code" in fields(await http.get("/complaints?code=B:03' OR 1=1", headers=auth("handler")))

@@ -108,6 +108,15 @@ async def test_status_of_a_closed_complaint_without_the_archive_is_exit_5_naming
                                    "closed complaint); try again")
 
 
+async def test_status_without_an_id_prints_the_readiness_checks(desk: Desk, cli_env) -> None:
+    ready, down = await asyncio.gather(run(cli_env, "status"),
+                                       run({**cli_env, "COMPLAINTS_DB_URL": unreachable_archive()}, "status"))
+    assert ready.returncode == 0, ready.stdout
+    assert [line.split()[0] for line in ready.stdout.splitlines()] == ["temporal", "archive", "codec", "worker"]
+    assert down.returncode == 5 and "archive   the archive cannot be written" in down.stdout
+    assert "temporal  ok" in down.stdout and "worker    ok" in down.stdout
+
+
 async def test_an_action_no_worker_answers_is_queued_and_its_key_gives_the_outcome_once(
         api_settings: Settings, dev_client, worker_on, cli_env) -> None:
     desk = desk_for(api_settings, dev_client)

@@ -39,12 +39,12 @@ def get(url: str, key: str | None = None) -> tuple[int, dict]:
 
 
 def test_make_run_starts_everything_with_demo_complaints_and_stops_cleanly_twice(tmp_path):
-    ports = {"temporal": free_port(), "ui": free_port(), "api": free_port()}
+    ports = {"temporal": free_port(), "ui": free_port(), "api": free_port(), "metrics": free_port()}
     env = dict(os.environ, COMPLAINTS_DATA_DIR=str(tmp_path / "data"),
                TEMPORAL_ADDRESS=f"127.0.0.1:{ports['temporal']}", TEMPORAL_UI_PORT=str(ports["ui"]),
-               COMPLAINTS_API_PORT=str(ports["api"]))
-    env.pop("COMPLAINTS_DB_URL", None)
-    env.pop("COMPLAINTS_API_KEYS", None)
+               COMPLAINTS_API_PORT=str(ports["api"]), COMPLAINTS_METRICS_ADDRESS=f"127.0.0.1:{ports['metrics']}")
+    for own in ("COMPLAINTS_DB_URL", "COMPLAINTS_API_KEYS", "COMPLAINTS_SMTP_URL"):
+        env.pop(own, None)
     for attempt in (1, 2):
         process, lines = run_stack(env)
         output = "".join(lines)
@@ -54,7 +54,23 @@ def test_make_run_starts_everything_with_demo_complaints_and_stops_cleanly_twice
         assert len(ids) == 6
         status, body = get(f"http://127.0.0.1:{ports['api']}/complaints/{ids[2].strip()}", handler_key)
         assert status == 200 and body["stage"] == "solution"
+        maildir = next(line.split()[1] for line in lines if line.strip().startswith("mail "))
+        assert maildir == str(tmp_path / "data" / "mail" / "new") + "/"
+        acknowledged = f"Message-ID: <{ids[2].strip()}-1-acknowledgement@localhost>"
+        deadline = time.time() + 30  # the demo's e-mail complainant's acknowledgement, in the sink's Maildir
+        while not any(acknowledged in m.read_text(errors="replace") for m in Path(maildir).glob("*")):
+            assert time.time() < deadline, f"no acknowledgement in {maildir}"
+            time.sleep(0.2)
         assert get(f"http://127.0.0.1:{ports['api']}/healthz")[0] == 200
+        worker_metrics = f"http://127.0.0.1:{ports['metrics']}/metrics"
+        assert worker_metrics in output and f"API http://localhost:{ports['api']}/metrics" in output
+        with urllib.request.urlopen(worker_metrics, timeout=10) as page:
+            text = page.read().decode()
+        assert "temporal_workflow_task_queue_poll_succeed_total{" in text
+        assert get(f"http://127.0.0.1:{ports['metrics']}/readyz") == (200, {
+            "ready": True, "failing": [], "checks": {"temporal": "ok", "archive": "ok", "codec": "ok", "worker": "ok"}})
+        if attempt == 1:  # the second run finds the demo complaints filed: replayed, not received again
+            assert "complaints_received_total{" in text
         with urllib.request.urlopen(f"http://127.0.0.1:{ports['ui']}/", timeout=10) as ui:
             assert ui.status == 200
 

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 import starter
+from complaints.casefile import CaseDesk
 from complaints.desk import Desk, Filters, desk_for
+from complaints.infra.evidence import Folder
 from complaints.infra.settings import Settings
 from tests.integration.apihelp import api_settings, eventually, intake  # noqa: F401
 
@@ -26,7 +28,8 @@ BAD_PHONE = "12-not-a-phone-34"
 @pytest.fixture
 def env(api_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     values = {"TEMPORAL_ADDRESS": api_settings.temporal_address, "COMPLAINTS_TASK_QUEUE": api_settings.task_queue,
-              "COMPLAINTS_DB_URL": api_settings.db_url, "COMPLAINTS_CODEC_KEYS": api_settings.codec_keys or ""}
+              "COMPLAINTS_DB_URL": api_settings.db_url, "COMPLAINTS_CODEC_KEYS": api_settings.codec_keys or "",
+              "COMPLAINTS_EVIDENCE_DIR": str(api_settings.evidence_dir)}
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     return {**os.environ, **values}
@@ -79,6 +82,22 @@ async def test_jsonl_batch_files_good_rows_once_and_explains_bad_ones(desk, env,
     assert await listed(desk, 3) == first
 
 
+async def test_a_batch_row_pointing_at_files_keeps_their_contents(desk, env, capsys, tmp_path: Path, archive,
+                                                                  api_settings: Settings) -> None:
+    (tmp_path / "scans").mkdir()
+    (tmp_path / "scans" / "letter.pdf").write_bytes(b"%PDF-1.4 the agency's letter")
+    batch = tmp_path / "calls.jsonl"
+    batch.write_text(json.dumps(intake("CALL-9", evidence=["scans/letter.pdf", "call recording 3"])) + "\n",
+                     encoding="utf-8")
+    code, out, _ = await start(capsys, "--batch", str(batch))
+    assert code == 0 and out[-1] == "started 1, already existing 0, rejected 0"
+    (cid,) = await listed(desk, 1)
+    assert (await archived(archive, cid))["evidence"] == ["letter.pdf", "call recording 3"]
+    [kept] = archive.evidence(cid)
+    _, data = await CaseDesk(archive, Folder(api_settings.evidence_dir)).download(cid, kept["sha256"], "a", "t")
+    assert data == b"%PDF-1.4 the agency's letter"
+
+
 async def test_csv_batch_maps_columns_into_the_intake_body(desk, env, capsys, tmp_path: Path, archive) -> None:
     batch = tmp_path / "letters.csv"
     header = ["channel", "external_ref", "content", "name", "phone", "email", "evidence", "respondent_kind",
@@ -129,11 +148,12 @@ def email(sender: str, subject: str, body: str, attachments: tuple[str, ...] = (
         msg["Message-ID"] = message_id
     msg.set_content(body, subtype="html" if html else "plain")
     for name in attachments:
-        msg.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename=name)
+        msg.add_attachment(b"%PDF-1.4 " + name.encode(), maintype="application", subtype="pdf", filename=name)
     return bytes(msg)
 
 
-async def test_eml_becomes_a_complaint_once(desk, env, capsys, tmp_path: Path, archive) -> None:
+async def test_eml_becomes_a_complaint_once_its_attachments_kept(desk, env, capsys, tmp_path: Path, archive,
+                                                                  api_settings: Settings) -> None:
     eml = tmp_path / "mail.eml"
     eml.write_bytes(email("Test Person <test.person@example.com>", "Card charged twice",
                           "My card was charged twice for one purchase.", ("receipt.pdf", "statement.pdf"),
@@ -149,6 +169,12 @@ async def test_eml_becomes_a_complaint_once(desk, env, capsys, tmp_path: Path, a
     assert row["received_at"].isoformat().startswith("2026-11-23T02:00")
     code, out, _ = await start(capsys, "--eml", str(eml))
     assert code == 0 and out[-2:] == [f"already filed: complaint-{cid}", cid]
+
+    cases = CaseDesk(archive, Folder(api_settings.evidence_dir))  # the attachments' contents, kept once
+    assert [(f["name"], f["media_type"]) for f in archive.evidence(cid)] == [
+        ("receipt.pdf", "application/pdf"), ("statement.pdf", "application/pdf")]
+    _, kept = await cases.download(cid, archive.evidence(cid)[1]["sha256"], "auditor", "test")
+    assert kept == b"%PDF-1.4 statement.pdf"
 
 
 async def test_maildir_is_read_idempotently_with_rejects(desk, env, capsys, tmp_path: Path, archive) -> None:

@@ -107,9 +107,11 @@ async def desk(dev_client: Client, tmp_path_factory: pytest.TempPathFactory) -> 
             await reach(h, lambda s: s.stage == "assessment")
         before = (await handles["B"].describe()).typed_search_attributes.get(NEXT_DEADLINE)
 
-        async def assess(letter: str, category: str, severity: str) -> None:
+        async def assess(letter: str, category: str, severity: str, product: str = "other") -> None:
+            """Each assessment names the product too, so each code B follows from the category
+            or that product, not from the classifier's guess at these made-up lines."""
             await handles[letter].execute_update(
-                "assess", {"handler": "handler-7", "category": category, "severity": severity})
+                "assess", {"handler": "handler-7", "category": category, "severity": severity, "product": product})
 
         await assess("B", "collection.third_party", "high")
         await assess("C", "service.fees", "normal")
@@ -143,6 +145,8 @@ QUERIES = {
     "channel": (lambda d: 'ComplaintChannel="sms"', {"C"}),
     "paused": (lambda d: "ComplaintPaused=true", {"C"}),
     "closed": (lambda d: 'ComplaintStage="closed" AND ExecutionStatus="Completed"', {"E"}),
+    "business type (B)": (lambda d: 'ComplaintCodes="B:0202"', {"B"}),  # assessed collection.third_party
+    "channel of the business (A)": (lambda d: "ComplaintCodes='A:01035'", {"C"}),  # came in by SMS
 }
 
 
@@ -237,8 +241,9 @@ async def test_no_personal_data_in_what_the_ui_shows(desk: Desk) -> None:
             assert secret not in text, f"{secret!r} shown for complaint {letter}"
 
 
-def test_setup_registers_search_attributes_once(tmp_path: Path) -> None:
-    """`complaints setup` on a cluster without them adds all eight, and a second run finds them present."""
+def test_setup_registers_search_attributes_and_the_retention_schedule_once(tmp_path: Path) -> None:
+    """`complaints setup` on a cluster without them adds all eight and the `complaints-retention`
+    schedule, and a second run finds them present."""
     server = DevServer(f"127.0.0.1:{free_port()}", None, tmp_path / "temporal.db")
     server.start(binary("temporal"), search_attributes=False)
     try:
@@ -247,10 +252,11 @@ def test_setup_registers_search_attributes_once(tmp_path: Path) -> None:
         command = [str(Path(sys.executable).parent / "complaints"), "setup"]
         first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
         assert first.returncode == 0, first.stderr
-        assert first.stdout.strip() == "search attributes added: " + ", ".join(sorted(k.name for k in ALL))
+        assert first.stdout.splitlines() == ["search attributes added: " + ", ".join(sorted(k.name for k in ALL)),
+                                             "schedule complaints-retention: created"]
         second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
         assert second.returncode == 0, second.stderr
-        assert second.stdout.strip() == "search attributes: all present"
+        assert second.stdout.splitlines() == ["search attributes: all present", "schedule complaints-retention: present"]
         registered = asyncio.run(custom_attributes(server.address))
         assert {k.name for k in ALL} <= set(registered)
     finally:

@@ -29,7 +29,10 @@ def ready_db(tmp_path: Path) -> str:
         ({"COMPLAINTS_POLICY_FILE": "{tmp}/policy.toml"}, "deadlines.plan"),
         ({"COMPLAINTS_CODEC_KEYS": "broken"}, "codec key"),
         ({"COMPLAINTS_HOLIDAY_FILE": "{tmp}/missing.toml"}, "COMPLAINTS_HOLIDAY_FILE"),
+        ({"COMPLAINTS_CODES_FILE": "{tmp}/missing.toml"}, "COMPLAINTS_CODES_FILE: cannot read"),
+        ({"COMPLAINTS_CODES_FILE": "{tmp}/policy.toml"}, "deadlines: unknown key"),
         ({"TEMPORAL_ADDRESS": "127.0.0.1:1"}, "cannot reach Temporal"),
+        ({"COMPLAINTS_METRICS_ADDRESS": "port nine"}, "COMPLAINTS_METRICS_ADDRESS"),
     ],
 )
 def test_a_worker_with_unusable_configuration_says_why_and_exits(tmp_path, ready_db, env, says):

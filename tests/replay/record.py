@@ -12,6 +12,9 @@ scripts recorded after it, and `*-two-lanes` after the `release-2026-12` patch (
 writes and alerts in lanes of their own). Name the paths to record: `python -m
 tests.replay.record HAPPY-PATH-TWO-LANES BREACH-PATH-TWO-LANES CANCELLED-PATH-TWO-LANES`.
 `cancelled-path-two-lanes`: a lead named by the team, a forged one ignored, then a cancellation.
+`*-2027-01` after `release-2027-01` (notices delivered from the alerts lane, the decision
+deadline met when its letter is sent): `python -m tests.replay.record HAPPY-PATH-2027-01
+BREACH-PATH-2027-01 CANCELLED-PATH-2027-01 REGULATOR-PATH-2027-01`.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from complaints.domain.workdays import WorkingCalendar
 from complaints.infra.settings import Settings
 from complaints.infra.temporal import data_converter, register_search_attributes
 from complaints.intake import file_complaint
-from tests.conftest import TEST_KEY, binary, sqlite_archive
+from tests.conftest import TEST_KEY, binary, postman, sqlite_archive
 from tests.workflows.conftest import BODY, STEPS
 from worker import new_worker
 from workflows.visibility import ALL
@@ -93,7 +96,9 @@ async def cancelled(env, handle):
 
 PATHS = {"HAPPY-PATH": happy, "BREACH-PATH": breach, "REGULATOR-PATH": regulator,
          "HAPPY-PATH-LOCAL-ARCHIVE": happy, "BREACH-PATH-LOCAL-ARCHIVE": breach,
-         "HAPPY-PATH-TWO-LANES": happy, "BREACH-PATH-TWO-LANES": breach, "CANCELLED-PATH-TWO-LANES": cancelled}
+         "HAPPY-PATH-TWO-LANES": happy, "BREACH-PATH-TWO-LANES": breach, "CANCELLED-PATH-TWO-LANES": cancelled,
+         "HAPPY-PATH-2027-01": happy, "BREACH-PATH-2027-01": breach, "CANCELLED-PATH-2027-01": cancelled,
+         "REGULATOR-PATH-2027-01": regulator}
 
 
 async def main(names: list[str]) -> None:
@@ -103,7 +108,8 @@ async def main(names: list[str]) -> None:
                                                         data_converter=data_converter(settings))
     await register_search_attributes(env.client, ALL)
     archive = sqlite_archive(Path(tempfile.mkdtemp()))
-    async with new_worker(env.client, QUEUE, Policy(), WorkingCalendar(), archive, "emergency-team-replay"):
+    async with new_worker(env.client, QUEUE, Policy(), WorkingCalendar(), archive, "emergency-team-replay",
+                          postman(archive)):
         for ref in names:
             print("recorded", await drive(env, archive, ref, PATHS[ref]))
     await env.shutdown()

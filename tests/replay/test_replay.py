@@ -27,7 +27,8 @@ def test_the_recorded_paths_are_all_there():
     assert {p.stem for p in HISTORIES} >= {"happy-path", "breach-path", "regulator-path",
                                            "happy-path-local-archive", "breach-path-local-archive",
                                            "happy-path-two-lanes", "breach-path-two-lanes",
-                                           "cancelled-path-two-lanes"}
+                                           "cancelled-path-two-lanes", "happy-path-2027-01", "breach-path-2027-01",
+                                           "cancelled-path-2027-01", "regulator-path-2027-01"}
 
 
 def patches_of(events: list[dict]) -> set[str]:
@@ -40,15 +41,20 @@ def patches_of(events: list[dict]) -> set[str]:
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
 def test_each_history_stands_for_its_side_of_the_patches(path: Path):
     """Runs from before `archive-local-activities` archive with activity tasks, runs after it
-    locally; `*-two-lanes` runs were recorded with the outbox's two lanes."""
+    locally; `*-two-lanes` runs were recorded with the outbox's two lanes, `*-2027-01` runs with
+    release 2027-01 alone."""
     events = json.loads(path.read_text())["events"]
     patches = patches_of(events)
-    local = "archive-local-activities" in patches
+    newest = "release-2027-01" in patches
+    local = "archive-local-activities" in patches or newest
     archive_tasks = [e for e in events if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED" and e[
         "activityTaskScheduledEventAttributes"]["activityType"]["name"].startswith("archive_")]
-    assert local == path.stem.endswith(("-local-archive", "-two-lanes"))
+    assert local == path.stem.endswith(("-local-archive", "-two-lanes", "-2027-01"))
     assert bool(archive_tasks) != local
     assert ("release-2026-12" in patches) == path.stem.endswith("-two-lanes")
+    assert newest == path.stem.endswith("-2027-01")
+    if newest:  # a run records its newest release's marker, no older release's
+        assert patches - {"lead-notifies-handler"} == {"release-2027-01"}
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)

@@ -31,17 +31,14 @@ async def test_more_escalations_than_the_threshold_continue_as_new_and_keep_ever
     await handle.signal(EmergencyTeamWorkflow.case_closed, "C0007")
 
     latest = client.get_workflow_handle(team_id)
-    try:
-        cases = await open_cases_once(latest, 59)
-        described = await latest.describe()
-        assert described.run_id != first_run, "the desk should have continued as new"
-        history = [e async for e in latest.fetch_history_events()]
-        assert len(history) < 60  # bounded: the new run carries state, not the old events
-        assert len(cases) == 59 and "C0007" not in {c.complaint_id for c in cases}
-        case3 = next(c for c in cases if c.complaint_id == "C0003")
-        assert case3.seqs == [1, 2] and len(case3.escalations) == 2
-    finally:  # a desk left running would keep the shared time-skipping server from skipping time
-        await latest.terminate("test finished")
+    cases = await open_cases_once(latest, 59)
+    described = await latest.describe()
+    assert described.run_id != first_run, "the desk should have continued as new"
+    history = [e async for e in latest.fetch_history_events()]
+    assert len(history) < 60  # bounded: the new run carries state, not the old events
+    assert len(cases) == 59 and "C0007" not in {c.complaint_id for c in cases}
+    case3 = next(c for c in cases if c.complaint_id == "C0003")
+    assert case3.seqs == [1, 2] and len(case3.escalations) == 2
 
 
 async def open_cases_once(handle: WorkflowHandle, count: int, within: float = 30.0) -> list:
@@ -80,4 +77,3 @@ async def test_the_acknowledge_answer_in_history_reads_without_the_codec_with_re
     [escalation] = case["escalations"]
     assert escalation["source"] == "manager" and escalation["reason"].startswith("sealed:test-1:")
     assert "王小明".encode() not in answer.data and b"13912345678" not in answer.data
-    await handle.terminate("test finished")

@@ -153,6 +153,8 @@ async def test_withdrawal_from_a_middle_stage_closes_and_lifts_the_interim_measu
         ("assess", {"handler": HANDLER, "category": "collection.nonsense", "severity": "normal"}, "category"),
         ("assess", {"category": "collection.abusive", "severity": "normal"}, "handler"),
         ("assess", {"handler": HANDLER, "category": "collection.abusive", "severity": "normal", "x": 1}, "x"),
+        ("assess", {"handler": HANDLER, "category": "collection.abusive", "severity": "normal", "product": "mortgage"},
+         "product"),
         ("resume", {"handler": HANDLER}, "not paused"),
     ],
 )
@@ -197,10 +199,18 @@ async def test_an_action_sent_while_the_deadlines_are_fixed_waits_for_the_assess
     intake = Intake.model_validate({**BODY, "external_ref": "EAGER-1"})
     filed = await file_complaint(client, task_queue, intake, archive, now=await desk.env.get_current_time())
     handle = client.get_workflow_handle(filed.workflow_id)
-    desk.filed.append(handle)
     status = await handle.execute_update("assess", STEPS[0][1])  # sent at once: the complaint is in receipt
     assert status["stage"] == "investigation"
     assert [h["stage"] for h in status["history"]] == ["receipt", "assessment", "investigation"]
     with pytest.raises(WorkflowUpdateFailedError) as refused:  # the rules still apply after the wait
         await handle.execute_update("summarize", STEPS[-1][1])
     assert "stage investigation" in str(refused.value.cause)
+
+
+async def test_the_proposed_product_is_in_the_status_and_the_handler_corrects_it_at_assess(desk):
+    handle = await desk.file(external_ref="PRODUCT-1", content="我的信用卡凌晨被盗刷了三笔，不是我本人消费")
+    status = await handle.query("status")
+    assert (status["product"], status["category"]) == ("card", "card.unauthorized_transaction")
+    status = await desk.act(handle, "assess", {"handler": HANDLER, "category": "card.fraud", "severity": "high",
+                                               "product": "deposit_payment"})
+    assert (status["product"], status["category"]) == ("deposit_payment", "card.fraud")

@@ -19,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from activities.deadlines import Deadlines
-from complaints.domain.models import EscalationNotice, Intake, Outcome, Record, Repeat
+from complaints.domain.models import Delivery, DeliveryOutcome, EscalationNotice, Intake, Outcome, Record, Repeat
 from complaints.domain.policy import Policy
 from complaints.domain.workdays import WorkingCalendar
 from complaints.intake import file_complaint
@@ -35,6 +35,7 @@ class Stand:
     archive_up: bool = True
     records: list[Record] = field(default_factory=list)
     alerts: list[EscalationNotice] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
     hand_over: asyncio.Event = field(default_factory=asyncio.Event)
 
     def write(self, record: Record) -> None:
@@ -73,9 +74,20 @@ class Stand:
         async def lift_collection_contact(complaint_id: str, at: datetime) -> None:
             pass
 
+        @activity.defn(name="deliver_notice")
+        async def deliver_notice(delivery: Delivery) -> DeliveryOutcome:
+            self.deliveries.append(delivery)
+            return DeliveryOutcome(complaint_id=delivery.complaint_id, seq=delivery.seq, kind=delivery.kind,
+                                   status="sent", channel="email", attempts=1, at=datetime.now())
+
+        @activity.defn(name="record_delivery")
+        async def record_delivery(outcome: DeliveryOutcome) -> None:
+            if not self.archive_up:
+                raise ApplicationError("archive unreachable")
+
         return [Deadlines(Policy(), WorkingCalendar()).plan_deadlines, archive_receipt, archive_record,
                 alert_emergency_team, hand_over_repeat, close_emergency_case, suspend_collection_contact,
-                lift_collection_contact]
+                lift_collection_contact, deliver_notice, record_delivery]
 
 
 @pytest.fixture
@@ -107,6 +119,8 @@ async def test_an_archive_outage_never_holds_back_the_emergency_alert(env, clien
 
     await until(lambda: bool(stand.alerts), "the emergency team alerted while the archive is down")
     assert stand.alerts[0].escalation.source.value == "urgent_assessment"
+    await until(lambda: {d.kind for d in stand.deliveries} >= {"acknowledgement", "emergency"},
+                "the complainant and the team told while the archive is down")
     assert stand.records == [], "the archive really was down"
 
     stand.archive_up = True  # the archive returns: the record catches up, nothing was dropped

@@ -14,7 +14,7 @@ from complaints.domain.models import (
 )
 from tests.workflows.conftest import BODY
 from workflows import visibility
-from workflows.visibility import BREACHED, CATEGORY, ESCALATED, NEXT_DEADLINE, PAUSED, SEVERITY, STAGE
+from workflows.visibility import BREACHED, CATEGORY, CODES, ESCALATED, NEXT_DEADLINE, PAUSED, SEVERITY, STAGE
 
 RECEIVED = datetime(2026, 11, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
 
@@ -36,6 +36,15 @@ def test_search_attributes_follow_the_status():
     assert values[PAUSED] is True and values[NEXT_DEADLINE] == RECEIVED + timedelta(days=15)
     closed = visibility.search_attributes(status(stage="closed", next_deadline=None))
     assert closed[NEXT_DEADLINE] is None and closed[BREACHED] is False
+    assert closed[CODES] is None  # no codes yet: the attribute stays unset
+    coded = visibility.search_attributes(status(code_a="01032", code_b="0202"))
+    assert coded[CODES] == ["A:01032", "B:0202"]
+
+
+def test_current_details_show_the_regulators_codes():
+    assert "**Codes (JR/T 0169-2018):** none yet" in visibility.current_details(status())
+    details = visibility.current_details(status(code_a="01032", code_b="0202", code_c="03"))
+    assert "**Codes (JR/T 0169-2018):** A:01032 · B:0202 · C:03" in details
 
 
 def test_current_details_tell_stage_next_deadline_holder_and_every_deadlines_state():

@@ -1,0 +1,1 @@
+"""Notices as people read them: templates and the channels that carry them."""
