@@ -10,6 +10,7 @@ where other routers are included.
 # No `from __future__ import annotations`: FastAPI reads the per-action body types at runtime.
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Any
@@ -36,7 +37,6 @@ from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 from complaints.api import examples
 from complaints.api.auth import ROLES, Caller, parse_keys, require
@@ -354,6 +354,18 @@ async def _desk_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=STATUS_OF.get(type(exc), 409))
 
 
+def _documented_methods(request: Request) -> list[str]:
+    """The methods the OpenAPI schema documents for the request's path (the router's own answer
+    names only the first route's, and a catch-all route would add methods no client may use), and
+    OPTIONS under /codec, where the codec answers the Web UI's CORS preflight."""
+    paths = request.app.openapi()["paths"]
+    found = {method.upper() for template, operations in paths.items()
+             if re.fullmatch(re.sub(r"\{[^/]+?\}", "[^/]+", template), request.url.path) for method in operations}
+    if request.url.path.startswith("/codec/"):
+        found.add("OPTIONS")
+    return [method for method in METHODS if method in found]
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Starlette's answers, with a 405's `Allow` naming every method the path answers: the
     router names only those of the first route on the path (`OPTIONS /complaints` said `POST`).
@@ -363,10 +375,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
         return _invalid([("body", "holds a value that cannot be read, such as a number of over 4300 digits")])
     if exc.status_code == 405:
-        routes = request.app.router.routes
-        allowed = [method for method in METHODS if any(
-            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)]
-        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
+        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(_documented_methods(request))}
     return await http_exception_handler(request, exc)
 
 
@@ -426,7 +435,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cases = CaseDesk.of(settings)
     app.state.desk = None
     app.include_router(router)
-    app.include_router(reports_router, dependencies=[Depends(HTTPBearer(auto_error=False))], responses=ERRORS)
+    app.include_router(reports_router, dependencies=[Depends(HTTPBearer(auto_error=False))])
     app.include_router(public)
     app.include_router(codec_router)
     app.include_router(metrics_router)

@@ -27,12 +27,11 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, from_schema
 from schemathesis.engine.events import EngineFinished, FatalError, NonFatalError, ScenarioFinished
 from schemathesis.engine.recorder import CheckNode
-from sqlalchemy import create_engine
 
 from complaints.api.app import create_app
 from complaints.domain.policy import Policy
 from complaints.domain.workdays import WorkingCalendar
-from complaints.infra.archive import Archive
+from complaints.infra.archive import archive_for
 from complaints.infra.migrations import upgrade
 from complaints.infra.settings import Settings
 from complaints.infra.temporal import connect, register_search_attributes
@@ -98,11 +97,11 @@ def _running(settings: Settings, port: int) -> Iterator[None]:
         try:
             client = await connect(settings)
             await register_search_attributes(client, ALL)
-            engine = create_engine(settings.db_url)
-            upgrade(engine)
+            archive = archive_for(settings)
+            upgrade(archive.engine)
             api = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
                                                 log_level="warning"))
-            async with new_worker(client, settings.task_queue, Policy(), WorkingCalendar(), Archive(engine),
+            async with new_worker(client, settings.task_queue, Policy(), WorkingCalendar(), archive,
                                   settings.emergency_team_id):
                 serving = asyncio.create_task(api.serve())
                 while not api.started and not serving.done():
