@@ -1,14 +1,16 @@
 """The HTTP API of contract section 5: thin routes over `complaints.desk.Desk`.
 
-Every failure becomes a clear status (401/403 auth, 404 unknown, 409 wrong stage,
-422 field and reason, 503 Temporal or archive away, 202 for an action no worker has taken
-yet); no input yields a 500 and no answer echoes input values. `create_app()` is also
+Every failure becomes a clear status (401/403 auth, 404 unknown, 409 wrong stage, 413 too
+large, 422 field and reason, 503 Temporal or archive away, 202 for an action no worker has
+taken yet), each declared in the route's OpenAPI `responses` with its body's model
+(`complaints.api.errors`); no input yields a 500 and no answer echoes input values. `create_app()` is also
 where other routers are included.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the per-action body types at runtime.
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Any
@@ -27,17 +29,20 @@ from fastapi import (
     Response,
     UploadFile,
 )
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from complaints.api import examples
 from complaints.api.auth import ROLES, Caller, parse_keys, require
 from complaints.api.codec import codec_router
+from complaints.api.errors import answers
+from complaints.api.limits import BodyGuard
 from complaints.api.reports import reports_router
 from complaints.casefile import CaseDesk
 from complaints.api.gauges import Scan
@@ -82,6 +87,7 @@ from complaints.infra.temporal import codec_for, connect
 from complaints.readiness import failing, readiness
 
 RECONNECT_SECONDS = 2.0
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 READERS = ("handler", "manager", "emergency", "auditor")
 CASE_READERS = ("handler", "manager", "auditor")
 """Who may read a complaint's personal data: those who handle, supervise or audit it."""
@@ -127,18 +133,13 @@ def get_desk(request: Request) -> Desk:
 
 
 DeskDep = Annotated[Desk, Depends(get_desk)]
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "missing or unknown API key"},
-    403: {"description": "the key's role may not do this"},
-    404: {"description": "no such complaint"},
-    422: {"description": "bad input: `{\"detail\": [{\"field\", \"reason\"}]}`"},
-}
-
-router = APIRouter(dependencies=[Depends(HTTPBearer(auto_error=False))], responses=ERRORS)
+router = APIRouter(dependencies=[Depends(HTTPBearer(auto_error=False))], responses=answers(401, 403, 422, 503))
+"""Every route here needs a key (401, 403), may refuse its input (422) and needs Temporal (503)."""
 
 
 @router.post("/complaints", status_code=201, response_model=FiledOut, tags=["intake"],
-             responses={200: {"model": FiledOut, "description": "already filed under this channel and external_ref"}})
+             responses={200: {"model": FiledOut, "description": "already filed under this channel and external_ref"},
+                        **answers(413)})
 async def file(desk: DeskDep, _: Annotated[Any, Depends(require("channel"))],
                intake: Annotated[Intake, Body(openapi_examples=examples.INTAKE)]) -> JSONResponse:
     """File a complaint; the same (`channel`, `external_ref`) always returns the same complaint."""
@@ -154,13 +155,13 @@ async def list_complaints(desk: DeskDep, _: Annotated[Any, Depends(require(*READ
     return await desk.list(filters)
 
 
-@router.get("/complaints/{complaint_id}", response_model=ComplaintStatus, tags=["complaints"])
+@router.get("/complaints/{complaint_id}", response_model=ComplaintStatus, tags=["complaints"], responses=answers(404))
 async def status(complaint_id: str, desk: DeskDep, _: Annotated[Any, Depends(require(*ROLES))]) -> ComplaintStatus:
     """The complaint's `status` query: stage, deadlines, escalations, history; no personal data."""
     return await desk.status(complaint_id)
 
 
-@router.get("/complaints/{complaint_id}/case", response_model=CaseFile, tags=["case file"])
+@router.get("/complaints/{complaint_id}/case", response_model=CaseFile, tags=["case file"], responses=answers(404))
 async def case(complaint_id: str, request: Request, who: Annotated[Caller, Depends(require(*CASE_READERS))]
                ) -> CaseFile:
     """The case file from the archive: text, subject, requested remedy, the complainant's contact
@@ -168,7 +169,8 @@ async def case(complaint_id: str, request: Request, who: Annotated[Caller, Depen
     return await request.app.state.cases.read(complaint_id, who.name, "GET /complaints/{id}/case")
 
 
-@router.post("/complaints/{complaint_id}/legal-hold", response_model=LegalHold, tags=["case file"])
+@router.post("/complaints/{complaint_id}/legal-hold", response_model=LegalHold, tags=["case file"],
+             responses=answers(404, 413))
 async def legal_hold(complaint_id: str, request: Request, _: Annotated[Any, Depends(require("manager"))],
                      body: LegalHold) -> LegalHold:
     """A manager puts the complaint under legal hold (`held: true`), so retention never erases it, or
@@ -177,8 +179,8 @@ async def legal_hold(complaint_id: str, request: Request, _: Annotated[Any, Depe
 
 
 @router.post("/complaints/{complaint_id}/evidence", status_code=201, response_model=list[EvidenceRef],
-             tags=["case file"], responses={413: {"description": f"a file over {MAX_BYTES} bytes"},
-                                            415: {"description": f"not one of: {ACCEPTED}"}})
+             tags=["case file"], responses=answers(404, 413, 415, _413=f"a file over {MAX_BYTES} bytes",
+                                                   _415=f"not one of: {ACCEPTED}"))
 async def upload(complaint_id: str, request: Request, files: Annotated[list[UploadFile], File()],
                  who: Annotated[Caller, Depends(require(*UPLOADERS))]) -> list[EvidenceRef]:
     """Evidence files, each up to 50 MB, their type sniffed from their contents: kept sealed, by SHA-256
@@ -188,7 +190,8 @@ async def upload(complaint_id: str, request: Request, files: Annotated[list[Uplo
 
 
 @router.get("/complaints/{complaint_id}/evidence/{sha256}", tags=["case file"], response_class=Response,
-            responses={200: {"content": {"application/octet-stream": {}}, "description": "the file as it was sent"}})
+            responses={200: {"content": {"application/octet-stream": {}}, "description": "the file as it was sent"},
+                       **answers(404)})
 async def download(complaint_id: str, sha256: str, request: Request,
                    who: Annotated[Caller, Depends(require(*CASE_READERS))]) -> Response:
     """An evidence file with its original name and type; the read is recorded like a case file's."""
@@ -199,7 +202,8 @@ async def download(complaint_id: str, sha256: str, request: Request,
         "Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(ref.name)}"})
 
 
-@router.post("/complaints/{complaint_id}/escalate", status_code=202, response_model=Accepted, tags=["escalation"])
+@router.post("/complaints/{complaint_id}/escalate", status_code=202, response_model=Accepted, tags=["escalation"],
+             responses=answers(404, 409, 413, _409="the complaint is closed"))
 async def escalate(complaint_id: str, desk: DeskDep, _: Annotated[Any, Depends(require("manager"))],
                    body: Annotated[Escalate, Body(openapi_examples={"manager": {"value": examples.ESCALATE}})]
                    ) -> Accepted:
@@ -227,7 +231,7 @@ def _action_route(action: str, model: type[Strict]) -> None:
                    "The answer's `Idempotency-Key` header is the key it ran under (a new one if none was sent).")
     router.add_api_route(f"/complaints/{{complaint_id}}/{action}", act, methods=["POST"], name=action,
                          response_model=ComplaintStatus, tags=["handler actions"],
-                         responses={409: {"description": "the stage does not accept this action"}, **QUEUED})
+                         responses={**answers(404, 409, 413), **QUEUED})
 
 
 for _action, _model in ACTION_INPUTS.items():
@@ -235,7 +239,7 @@ for _action, _model in ACTION_INPUTS.items():
 
 
 @router.get("/complaints/{complaint_id}/updates/{idempotency_key}", response_model=ComplaintStatus,
-            tags=["handler actions"], responses={409: {"description": "the action was refused"}, **QUEUED})
+            tags=["handler actions"], responses={**answers(404, 409, _409="the action was refused"), **QUEUED})
 async def update_outcome(complaint_id: str, idempotency_key: str, desk: DeskDep,
                          _: Annotated[Any, Depends(require(*READERS))]) -> ComplaintStatus:
     """The outcome of the action sent with this `Idempotency-Key`: the status it answered, 409 its
@@ -256,7 +260,9 @@ async def cases(desk: DeskDep, _: Annotated[Any, Depends(require("emergency", "m
     return await desk.open_cases()
 
 
-@router.post("/emergency/cases/{complaint_id}/acknowledge", response_model=OpenCase, tags=["emergency team"])
+@router.post("/emergency/cases/{complaint_id}/acknowledge", response_model=OpenCase, tags=["emergency team"],
+             responses=answers(404, 409, 413, _404="not an open emergency case",
+                               _409="the emergency team refused it"))
 async def acknowledge(complaint_id: str, desk: DeskDep, _: Annotated[Any, Depends(require("emergency"))],
                       body: Annotated[Lead, Body(openapi_examples={"lead": {"value": examples.ACKNOWLEDGE}})]
                       ) -> OpenCase:
@@ -348,6 +354,31 @@ async def _desk_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=STATUS_OF.get(type(exc), 409))
 
 
+def _documented_methods(request: Request) -> list[str]:
+    """The methods the OpenAPI schema documents for the request's path (the router's own answer
+    names only the first route's, and a catch-all route would add methods no client may use), and
+    OPTIONS under /codec, where the codec answers the Web UI's CORS preflight."""
+    paths = request.app.openapi()["paths"]
+    found = {method.upper() for template, operations in paths.items()
+             if re.fullmatch(re.sub(r"\{[^/]+?\}", "[^/]+", template), request.url.path) for method in operations}
+    if request.url.path.startswith("/codec/"):
+        found.add("OPTIONS")
+    return [method for method in METHODS if method in found]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's answers, with a 405's `Allow` naming every method the path answers: the
+    router names only those of the first route on the path (`OPTIONS /complaints` said `POST`).
+    A body FastAPI's parser gave up on other than as invalid JSON (a number of more than 4,300
+    digits, which Python refuses to read) is bad input like any other: 422 naming the body."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+        return _invalid([("body", "holds a value that cannot be read, such as a number of over 4300 digits")])
+    if exc.status_code == 405:
+        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(_documented_methods(request))}
+    return await http_exception_handler(request, exc)
+
+
 async def _unacceptable(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Unacceptable)
     return JSONResponse({"detail": str(exc)}, status_code=exc.status)
@@ -359,40 +390,6 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 # --- the app -----------------------------------------------------------------------------
-
-BODY_LIMIT = 1_000_000
-"""Bytes a complaint or action body may have: ten times the largest valid one, far from exhausting memory."""
-UPLOAD_LIMIT = MAX_BYTES + BODY_LIMIT
-"""Bytes an evidence upload may have: one largest file and its multipart framing."""
-
-
-class BodyLimit:
-    """Refuse oversized bodies on the complaint routes (413) before they are read into memory."""
-
-    def __init__(self, app: ASGIApp, limit: int = BODY_LIMIT, paths: tuple[str, ...] = ("/complaints", "/emergency")):
-        self.app, self.limit, self.paths = app, limit, paths
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.paths):
-            return await self.app(scope, receive, send)
-        limit = UPLOAD_LIMIT if scope["path"].endswith("/evidence") else self.limit
-        too_large = f"request body over {limit} bytes" + (
-            f" (each evidence file may have {MAX_BYTES})" if limit == UPLOAD_LIMIT else "")
-        declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > limit:
-            return await JSONResponse({"detail": too_large}, status_code=413)(scope, receive, send)
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise HTTPException(413, too_large)
-            return message
-
-        await self.app(scope, counted, send)
-
 
 
 async def _connect(app: FastAPI, settings: Settings) -> bool:
@@ -438,15 +435,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cases = CaseDesk.of(settings)
     app.state.desk = None
     app.include_router(router)
-    app.include_router(reports_router, dependencies=[Depends(HTTPBearer(auto_error=False))], responses=ERRORS)
+    app.include_router(reports_router, dependencies=[Depends(HTTPBearer(auto_error=False))])
     app.include_router(public)
     app.include_router(codec_router)
     app.include_router(metrics_router)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(DeskError, _desk_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Unacceptable, _unacceptable)
     app.add_exception_handler(Exception, _unexpected)
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyGuard)
     app.state.metrics = CollectorRegistry()
     app.state.scan = Scan(app.state.metrics, Policy.load(settings.policy_file).warning_at)
     app.add_middleware(RequestMetrics, registry=app.state.metrics)  # outermost: it sees 413s too

@@ -8,6 +8,9 @@ dev server's `--ui-codec-endpoint`, or each user's own codec setting in the UI) 
 with that key's role. Handler, manager, emergency and auditor keys may decode; only a
 manager's may encode, since encoding is how the UI writes (a signal typed into it).
 
+A call is bounded before it is read (`complaints.api.limits`): 4 MB, 32 levels of nesting;
+its body and answer are declared in the OpenAPI schema (`PAYLOADS`) like any route's.
+
 CORS lives here, on these routes only: the Web UI's origin may POST with Content-Type,
 X-Namespace and Authorization; the preflight needs no key. The rest of the API stays
 same-origin.
@@ -26,6 +29,7 @@ from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
 from temporalio.api.common.v1 import Payloads
 
 from complaints.api.auth import caller
+from complaints.api.errors import answers
 from complaints.infra.codec import EncryptionCodec
 from complaints.infra.settings import Settings
 from complaints.infra.temporal import codec_for
@@ -34,6 +38,24 @@ DECODERS = ("handler", "manager", "emergency", "auditor")
 ENCODERS = ("manager",)
 ALLOWED_HEADERS = "Content-Type, X-Namespace, Authorization"
 MAX_PAYLOADS = 10_000
+BASE64 = {"type": "string", "contentEncoding": "base64"}
+PAYLOADS: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"payloads": {"type": "array", "maxItems": MAX_PAYLOADS, "items": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"metadata": {"type": "object", "additionalProperties": BASE64}, "data": BASE64},
+    }}},
+}
+"""Temporal's `Payloads` as the remote codec protocol writes them (protobuf JSON: bytes in base64)."""
+CODEC_CALL: dict[str, Any] = {
+    "openapi_extra": {"requestBody": {"required": True, "content": {"application/json": {"schema": PAYLOADS}}}},
+    "responses": {200: {"description": "the payloads, decoded or encoded, in the order sent",
+                        "content": {"application/json": {"schema": PAYLOADS}}},
+                  **answers(400, 401, 403, 413, 422)},
+}
+"""What the OpenAPI schema says of each codec call: its body, its answer and its refusals."""
 
 
 def ui_origins(settings: Settings) -> frozenset[str]:
@@ -110,8 +132,8 @@ async def _payloads(request: Request) -> Payloads:
             raise ParseError("expected an object")
         payloads = ParseDict(body, Payloads())
     except (ValueError, ParseError):
-        raise HTTPException(422,
-                            'body: expected {"payloads": [{"metadata": {...}, "data": "<base64>"}]}') from None
+        raise HTTPException(422, [{"field": "body", "reason": 'expected {"payloads": [{"metadata": {...}, '
+                                                            '"data": "<base64>"}]}'}]) from None
     if len(payloads.payloads) > MAX_PAYLOADS:
         raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"payloads: at most {MAX_PAYLOADS} a call")
     return payloads
@@ -136,24 +158,24 @@ async def _encode(request: Request, role: str) -> Response:
     return _answer(await _codec(request).encode((await _payloads(request)).payloads))
 
 
-@codec_router.post("/decode")
+@codec_router.post("/decode", **CODEC_CALL)
 async def decode(request: Request, role: str = Depends(by_header)) -> Response:
     """Decrypt payloads for a reader (handler, manager, emergency, auditor)."""
     return await _decode(request, role)
 
 
-@codec_router.post("/encode")
+@codec_router.post("/encode", **CODEC_CALL)
 async def encode(request: Request, role: str = Depends(by_header)) -> Response:
     """Encrypt payloads, e.g. a signal typed into the Web UI, with the current key (managers only)."""
     return await _encode(request, role)
 
 
-@codec_router.post("/k/{key}/decode", include_in_schema=False)
+@codec_router.post("/k/{key}/decode", include_in_schema=False, **CODEC_CALL)
 async def decode_for_ui(request: Request, role: str = Depends(by_path)) -> Response:
     return await _decode(request, role)
 
 
-@codec_router.post("/k/{key}/encode", include_in_schema=False)
+@codec_router.post("/k/{key}/encode", include_in_schema=False, **CODEC_CALL)
 async def encode_for_ui(request: Request, role: str = Depends(by_path)) -> Response:
     return await _encode(request, role)
 

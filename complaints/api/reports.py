@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from complaints.api.auth import require
+from complaints.api.errors import answers
 from complaints.desk import Invalid, Unavailable
 from complaints.infra.db import engine_for
 from complaints.infra.migrations import SchemaBehind, require_current_schema
@@ -29,7 +30,8 @@ class ReturnFormat(StrEnum):
 reports_router = APIRouter(tags=["reports"])
 
 
-@reports_router.get("/reports/regulatory", responses={200: {"content": {"text/csv": {}, XLSX: {}}}})
+@reports_router.get("/reports/regulatory", responses={200: {"content": {"text/csv": {}, XLSX: {}}},
+                                                      **answers(401, 403, 422, 503)})
 async def regulatory_return(request: Request, _: Annotated[Any, Depends(require("manager", "auditor"))],
                             quarter: Annotated[str, Query(examples=["2026Q4"], description="e.g. 2026Q4")],
                             format: ReturnFormat = ReturnFormat.json) -> Response:  # noqa: A002 - the contract's name

@@ -11,7 +11,19 @@ from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 
 class Channel(StrEnum):
@@ -163,12 +175,22 @@ def _aware(value: datetime) -> datetime:
     return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-Moment = Annotated[datetime, AfterValidator(_aware)]
+def _not_a_number(value: Any) -> Any:
+    """A time is written as ISO 8601: pydantic would read a bare number as seconds since 1970."""
+    if isinstance(value, int | float):
+        raise ValueError("must be an ISO 8601 time such as 2026-11-24T09:30:00+08:00, not a number")
+    return value
+
+
+Moment = Annotated[datetime, BeforeValidator(_not_a_number), AfterValidator(_aware)]
 
 
 class Strict(BaseModel):
     """Input models refuse unknown fields (a typo must not be silently dropped) and NUL
-    characters (PostgreSQL cannot store them: the archive write would retry forever). A field's
+    characters (PostgreSQL cannot store them: the archive write would retry forever). Their flags
+    and numbers are strict types (`StrictBool`: `true`/`false` only, `StrictInt`: not `"5"` nor
+    `5.0`), field by field, so every way in (API, `complaints act`, batch files) reads a field the
+    same way while times still parse from the ISO text Temporal's converter hands over. A field's
     docstring is its description, for the API docs and `complaints act ACTION --help`."""
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
@@ -289,7 +311,7 @@ class Assess(Coded):
     product: Product | None = None
     """The handler's correction of the proposed product; unset keeps it."""
     respondent: Respondent | None = None
-    interim_measure: bool = False
+    interim_measure: StrictBool = False
     """Collection complaints: suspend collection contact with the customer until the complaint closes."""
     note: ShortText | None = None
 
@@ -298,7 +320,7 @@ class Investigate(Coded):
     handler: Actor
     findings: LongText
     root_cause: ShortText
-    substantiated: bool
+    substantiated: StrictBool
     """Whether the complaint was found justified."""
     evidence: Evidence = []
     """References to the evidence examined: file names, record ids."""
@@ -309,7 +331,7 @@ class ProposeSolution(Strict):
     plan: LongText
     remedies: Annotated[list[ShortText], Field(min_length=1, max_length=20)]
     """What the firm offers the complainant, one entry each."""
-    amount: Annotated[float, Field(ge=0, le=1e12)] | None = None
+    amount: Annotated[float, Field(ge=0, le=1e12, strict=True)] | None = None
     """The sum offered, if any."""
 
 
@@ -320,16 +342,16 @@ class RecordExecution(Strict):
 
 class RecordFeedback(Strict):
     handler: Actor
-    accepted: bool
+    accepted: StrictBool
     """Whether the complainant accepted the solution; a rejection goes back to solution."""
     comment: ShortText | None = None
 
 
 class RecordRevisit(Strict):
     handler: Actor
-    reached: bool
+    reached: StrictBool
     """Whether the complainant was reached at the revisit."""
-    satisfaction: Annotated[int, Field(ge=1, le=5)] | None = None
+    satisfaction: Annotated[StrictInt, Field(ge=1, le=5)] | None = None
     """The complainant's score, 1 (poor) to 5, only when reached."""
     comment: ShortText | None = None
 
@@ -358,7 +380,7 @@ class Extend(Strict):
     approver_role: ApproverRole
     """manager for a first extension (to at most 30 days from receipt), senior_manager for a second (60)."""
     reason: ShortText
-    days: Annotated[int, Field(ge=1, le=60)]
+    days: Annotated[StrictInt, Field(ge=1, le=60)]
     """How many days the decision deadline moves."""
 
 
@@ -469,7 +491,7 @@ class ComplaintStatus(Public, BaseModel):
     handler: str | None = None
     handlers: list[str] = []
     respondent: Respondent | None = None
-    interim_measure: bool = False
+    interim_measure: StrictBool = False
     satisfaction: int | None = None
     reached: bool | None = None
     paused: bool = False
@@ -554,7 +576,7 @@ class ArchiveFacts(BaseModel):
     outcome: Outcome | None = None
     handlers: list[str] = []
     escalated: bool = False
-    interim_measure: bool = False
+    interim_measure: StrictBool = False
     reached: bool | None = None
     satisfaction: int | None = None
     reopen_count: int = 0

@@ -40,6 +40,7 @@ from temporalio.converter import (
 
 from complaints.domain.models import Public, PublicText
 from complaints.infra.metrics import count, process_meter
+from complaints.infra.nesting import nests_deeper
 from complaints.infra.settings import SettingError
 
 ENCRYPTED = b"binary/encrypted"
@@ -270,6 +271,8 @@ def _rewrite_fields(payload: Payload, change: Callable[[str], str]) -> Payload:
             return [walk(v) for v in value]
         return value
 
+    if nests_deeper(payload.data):
+        return payload  # not a value of ours: walking it could exhaust the stack
     try:
         value = json.loads(payload.data)
     except ValueError:
