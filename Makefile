@@ -19,8 +19,8 @@ key: $(STAMP)  # the project's codec key (.data/codec.keys), made once when none
 run: install
 	$(PY) -m complaints.devstack
 
-test: install
-	$(PY) -m pytest -q
+test: install  # two files at a time (each file's tests together, sharing its fixtures)
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 test-faults: install
 	$(PY) -m pytest -q -m faults -p no:cacheprovider

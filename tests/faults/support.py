@@ -50,7 +50,7 @@ class WorkerProcess(Proc):
 
 def worker_env(address: str, db_url: str, task_queue: str, codec_keys: str, policy: Path | None = None) -> dict:
     env = {"TEMPORAL_ADDRESS": address, "COMPLAINTS_DB_URL": db_url, "COMPLAINTS_TASK_QUEUE": task_queue,
-           "COMPLAINTS_CODEC_KEYS": codec_keys}
+           "COMPLAINTS_CODEC_KEYS": codec_keys, "COMPLAINTS_FIRM_NAME": "示例消费金融有限公司"}  # letters name the firm
     if policy:
         env["COMPLAINTS_POLICY_FILE"] = str(policy)
     return env
