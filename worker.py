@@ -13,6 +13,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
@@ -35,7 +36,7 @@ from complaints.infra.evidence import EvidenceStore, Folder
 from complaints.infra.metrics import metrics_runtime
 from complaints.infra.migrations import SchemaBehind, require_current_schema
 from complaints.infra.settings import SettingError, Settings, unconfigured_channels
-from complaints.infra.temporal import codec_for, connect
+from complaints.infra.temporal import codec_for, connect, register_search_attributes
 from complaints.infra.worker_page import loopback_address, open_page
 from complaints.notices.render import Templates
 from complaints.readiness import readiness
@@ -43,6 +44,7 @@ import workflows
 from workflows.complaint import ComplaintWorkflow
 from workflows.emergency import EmergencyTeamWorkflow
 from workflows.retention import RetentionWorkflow
+from workflows.visibility import ALL
 
 
 def load_calendar(holiday_file: str | None) -> WorkingCalendar:
@@ -94,6 +96,20 @@ def new_worker(
     )
 
 
+async def search_attributes_registered(client: Client) -> None:
+    """Register the search attributes the workflows upsert that the namespace lacks (as `complaints
+    setup` does): a release's new attribute on a namespace set up before it would otherwise fail
+    every workflow task. Where this worker may not register them, it says so and goes on."""
+    try:
+        added = await register_search_attributes(client, ALL)
+    except RPCError as err:
+        logs.log.warning("search attributes not checked: run `complaints setup` with an administrator's "
+                         "credentials if the namespace lacks any", status=err.status.name)
+        return
+    if added:
+        logs.log.info("search attributes registered", added=added)
+
+
 async def main() -> int:
     logs.configure()
     tracing.from_env("complaintflow-worker")
@@ -118,6 +134,7 @@ async def main() -> int:
     except RuntimeError as err:  # the SDK's connection failure
         print(f"worker not started: cannot reach Temporal at {settings.temporal_address}: {err}", file=sys.stderr)
         return 2
+    await search_attributes_registered(client)
     postman = Postman(channels, Templates(settings.templates_dir), archive)
     worker = new_worker(client, settings.task_queue, policy, calendar, archive, postman=postman,
                         evidence=Folder(settings.evidence_dir))

@@ -2,6 +2,7 @@
 
     python bench/contract.py                          # 1,000 fuzzed examples per operation, every role
     python bench/contract.py --examples 100 --role handler
+    python bench/contract.py --operations 'evidence|/case'   # only the operations matching a regex
 
 The same run as `tests/integration/test_api_contract.py` (`tests/integration/contract.py`:
 the real app on a free port, a worker, a dev server of its own), with `--examples` fuzzed cases
@@ -29,6 +30,7 @@ def main() -> int:
     parser.add_argument("--examples", type=int, default=1000, help="fuzzed cases per operation (default 1000)")
     parser.add_argument("--role", action="append", choices=list(ROLE_KEYS), help="only this role (repeatable)")
     parser.add_argument("--seed", type=int, default=16)
+    parser.add_argument("--operations", help="only operations whose `METHOD /path` matches this regex")
     args = parser.parse_args()
     logs.configure()
     failed = 0
@@ -36,7 +38,7 @@ def main() -> int:
         print(f"{'role':<10} {'cases':>8} {'failures':>8} {'seconds':>8}", flush=True)
         for role in args.role or ROLE_KEYS:
             started = time.perf_counter()
-            tally = run(url, role, args.examples, seed=args.seed)
+            tally = run(url, role, args.examples, operations=args.operations, seed=args.seed)
             print(f"{role:<10} {tally.cases:>8} {len(tally.failures):>8} {time.perf_counter() - started:>8.0f}",
                   flush=True)
             for failure in tally.failures:

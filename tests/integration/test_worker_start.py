@@ -43,3 +43,27 @@ def test_a_worker_with_unusable_configuration_says_why_and_exits(tmp_path, ready
                                   **{"COMPLAINTS_CODEC_KEYS": TEST_KEY, **settings}))
     assert run.returncode == 2
     assert says in run.stderr and "Traceback" not in run.stderr
+
+
+async def test_a_worker_registers_the_search_attributes_a_namespace_lacks(tmp_path, ready_db):
+    """A namespace set up before a release that added an attribute (`ComplaintCodes`) would fail every
+    workflow task that upserts it: the worker adds what is missing, as `complaints setup` does."""
+    from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+
+    from tests.devserver import DevServer, free_port
+    from tests.faults.support import WorkerProcess, ready_client, worker_env
+    from tests.conftest import binary
+    from workflows.visibility import ALL
+
+    server = DevServer(f"127.0.0.1:{free_port()}", None, tmp_path / "temporal.db").start(
+        binary("temporal"), search_attributes=False)
+    worker = WorkerProcess(worker_env(server.address, ready_db, "bare", TEST_KEY), tmp_path / "worker.log")
+    try:
+        worker.start()
+        client = await ready_client(server.address)
+        known = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=client.namespace))
+        assert {key.name for key in ALL} <= set(known.custom_attributes)
+    finally:
+        worker.kill()
+        server.stop()
