@@ -37,6 +37,7 @@ from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 
 from complaints.api import examples
 from complaints.api.auth import ROLES, Caller, parse_keys, require
@@ -366,14 +367,21 @@ def _documented_methods(request: Request) -> list[str]:
     return [method for method in METHODS if method in found]
 
 
+UNPARSED = "There was an error parsing the body"
+"""FastAPI's 400 for a body its parsers gave up on (Starlette's for a multipart body carries the
+MultiPartException it met)."""
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Starlette's answers, with a 405's `Allow` naming every method the path answers: the
     router names only those of the first route on the path (`OPTIONS /complaints` said `POST`).
     A body FastAPI's parser gave up on other than as invalid JSON (a number of more than 4,300
-    digits, which Python refuses to read) is bad input like any other: 422 naming the body."""
+    digits, which Python refuses to read; a malformed multipart upload) is bad input like any
+    other: 422 naming the body."""
     assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
-        return _invalid([("body", "holds a value that cannot be read, such as a number of over 4300 digits")])
+    if exc.status_code == 400 and (exc.detail == UNPARSED or isinstance(exc.__context__, MultiPartException)):
+        return _invalid([("body", "holds a value that cannot be read, such as a number of over 4300 digits"
+                          if isinstance(exc.__cause__, ValueError) else "is not well-formed multipart form data")])
     if exc.status_code == 405:
         exc.headers = {**(exc.headers or {}), "Allow": ", ".join(_documented_methods(request))}
     return await http_exception_handler(request, exc)

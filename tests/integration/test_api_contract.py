@@ -198,3 +198,12 @@ async def test_a_number_too_long_to_read_is_422_naming_the_body(offline_http: ht
     answer = await offline_http.post(path, content=b'{"handler": ' + b"9" * 5000 + b"}",
                                      headers={"Content-Type": "application/json"})
     assert answer.status_code == 422 and answer.json()["detail"][0]["field"] == "body"
+
+
+async def test_a_malformed_multipart_upload_is_422_naming_the_body(offline_http: httpx.AsyncClient) -> None:
+    """The long run found a broken multipart body answered an undocumented 400."""
+    answer = await offline_http.post("/complaints/C1/evidence", content=b"--x\r\nno headers, no end",
+                                     headers={"Content-Type": "multipart/form-data; boundary=x",
+                                              "Authorization": "Bearer " + ROLE_KEYS["handler"]})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["field"] == "body"
