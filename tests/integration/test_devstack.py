@@ -47,35 +47,40 @@ def test_make_run_starts_everything_with_demo_complaints_and_stops_cleanly_twice
         env.pop(own, None)
     for attempt in (1, 2):
         process, lines = run_stack(env)
-        output = "".join(lines)
-        assert f"http://localhost:{ports['ui']}" in output and f"http://localhost:{ports['api']}" in output
-        handler_key = next(line.split()[1] for line in lines if line.strip().startswith("handler "))
-        ids = next(line for line in lines if "demo complaints:" in line).split(":", 1)[1].split(", ")
-        assert len(ids) == 6
-        status, body = get(f"http://127.0.0.1:{ports['api']}/complaints/{ids[2].strip()}", handler_key)
-        assert status == 200 and body["stage"] == "solution"
-        maildir = next(line.split()[1] for line in lines if line.strip().startswith("mail "))
-        assert maildir == str(tmp_path / "data" / "mail" / "new") + "/"
-        acknowledged = f"Message-ID: <{ids[2].strip()}-1-acknowledgement@localhost>"
-        deadline = time.time() + 30  # the demo's e-mail complainant's acknowledgement, in the sink's Maildir
-        while not any(acknowledged in m.read_text(errors="replace") for m in Path(maildir).glob("*")):
-            assert time.time() < deadline, f"no acknowledgement in {maildir}"
-            time.sleep(0.2)
-        assert get(f"http://127.0.0.1:{ports['api']}/healthz")[0] == 200
-        worker_metrics = f"http://127.0.0.1:{ports['metrics']}/metrics"
-        assert worker_metrics in output and f"API http://localhost:{ports['api']}/metrics" in output
-        with urllib.request.urlopen(worker_metrics, timeout=10) as page:
-            text = page.read().decode()
-        assert "temporal_workflow_task_queue_poll_succeed_total{" in text
-        assert get(f"http://127.0.0.1:{ports['metrics']}/readyz") == (200, {
-            "ready": True, "failing": [], "checks": {
-                "temporal": "ok", "archive": "ok", "codec": "ok", "worker": "ok",  # mail goes to the local sink:
-                "notices": "pending: channel not configured (COMPLAINTS_SMS_WEBHOOK_URL, "
-                           "COMPLAINTS_EMERGENCY_WEBHOOK_URL)"}})
-        if attempt == 1:  # the second run finds the demo complaints filed: replayed, not received again
-            assert "complaints_received_total{" in text
-        with urllib.request.urlopen(f"http://127.0.0.1:{ports['ui']}/", timeout=10) as ui:
-            assert ui.status == 200
+        try:
+            output = "".join(lines)
+            assert f"http://localhost:{ports['ui']}" in output and f"http://localhost:{ports['api']}" in output
+            handler_key = next(line.split()[1] for line in lines if line.strip().startswith("handler "))
+            ids = next(line for line in lines if "demo complaints:" in line).split(":", 1)[1].split(", ")
+            assert len(ids) == 6
+            status, body = get(f"http://127.0.0.1:{ports['api']}/complaints/{ids[2].strip()}", handler_key)
+            assert status == 200 and body["stage"] == "solution"
+            maildir = next(line.split()[1] for line in lines if line.strip().startswith("mail "))
+            assert maildir == str(tmp_path / "data" / "mail" / "new") + "/"
+            acknowledged = f"Message-ID: <{ids[2].strip()}-1-acknowledgement@localhost>"
+            deadline = time.time() + 30  # the demo's e-mail complainant's acknowledgement, in the sink's Maildir
+            while not any(acknowledged in m.read_text(errors="replace") for m in Path(maildir).glob("*")):
+                assert time.time() < deadline, f"no acknowledgement in {maildir}"
+                time.sleep(0.2)
+            assert get(f"http://127.0.0.1:{ports['api']}/healthz")[0] == 200
+            worker_metrics = f"http://127.0.0.1:{ports['metrics']}/metrics"
+            assert worker_metrics in output and f"API http://localhost:{ports['api']}/metrics" in output
+            with urllib.request.urlopen(worker_metrics, timeout=10) as page:
+                text = page.read().decode()
+            assert "temporal_workflow_task_queue_poll_succeed_total{" in text
+            assert get(f"http://127.0.0.1:{ports['metrics']}/readyz") == (200, {
+                "ready": True, "failing": [], "checks": {
+                    "temporal": "ok", "archive": "ok", "codec": "ok", "worker": "ok",  # mail goes to the local sink:
+                    "notices": "pending: channel not configured (COMPLAINTS_SMS_WEBHOOK_URL, "
+                               "COMPLAINTS_EMERGENCY_WEBHOOK_URL)"}})
+            if attempt == 1:  # the second run finds the demo complaints filed: replayed, not received again
+                assert "complaints_received_total{" in text
+            with urllib.request.urlopen(f"http://127.0.0.1:{ports['ui']}/", timeout=10) as ui:
+                assert ui.status == 200
+        except BaseException:  # a failed check must not leave the stack running for later tests
+            os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C: the stack stops every server it started
+            process.wait(60)
+            raise
 
         os.killpg(process.pid, signal.SIGINT)
         assert process.wait(60) == 0, f"attempt {attempt}: make run did not stop cleanly"
