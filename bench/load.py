@@ -267,6 +267,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     policy.write_text('[deadlines]\nassessment = "1h"\n' if args.scale else "", encoding="utf-8")
     env = {"TEMPORAL_ADDRESS": server.address, "COMPLAINTS_DB_URL": db_url, "COMPLAINTS_TASK_QUEUE": queue,
            "COMPLAINTS_CODEC_KEYS": key, "COMPLAINTS_POLICY_FILE": str(policy),
+           "COMPLAINTS_FIRM_NAME": "示例消费金融有限公司",  # as production's compose requires: letters name the firm
            "COMPLAINTS_API_KEYS": f"{CHANNEL_KEY}:channel,{HANDLER_KEY}:handler",
            "BENCH_REFERENCE_QUEUE": ref_queue, "BENCH_REFERENCE_DEADLINE": str(15 * 24 * 3600)}
     results: dict[str, Any] = {"machine": machine(), "started_at": datetime.now(timezone.utc).isoformat(),
