@@ -27,6 +27,8 @@ class Release(IntEnum):
     notices delivered (a delivery activity per notice, started from the alerts lane), a notice
     undelivered for a day escalated to the manager, and the written decision sent on accepted
     feedback, which is when the `decision` deadline is met."""
+    R2027_02 = 4
+    """2027-02: a run records only this release's marker."""
 
 
 def release_of_this_run() -> Release:
@@ -34,6 +36,8 @@ def release_of_this_run() -> Release:
     once, at the run's start. Releases from 2027-01 on are asked newest first, stopping at the
     first found; runs from before it recorded every older marker, which replay must ask for again
     (core refuses a marker nobody asks for), in the order they were asked."""
+    if workflow.patched("release-2027-02"):
+        return Release.R2027_02
     if workflow.patched("release-2027-01"):
         return Release.R2027_01
     if workflow.patched("release-2026-12"):
