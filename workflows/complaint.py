@@ -65,6 +65,7 @@ with workflow.unsafe.imports_passed_through():
         Resume,
         Severity,
         Stage,
+        StatusAnswer,
         Summarize,
         Withdraw,
         explain,
@@ -80,17 +81,18 @@ from . import visibility
 QUICK = {"start_to_close_timeout": timedelta(seconds=30), "retry_policy": RetryPolicy(maximum_attempts=5)}
 
 
-def one_at_a_time(action: Callable[..., Any]) -> Callable[..., Awaitable[ComplaintStatus]]:
+def one_at_a_time(action: Callable[..., Any]) -> Callable[..., Awaitable[StatusAnswer]]:
     """A handler's action, run one at a time (as in the samples' safe message handlers).
 
     An action sent while the deadlines are still being fixed (the first second of a
     complaint's life) waits for the assessment to open; one sent while another is still
     running (a merge awaiting its hand-over) waits its turn. Either is checked again against
     what it finds: a withdrawal that waited for a merge to close the complaint is refused.
+    The answer is the status the action left, sealed in the history (`StatusAnswer`).
     """
 
     @functools.wraps(action)
-    async def handler(self: ComplaintWorkflow, payload: dict) -> ComplaintStatus:
+    async def handler(self: ComplaintWorkflow, payload: dict) -> StatusAnswer:
         waited = self.s.stage is Stage.receipt or self.acting.locked()
         if self.s.stage is Stage.receipt:
             await workflow.wait_condition(lambda: self.s.stage is not Stage.receipt)
@@ -98,7 +100,8 @@ def one_at_a_time(action: Callable[..., Any]) -> Callable[..., Awaitable[Complai
             if waited:
                 self.check(action.__name__, payload)
             result = action(self, payload)
-            return await result if inspect.isawaitable(result) else result
+            status = await result if inspect.isawaitable(result) else result
+            return StatusAnswer.model_construct(status.model_fields_set, **status.__dict__)
 
     return handler
 

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Self
@@ -55,6 +56,13 @@ ids, dates and the rules' own words, never input values: refusals people must re
 the codec (the contract smoke test reads them with the plain `temporal` CLI), and the
 codec's own refusal, which names only a workflow id and a key id."""
 KEY_ID = "encryption-key-id"
+COMPRESS_FROM = 200
+"""Sealed payloads from this many bytes on are compressed first (zlib) when that makes them
+smaller: the history keeps every one, and JSON shrinks to a third."""
+ZLIB = b"\x78"
+"""A zlib stream's first byte; a serialized Payload never starts with it (it would be field
+15, which Payload does not have), so a sealed payload says by itself whether it was compressed
+and those sealed before compression stay readable."""
 VISIBILITY = "complaintflow-visibility"
 KEYS_SETTING = "COMPLAINTS_CODEC_KEYS"
 KEY_FILE_SETTING = "COMPLAINTS_CODEC_KEY_FILE"
@@ -203,8 +211,11 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
             if payload.metadata.get("messageType") == b"temporal.api.sdk.v1.WorkflowMetadata":
                 return untagged  # handler names and the current details, composed without free text
             return _rewrite_fields(untagged, self.seal_text)
+        plain = payload.SerializeToString()
+        if len(plain) >= COMPRESS_FROM and len(packed := zlib.compress(plain, 6)) < len(plain):
+            plain = packed
         nonce = os.urandom(12)
-        sealed = self._keys[self._current].encrypt(nonce, payload.SerializeToString(), self._current.encode())
+        sealed = self._keys[self._current].encrypt(nonce, plain, self._current.encode())
         return Payload(metadata={"encoding": ENCRYPTED, KEY_ID: self._current.encode()}, data=nonce + sealed)
 
     def decrypt(self, payload: Payload) -> Payload:
@@ -216,7 +227,7 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
             whose = f"{self._workflow_id}: " if self._workflow_id else ""
             raise UnreadablePayload(f"{whose}payload sealed with key id {kid!r}, which no configured key opens "
                                     f"({KEYS_SETTING} or {KEY_FILE_SETTING})")
-        return Payload.FromString(plain)
+        return Payload.FromString(zlib.decompress(plain) if plain[:1] == ZLIB else plain)
 
     def _open(self, kid: str, sealed: bytes) -> bytes | None:
         """The plain bytes of `nonce + ciphertext`, or None when no configured key opens them."""
@@ -290,7 +301,7 @@ class PublicAwarePayloadConverter(PydanticPayloadConverter):
     def to_payloads(self, values: Sequence[Any]) -> list[Payload]:
         payloads = super().to_payloads(values)
         for value, payload in zip(values, payloads, strict=True):
-            if isinstance(value, Public | PublicText | WorkflowMetadata):
+            if isinstance(value, PublicText | WorkflowMetadata) or (isinstance(value, Public) and value.readable):
                 payload.metadata[VISIBILITY] = b"public"
         return payloads
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.query.v1 import WorkflowQuery
+from temporalio.api.workflowservice.v1 import QueryWorkflowRequest
 from temporalio.client import WorkflowUpdateFailedError
 from sqlalchemy import select
 
@@ -214,3 +218,17 @@ async def test_the_proposed_product_is_in_the_status_and_the_handler_corrects_it
     status = await desk.act(handle, "assess", {"handler": HANDLER, "category": "card.fraud", "severity": "high",
                                                "product": "deposit_payment"})
     assert (status["product"], status["category"]) == ("deposit_payment", "card.fraud")
+
+
+async def test_the_history_keeps_each_updates_answer_sealed_and_the_query_answers_readable(desk, client):
+    handle = await desk.file()
+    answered = await desk.steps(handle, upto=2)
+    events = (await handle.fetch_history()).events
+    answers = [e.workflow_execution_update_completed_event_attributes.outcome.success.payloads[0]
+               for e in events if e.HasField("workflow_execution_update_completed_event_attributes")]
+    assert len(answers) == 2 and all(a.metadata["encoding"] == b"binary/encrypted" for a in answers)
+    queried = await client.workflow_service.query_workflow(QueryWorkflowRequest(
+        namespace=client.namespace, execution=WorkflowExecution(workflow_id=handle.id),
+        query=WorkflowQuery(query_type="status")))
+    readable = json.loads(queried.query_result.payloads[0].data)
+    assert readable["stage"] == answered["stage"] == STAGE_AFTER[1]
