@@ -15,6 +15,7 @@ recorded; runs from before `Release.ARCHIVE_LOCALLY` keep archive writes as regu
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, Literal
@@ -27,7 +28,9 @@ with workflow.unsafe.imports_passed_through():
     from complaints.domain.models import PublicText
 
 Lane = Literal["archive", "alerts"]
-Effect = Callable[[], Awaitable[Any]]
+Effect = Callable[[], Awaitable[Any] | None]
+"""Starts one side effect (what it returns is awaited in its lane); called in the context it was
+queued from, so the activity it schedules joins the trace of the update that queued it."""
 
 PATIENT = {  # archive and team calls: retried with backoff for as long as it takes
     "start_to_close_timeout": timedelta(seconds=30),
@@ -54,7 +57,7 @@ PATIENT_LOCAL = {
 
 class Outbox:
     def __init__(self) -> None:
-        self._queue: list[tuple[Lane, Effect]] = []
+        self._queue: list[tuple[Lane, Effect, contextvars.Context]] = []
         self._closing = False
         self._lanes: list[asyncio.Task[None]] = []
         self._sending: list[asyncio.Task[None]] = []
@@ -68,11 +71,11 @@ class Outbox:
         self._lanes = [asyncio.create_task(self._drain(lane)) for lane in lanes]
 
     def put(self, lane: Lane, effect: Effect) -> None:
-        self._queue.append((lane, effect))
+        self._queue.append((lane, effect, contextvars.copy_context()))
 
     def call(self, lane: Lane, activity: Callable[..., Any], *args: Any, summary: str) -> None:
         """Queue one activity call, retried until it succeeds."""
-        self.put(lane, lambda: workflow.execute_activity_method(
+        self.put(lane, lambda: workflow.start_activity_method(
             activity, args=list(args), summary=PublicText(summary), **PATIENT))
 
     def send(self, activity: Callable[..., Any], arg: Any, summary: str,
@@ -87,17 +90,18 @@ class Outbox:
                 return
             then(result, None)
 
-        async def start() -> None:
+        def start() -> None:
             self._sending.append(asyncio.create_task(deliver()))
 
         self.put("alerts", start)
 
     def write(self, activity: Callable[..., Any], record: Any, summary: str) -> Awaitable[Any]:
-        """One archive write, as a local activity on runs from `Release.ARCHIVE_LOCALLY` on."""
+        """One archive write, as a local activity on runs from `Release.ARCHIVE_LOCALLY` on;
+        scheduled at once, its result awaited."""
         if self.archive_locally:
-            return workflow.execute_local_activity_method(activity, record, summary=PublicText(summary),
-                                                          **PATIENT_LOCAL)
-        return workflow.execute_activity_method(activity, record, summary=PublicText(summary), **PATIENT)
+            return workflow.start_local_activity_method(activity, record, summary=PublicText(summary),
+                                                        **PATIENT_LOCAL)
+        return workflow.start_activity_method(activity, record, summary=PublicText(summary), **PATIENT)
 
     async def close(self) -> None:
         """Run every effect still queued, including those of handlers still finishing. Waiting,
@@ -109,20 +113,23 @@ class Outbox:
         for lane in self._lanes:
             lane.result()  # raises what the lane raised
 
-    def _take(self, lane: Lane) -> Effect | None:
-        for i, (queued, effect) in enumerate(self._queue):
+    def _take(self, lane: Lane) -> tuple[Effect, contextvars.Context] | None:
+        for i, (queued, effect, context) in enumerate(self._queue):
             if queued == lane or not self.two_lanes:
                 del self._queue[i]
-                return effect
+                return effect, context
         return None
 
     def _ready(self, lane: Lane) -> bool:
-        return self._closing or any(queued == lane or not self.two_lanes for queued, _ in self._queue)
+        return self._closing or any(queued == lane or not self.two_lanes for queued, _, _ in self._queue)
 
     async def _drain(self, lane: Lane) -> None:
         while True:
             await workflow.wait_condition(lambda: self._ready(lane))
-            effect = self._take(lane)
-            if effect is None:
+            taken = self._take(lane)
+            if taken is None:
                 return
-            await effect()
+            effect, context = taken
+            started = context.run(effect)
+            if started is not None:
+                await started

@@ -6,19 +6,28 @@ Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (then exported by OTLP over HTTP, 
 the standard OTEL_* variables): no interceptor, no instrumentation, nothing to pay. Spans carry
 the complaint id and the workflow id (Temporal's `temporalWorkflowID`), never personal data:
 the interceptor records names and ids only, and the HTTP spans carry route templates.
+
+An update's spans nest in the trace of the request that sent it, where Temporal's interceptor
+would put them in the workflow's trace with a link back: a slow `assess` is followed from its
+HTTP request into the update and the activities it queued (workflows/outbox.py runs each
+effect in the context it was queued from).
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+import opentelemetry.context
+from opentelemetry.trace import SpanKind
 from temporalio.client import Interceptor
-from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.contrib.opentelemetry import TracingInterceptor, TracingWorkflowInboundInterceptor
+from temporalio.worker import HandleUpdateInput, WorkflowInboundInterceptor, WorkflowInterceptorClassInput
 
 COMPLAINT_ID = "complaint.id"
 
@@ -42,9 +51,31 @@ def from_env(service: str) -> None:
     use(provider)
 
 
+class UpdatesInTheCallersTrace(TracingWorkflowInboundInterceptor):
+    """The update's span, and what its handler starts, in the caller's trace."""
+
+    async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
+        header = input.headers.get(self.header_key)
+        if header is None:  # sent by a client without tracing: the workflow's trace, as Temporal does
+            return await super().handle_update_handler(input)
+        caller = self.text_map_propagator.extract(self.payload_converter.from_payloads([header])[0])
+        token = opentelemetry.context.attach(self._set_on_context(caller))
+        try:
+            self._completed_span(f"HandleUpdate:{input.update}", kind=SpanKind.SERVER)
+            return await WorkflowInboundInterceptor.handle_update_handler(self, input)
+        finally:
+            opentelemetry.context.detach(token)
+
+
+class Tracing(TracingInterceptor):
+    def workflow_interceptor_class(self, input: WorkflowInterceptorClassInput) -> type[TracingWorkflowInboundInterceptor]:
+        super().workflow_interceptor_class(input)  # registers the span extern the workflow side calls
+        return UpdatesInTheCallersTrace
+
+
 def interceptors() -> list[Interceptor]:
     """The Temporal client's interceptors: the tracing one when tracing is on."""
-    return [TracingInterceptor(_provider.get_tracer("complaints"))] if _provider else []
+    return [Tracing(_provider.get_tracer("complaints"))] if _provider else []
 
 
 def instrument(app: FastAPI) -> None:

@@ -1,6 +1,6 @@
 """Traces in memory: one trace from the HTTP request to the workflow start and its activities,
-the update's trace from `POST /complaints/{id}/assess` to the update its handler runs, ids as
-attributes and never a personal value; log lines name the trace."""
+one from `POST /complaints/{id}/assess` through the update to the archive write it queued, ids
+as attributes and never a personal value; log lines name the trace."""
 
 from __future__ import annotations
 
@@ -72,8 +72,10 @@ async def test_a_trace_runs_from_the_request_through_the_workflow_to_its_activit
     assert request.attributes[tracing.COMPLAINT_ID] == cid
     update = named(finished, "StartWorkflowUpdate:assess")
     assert update.context.trace_id == request.context.trace_id
-    handled = named(finished, "HandleUpdate:assess")  # in the workflow's trace, linked to the request's
-    assert request.context.trace_id in {link.context.trace_id for link in handled.links}
+    handled = named(finished, "HandleUpdate:assess")
+    assert handled.context.trace_id == request.context.trace_id and handled.parent.span_id == update.context.span_id
+    update_trace = [s for s in finished if s.context.trace_id == request.context.trace_id]
+    assert named(update_trace, "RunActivity:archive_record")  # the record the update queued in the outbox
 
     personal = {body["content"], body["subject"], *body["complainant"].values(), "h.li", "service.fees"}
     values = {str(v) for s in finished for v in (s.attributes or {}).values()}
