@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.runtime import Runtime
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.archive import Archivist
 from activities.collection import CollectionContact
@@ -96,6 +96,11 @@ def new_worker(
     )
 
 
+def runner(settings: Settings) -> dict[str, object]:
+    """The worker's workflow runner: Temporal's sandbox unless COMPLAINTS_WORKFLOW_SANDBOX is off."""
+    return {} if settings.workflow_sandbox else {"workflow_runner": UnsandboxedWorkflowRunner()}
+
+
 async def search_attributes_registered(client: Client) -> None:
     """Register the search attributes the workflows upsert that the namespace lacks (as `complaints
     setup` does): a release's new attribute on a namespace set up before it would otherwise fail
@@ -137,7 +142,7 @@ async def main() -> int:
     await search_attributes_registered(client)
     postman = Postman(channels, Templates(settings.templates_dir), archive)
     worker = new_worker(client, settings.task_queue, policy, calendar, archive, postman=postman,
-                        evidence=Folder(settings.evidence_dir))
+                        evidence=Folder(settings.evidence_dir), **runner(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -10,6 +10,7 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.query.v1 import WorkflowQuery
 from temporalio.api.workflowservice.v1 import QueryWorkflowRequest
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from sqlalchemy import select
 
 from complaints.domain.models import Intake
@@ -17,7 +18,12 @@ from complaints.infra.schema import contact_suspensions, deadlines
 from complaints.intake import file_complaint
 from workflows.visibility import BREACHED, ESCALATED, STAGE
 
-from .conftest import BODY, HANDLER, STAGE_AFTER, STEPS, attribute
+from complaints.infra.settings import Settings
+from tests.conftest import postman
+from workflows.complaint import ComplaintWorkflow
+from workflows.emergency import EmergencyTeamWorkflow
+
+from .conftest import BODY, HANDLER, STAGE_AFTER, STEPS, Desk, attribute
 
 
 async def test_happy_path_from_receipt_to_closed_with_its_audit_trail(desk, archive):
@@ -232,3 +238,20 @@ async def test_the_history_keeps_each_updates_answer_sealed_and_the_query_answer
         query=WorkflowQuery(query_type="status")))
     readable = json.loads(queried.query_result.payloads[0].data)
     assert readable["stage"] == answered["stage"] == STAGE_AFTER[1]
+
+
+async def test_a_worker_without_the_sandbox_runs_the_same_commands_the_sandbox_replays(
+        env, client, task_queue, policy, calendar, archive, team_id):
+    """COMPLAINTS_WORKFLOW_SANDBOX=off: the worker runs the workflow code as it is, and the
+    history it writes replays in the sandbox, as the suite's workers and replays run it."""
+    from worker import new_worker, runner
+
+    options = runner(Settings.from_env({"COMPLAINTS_WORKFLOW_SANDBOX": "off"}))
+    assert isinstance(options["workflow_runner"], UnsandboxedWorkflowRunner) and runner(Settings()) == {}
+    async with new_worker(client, task_queue, policy, calendar, archive, team_id, postman(archive), **options):
+        desk = Desk(env, client, task_queue, archive, team_id)
+        handle = await desk.file()
+        assert (await desk.steps(handle, upto=len(STEPS)))["stage"] == "closed"
+        history = await handle.fetch_history()
+    replayer = Replayer(workflows=[ComplaintWorkflow, EmergencyTeamWorkflow], data_converter=client.data_converter)
+    assert (await replayer.replay_workflow(history, raise_on_replay_failure=False)).replay_failure is None
