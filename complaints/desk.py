@@ -198,14 +198,15 @@ class Desk:
 
     # intake
 
-    async def file(self, body: Intake | dict[str, Any]) -> Filed:
-        """File a complaint (idempotent on channel and external_ref)."""
+    async def file(self, body: Intake | dict[str, Any], drill: bool = False) -> Filed:
+        """File a complaint (idempotent on channel and external_ref); `drill`: an emergency drill's."""
         try:
             intake = body if isinstance(body, Intake) else Intake.model_validate(body)
         except ValidationError as err:
             raise Invalid.of(err) from None
         try:
-            return await file_complaint(self.client, self.task_queue, intake, self.archive, rules=self.rules)
+            return await file_complaint(self.client, self.task_queue, intake, self.archive, rules=self.rules,
+                                        drill=drill)
         except IntakeRefused as err:
             raise Invalid([(err.field, err.reason)]) from None
         except RPCError as err:
