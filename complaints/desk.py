@@ -451,9 +451,10 @@ class Desk:
 
     # health
 
-    async def outbox(self, status: str | None = None) -> list[NoticeState]:
-        """The archive's notices and what became of each, oldest first; only `status` ones if given."""
-        return await notices_of(self.archive, status)
+    async def outbox(self, status: str | None = None, complaints: list[str] | None = None) -> list[NoticeState]:
+        """The archive's notices and what became of each, oldest first; only `status` ones, or only
+        those of `complaints`, if given."""
+        return await notices_of(self.archive, status, complaints)
 
     async def health(self) -> dict[str, bool]:
         """Whether Temporal and the archive answer right now."""
@@ -464,10 +465,11 @@ class Desk:
         return {"temporal": await _answers(temporal), "archive": await archive_answers(self.archive)}
 
 
-async def notices_of(archive: Archive, status: str | None = None) -> list[NoticeState]:
+async def notices_of(archive: Archive, status: str | None = None, complaints: list[str] | None = None
+                     ) -> list[NoticeState]:
     """The outbox needs only the archive: the CLI reads it without reaching Temporal."""
     try:
-        rows = await asyncio.to_thread(archive.deliveries, status)
+        rows = await asyncio.to_thread(archive.deliveries, status, complaints)
     except SQLAlchemyError:
         raise _archive_down() from None
     return [NoticeState.model_validate(row) for row in rows]

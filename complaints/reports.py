@@ -343,13 +343,20 @@ def _buckets(report: dict[str, Any]) -> tuple[str, Any]:
     return "month", lambda d: d.replace(day=1)
 
 
-def draw_chart(report: dict[str, Any], path: str, top_categories: int = 6) -> None:
-    """Deadline compliance per deadline, and complaints per category over time, in one PNG."""
+def pyplot() -> Any:
+    """matplotlib's pyplot drawing to files only (a server has no display); imported when a chart
+    is asked for, as it takes a second."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def draw_chart(report: dict[str, Any], path: str, top_categories: int = 6) -> None:
+    """Deadline compliance per deadline, and complaints per category over time, in one PNG."""
+    plt = pyplot()
     fig, (above, below) = plt.subplots(2, 1, figsize=(12, 10), gridspec_kw={"height_ratios": [1, 1.2]})
     period = f"{report['period']['from']} to {report['period']['to']} (Asia/Shanghai)"
     fig.suptitle(f"Complaints {period}: {report['received']} received, {report['closed']} closed",
