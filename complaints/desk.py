@@ -397,8 +397,9 @@ class Desk:
 
     # the emergency team
 
-    async def open_cases(self) -> OpenCases:
-        """The emergency team's open escalated cases (none before the first escalation)."""
+    async def open_cases(self, current_stages: bool = True) -> OpenCases:
+        """The emergency team's open escalated cases (none before the first escalation), each with its
+        complaint's stage now unless `current_stages` is off (the stage the team was told)."""
         handle = self.client.get_workflow_handle(self.team_id)
         try:
             found = await handle.query(EmergencyTeamWorkflow.open_cases, rpc_timeout=self.rpc_timeout)
@@ -406,7 +407,8 @@ class Desk:
             if err.status == RPCStatusCode.NOT_FOUND:
                 return OpenCases(cases=[])
             raise _unavailable(err) from None
-        await self._current_stages(found.cases)
+        if current_stages:
+            await self._current_stages(found.cases)
         return found
 
     async def _current_stages(self, cases: list[OpenCase]) -> None:

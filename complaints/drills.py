@@ -22,12 +22,9 @@ from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
 
-from temporalio.service import RPCError, RPCStatusCode
-
 from complaints.desk import Desk, Refused
 from complaints.domain.models import ComplaintStatus, Intake, OpenCase, workflow_id
 from complaints.reports import pyplot
-from workflows.emergency import EmergencyTeamWorkflow
 
 HANDLER = "drill"
 """Who a drill's handler actions are recorded as."""
@@ -131,13 +128,7 @@ class Drill:
         """The drill complaints' statuses and the team's record of their cases, now."""
         for complaint_id in self.complaint_ids:
             self.statuses[complaint_id] = await self.desk.status(complaint_id)
-        try:
-            found = await self.desk.client.get_workflow_handle(self.desk.team_id).query(
-                EmergencyTeamWorkflow.open_cases, rpc_timeout=self.desk.rpc_timeout)
-        except RPCError as err:
-            if err.status != RPCStatusCode.NOT_FOUND:  # no team yet: nothing escalated so far
-                raise
-            return
+        found = await self.desk.open_cases(current_stages=False)
         self.cases |= {c.complaint_id: c for c in found.cases if c.complaint_id in self.complaint_ids}
 
     async def end(self, wait: timedelta = timedelta(seconds=60)) -> None:
@@ -150,7 +141,7 @@ class Drill:
             except Refused:
                 pass
         for complaint_id in self.complaint_ids:
-            handle = self.desk.client.get_workflow_handle(workflow_id(complaint_id))
+            handle = self.desk.client.get_workflow_handle(workflow_id(complaint_id), result_type=ComplaintStatus)
             self.statuses[complaint_id] = await asyncio.wait_for(handle.result(), wait.total_seconds())
 
     async def report(self) -> dict[str, Any]:
