@@ -21,6 +21,10 @@ class Deadlines:
         self.calendar = calendar
 
     @activity.defn
-    def plan_deadlines(self, received_at: datetime, drill: bool = False) -> DeadlinePlan:
-        """A drill's complaint (asked with `drill`) gets the drill policy's deadlines, in minutes."""
-        return (self.policy.drill() if drill else self.policy).plan(received_at, self.calendar)
+    def plan_deadlines(self, received_at: datetime) -> DeadlinePlan:
+        return self.policy.plan(received_at, self.calendar)
+
+    @activity.defn
+    def plan_drill_deadlines(self, received_at: datetime) -> DeadlinePlan:
+        """An emergency drill's complaint: the drill policy's deadlines, in minutes."""
+        return self.policy.drill().plan(received_at, self.calendar)

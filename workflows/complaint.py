@@ -199,8 +199,8 @@ class ComplaintWorkflow:
         computation rather than cancel it; close_cancelled asks again."""
         local = self.release >= Release.R2026_12
         execute = workflow.execute_local_activity_method if local else workflow.execute_activity_method
-        drill = [True] if self.complaint.drill else []  # a drill's plan in minutes; other runs ask as they did
-        plan = await execute(Deadlines.plan_deadlines, args=[self.s.received_at, *drill],
+        planner = Deadlines.plan_drill_deadlines if self.complaint.drill else Deadlines.plan_deadlines
+        plan = await execute(planner, self.s.received_at,
                              summary=PublicText("deadlines: fix at receipt"),
                              cancellation_type=ActivityCancellationType.ABANDON, **QUICK)
         self.clock.fix(self.s.received_at, plan)
