@@ -9,6 +9,7 @@ import json
 from datetime import timedelta
 
 from complaints.cli.drill import keep, show
+from complaints.cli.operate import show_cases
 from complaints.desk import Desk
 from complaints.domain.models import OpenCase
 from complaints.drills import ENDED, Drill, Scenario
@@ -29,12 +30,14 @@ async def case_of(desk: Desk, complaint_id: str) -> OpenCase:
 
 
 async def test_an_urgent_drill_measures_the_teams_acknowledgement(env, client, archive: Archive, task_queue,
-                                                                   team_id, worker) -> None:
+                                                                   team_id, worker, capsys) -> None:
     desk = Desk(client, archive, task_queue, team_id)
     drill = await Drill.start(desk, Scenario.urgent)
     [cid] = drill.complaint_ids
     case = await case_of(desk, cid)
     assert case.drill and case.acknowledged_at is None
+    show_cases(await desk.open_cases(current_stages=False))
+    assert "[DRILL]" in capsys.readouterr().out  # the team sees it is a drill
     await env.sleep(timedelta(seconds=40))  # the team takes 40 s to answer
     await desk.acknowledge(cid, "lead-li")
 
