@@ -89,22 +89,23 @@ class Drill:
 
     @classmethod
     async def start(cls, desk: Desk, scenario: Scenario, n: int = 1) -> Drill:
-        """File `n` drill complaints and play the scenario's handler actions."""
+        """File `n` drill complaints (the scenario's handler actions are `play`'s)."""
         drill_id = uuid.uuid4().hex[:8]
         started_at = datetime.now(timezone.utc)
         ids = [(await desk.file(drill_intake(scenario, drill_id, i + 1), drill=True)).complaint_id for i in range(n)]
-        drill = cls(desk, scenario, drill_id, ids, started_at)
-        if scenario is Scenario.rejection:
-            for complaint_id in ids:
-                await drill.reject_twice(complaint_id)
-        return drill
+        return cls(desk, scenario, drill_id, ids, started_at)
 
-    async def reject_twice(self, complaint_id: str) -> None:
-        status = await self.desk.status(complaint_id)
-        await self.desk.act(complaint_id, "assess", {"handler": HANDLER, "category": status.category,
-                                                     "severity": "normal"})
-        for action, payload in REJECTION_STEPS:
-            await self.desk.act(complaint_id, action, {"handler": HANDLER, **payload})
+    async def play(self) -> None:
+        """The handler's part of the scenario, as the handler `drill`: in `rejection`, each complaint
+        assessed, investigated, and its solution rejected twice; the other scenarios have none."""
+        if self.scenario is not Scenario.rejection:
+            return
+        for complaint_id in self.complaint_ids:
+            status = await self.desk.status(complaint_id)
+            await self.desk.act(complaint_id, "assess", {"handler": HANDLER, "category": status.category,
+                                                         "severity": "normal"})
+            for action, payload in REJECTION_STEPS:
+                await self.desk.act(complaint_id, action, {"handler": HANDLER, **payload})
 
     async def watch(self, window: timedelta, poll: float = 1.0,
                     progress: Callable[[Progress], None] | None = None) -> None:

@@ -47,6 +47,7 @@ def drill(
         err.print(Text(f"drill {run.drill_id} ({scenario.value}): {n} complaints filed: "
                        f"{', '.join(run.complaint_ids)}; the team acknowledges with `complaints ack ID --lead NAME`"))
         try:
+            await run.play()
             await run.watch(window, progress=Shown().show)
         finally:
             await run.end()

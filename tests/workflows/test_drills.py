@@ -102,6 +102,7 @@ async def test_a_rejection_drill_escalates_as_the_customer_rejected_twice(env, c
                                                                           task_queue, team_id, worker) -> None:
     desk = Desk(client, archive, task_queue, team_id)
     drill = await Drill.start(desk, Scenario.rejection)
+    await drill.play()
     [cid] = drill.complaint_ids
     await case_of(desk, cid)
     await desk.acknowledge(cid, "lead-zhao")
