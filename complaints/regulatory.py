@@ -13,6 +13,7 @@ Populations, in Asia/Shanghai dates of the quarter, the management report's own:
   decision told by its deadline as extended, or the complaint closed before it fell due), and
   the average days to decision (calendar days from the receipt date to the decision date).
 Complaints archived before they carried codes count under "(none)", so totals never lose one.
+An emergency drill's complaints are not counted (`complaints.reports.counted`).
 """
 
 from __future__ import annotations

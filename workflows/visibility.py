@@ -81,6 +81,8 @@ def details(complaint: NewComplaint) -> str:
         lines.append(f"- **About:** {intake.respondent.kind.value} {intake.respondent.id}")
     if complaint.review_of:
         lines.append(f"- **Review of:** {complaint.review_of.complaint_id}")
+    if complaint.drill:
+        lines.append("- **Emergency drill:** a made-up complaint; its complainant is never written to")
     lines.append("\nThe deadlines are fixed at receipt by the firm's policy; Current Details lists each one "
                  "with its state, and the stage, the next deadline and who holds the complaint now.")
     return "\n".join(lines)
