@@ -193,32 +193,38 @@ class Drill:
 
 
 def draw_drill_chart(report: dict[str, Any], path: str) -> None:
-    """One bar per drill complaint: intake to escalation, then to the team's acknowledgement
-    (green) or, missed, to the end of the window (red); the stages as ticks above it."""
+    """One bar per drill complaint: intake to escalation (grey), then to the team's acknowledgement
+    (green) or, missed, to the end of the window (red); each stage's start as a tick below it."""
     plt = pyplot()
-    rows = report["complaints"]
-    window = report["drill"]["window_seconds"]
-    fig, ax = plt.subplots(figsize=(11, 1.2 + 0.7 * len(rows)))
-    d = report["drill"]
+    rows, d = report["complaints"], report["drill"]
+    span = max([d["window_seconds"], *(s["at"] for r in rows for s in r["stages"])])
+    fig, ax = plt.subplots(figsize=(11, 1.6 + 0.8 * len(rows)))
     fig.suptitle(f"Emergency drill {d['id']} ({d['scenario']}): {report['summary']['acknowledged']} of "
                  f"{d['complaints']} acknowledged", fontweight="bold")
+    colours = {"escalation": "#90a4ae", "acknowledged": "#2e7d32", "missed": "#c62828"}
     for y, row in enumerate(rows):
-        escalated = row["to_escalation"]
-        if escalated is not None:
-            ax.barh(y, escalated, color="#90a4ae", label="intake to escalation" if y == 0 else None)
-            acked = row["to_acknowledgement"]
-            end, colour = (acked, "#2e7d32") if acked is not None else (max(window, escalated), "#c62828")
-            ax.barh(y, end - escalated, left=escalated, color=colour)
-            ax.text(end, y, f" {acked:.0f} s" if acked is not None else " MISSED", va="center",
-                    color=colour, fontweight="bold")
+        escalated, acked = row["to_escalation"], row["to_acknowledgement"]
+        if escalated is None:
+            ax.text(0, y, " not escalated", va="center", color=colours["missed"], fontweight="bold")
         else:
-            ax.text(0, y, " not escalated", va="center", color="#c62828", fontweight="bold")
-        for stage in row["stages"]:
-            ax.plot(stage["at"], y + 0.35, marker="v", color="black", markersize=5)
-            ax.text(stage["at"], y + 0.42, stage["stage"], fontsize=7, rotation=30)
+            ax.barh(y, escalated, height=0.45, color=colours["escalation"])
+            end, state = (acked, "acknowledged") if acked is not None else (max(span, escalated), "missed")
+            ax.barh(y, end - escalated, left=escalated, height=0.45, color=colours[state])
+            ax.text(end, y, f" {acked:.0f} s" if acked is not None else " MISSED", va="center",
+                    color=colours[state], fontweight="bold")
+        labelled = -span
+        for stage in row["stages"][1:]:  # after receipt, which is the intake itself
+            ax.plot(stage["at"], y + 0.32, marker="^", color="black", markersize=4)
+            if stage["at"] - labelled > span * 0.06:  # labels of stages seconds apart would overlap
+                ax.text(stage["at"], y + 0.45, stage["stage"], fontsize=7, ha="center", va="top")
+                labelled = stage["at"]
     ax.set_yticks(range(len(rows)), [r["complaint_id"] for r in rows])
-    ax.invert_yaxis()
-    ax.set_xlabel("seconds from intake (green: acknowledged by the team; red: missed in the drill window)")
+    ax.set_ylim(len(rows) - 0.4, -0.6)
+    ax.set_xlim(0, span * 1.12)
+    ax.set_xlabel("seconds from intake; ▲ a stage begins")
+    ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=c) for c in colours.values()],
+              labels=["intake to escalation", "to the team's acknowledgement", "missed in the drill window"],
+              fontsize=8, loc="lower right")
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
