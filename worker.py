@@ -86,7 +86,8 @@ def new_worker(
         task_queue=task_queue,
         workflows=[ComplaintWorkflow, EmergencyTeamWorkflow, *([RetentionWorkflow] if evidence else [])],
         activities=[
-            deadlines.plan_deadlines, archivist.archive_receipt, archivist.archive_record,
+            deadlines.plan_deadlines, deadlines.plan_drill_deadlines,
+            archivist.archive_receipt, archivist.archive_record,
             contact.suspend_collection_contact, contact.lift_collection_contact,
             desk.alert_emergency_team, desk.close_emergency_case, desk.lead_of, merger.hand_over_repeat,
             archivist.record_delivery, postman.deliver_notice, *retention,

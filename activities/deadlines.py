@@ -23,3 +23,8 @@ class Deadlines:
     @activity.defn
     def plan_deadlines(self, received_at: datetime) -> DeadlinePlan:
         return self.policy.plan(received_at, self.calendar)
+
+    @activity.defn
+    def plan_drill_deadlines(self, received_at: datetime) -> DeadlinePlan:
+        """An emergency drill's complaint: the drill policy's deadlines, in minutes."""
+        return self.policy.drill().plan(received_at, self.calendar)

@@ -198,14 +198,15 @@ class Desk:
 
     # intake
 
-    async def file(self, body: Intake | dict[str, Any]) -> Filed:
-        """File a complaint (idempotent on channel and external_ref)."""
+    async def file(self, body: Intake | dict[str, Any], drill: bool = False) -> Filed:
+        """File a complaint (idempotent on channel and external_ref); `drill`: an emergency drill's."""
         try:
             intake = body if isinstance(body, Intake) else Intake.model_validate(body)
         except ValidationError as err:
             raise Invalid.of(err) from None
         try:
-            return await file_complaint(self.client, self.task_queue, intake, self.archive, rules=self.rules)
+            return await file_complaint(self.client, self.task_queue, intake, self.archive, rules=self.rules,
+                                        drill=drill)
         except IntakeRefused as err:
             raise Invalid([(err.field, err.reason)]) from None
         except RPCError as err:
@@ -396,8 +397,9 @@ class Desk:
 
     # the emergency team
 
-    async def open_cases(self) -> OpenCases:
-        """The emergency team's open escalated cases (none before the first escalation)."""
+    async def open_cases(self, current_stages: bool = True) -> OpenCases:
+        """The emergency team's open escalated cases (none before the first escalation), each with its
+        complaint's stage now unless `current_stages` is off (the stage the team was told)."""
         handle = self.client.get_workflow_handle(self.team_id)
         try:
             found = await handle.query(EmergencyTeamWorkflow.open_cases, rpc_timeout=self.rpc_timeout)
@@ -405,7 +407,8 @@ class Desk:
             if err.status == RPCStatusCode.NOT_FOUND:
                 return OpenCases(cases=[])
             raise _unavailable(err) from None
-        await self._current_stages(found.cases)
+        if current_stages:
+            await self._current_stages(found.cases)
         return found
 
     async def _current_stages(self, cases: list[OpenCase]) -> None:
@@ -450,9 +453,10 @@ class Desk:
 
     # health
 
-    async def outbox(self, status: str | None = None) -> list[NoticeState]:
-        """The archive's notices and what became of each, oldest first; only `status` ones if given."""
-        return await notices_of(self.archive, status)
+    async def outbox(self, status: str | None = None, complaints: list[str] | None = None) -> list[NoticeState]:
+        """The archive's notices and what became of each, oldest first; only `status` ones, or only
+        those of `complaints`, if given."""
+        return await notices_of(self.archive, status, complaints)
 
     async def health(self) -> dict[str, bool]:
         """Whether Temporal and the archive answer right now."""
@@ -463,10 +467,11 @@ class Desk:
         return {"temporal": await _answers(temporal), "archive": await archive_answers(self.archive)}
 
 
-async def notices_of(archive: Archive, status: str | None = None) -> list[NoticeState]:
+async def notices_of(archive: Archive, status: str | None = None, complaints: list[str] | None = None
+                     ) -> list[NoticeState]:
     """The outbox needs only the archive: the CLI reads it without reaching Temporal."""
     try:
-        rows = await asyncio.to_thread(archive.deliveries, status)
+        rows = await asyncio.to_thread(archive.deliveries, status, complaints)
     except SQLAlchemyError:
         raise _archive_down() from None
     return [NoticeState.model_validate(row) for row in rows]

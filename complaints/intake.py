@@ -68,9 +68,10 @@ def review_link(archive: Archive, original_id: str, received_at: datetime) -> Re
 
 async def file_complaint(
     client: Client, task_queue: str, intake: Intake, archive: Archive, now: datetime | None = None,
-    rules: FirmRules | None = None,
+    rules: FirmRules | None = None, drill: bool = False,
 ) -> Filed:
-    """Start the complaint's workflow, classified with the built-in words and a firm's `rules`."""
+    """Start the complaint's workflow, classified with the built-in words and a firm's `rules`;
+    `drill` marks an emergency drill's complaint (`complaints.drills`)."""
     now = now or datetime.now(timezone.utc)
     received_at = intake.received_at or now
     if received_at > now + CLOCK_SKEW:
@@ -81,7 +82,7 @@ async def file_complaint(
     review = review_link(archive, intake.review_of, received_at) if intake.review_of else None
     guess = classify(intake.channel, f"{intake.subject or ''}\n{intake.content}", rules or FirmRules())
     complaint = NewComplaint(complaint_id=complaint_id, received_at=received_at, intake=intake,
-                             classification=guess, review_of=review)
+                             classification=guess, review_of=review, drill=drill)
     wid = workflow_id(complaint_id)
     try:
         await client.start_workflow(

@@ -13,6 +13,7 @@ Populations, in Asia/Shanghai dates of the quarter, the management report's own:
   decision told by its deadline as extended, or the complaint closed before it fell due), and
   the average days to decision (calendar days from the receipt date to the decision date).
 Complaints archived before they carried codes count under "(none)", so totals never lose one.
+An emergency drill's complaints are not counted (`complaints.reports.counted`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from sqlalchemy import Engine, and_, case, func, or_, select, true
 
 from complaints.domain.codes import AXES, AXIS_NAMES, CodeTable
 from complaints.infra.schema import complaints, deadlines
-from complaints.reports import Period, as_date, shanghai_date
+from complaints.reports import Period, as_date, counted, shanghai_date
 
 MEASURES = ("received", "closed", "closed_in_time", "overdue", "extended", "escalated", "substantiated", "reviews",
             "avg_days_to_decision")
@@ -66,12 +67,6 @@ class Quarter:
 
     def __str__(self) -> str:
         return f"{self.year}Q{self.number}"
-
-
-def _counted(population: Any) -> Any:
-    """Which complaints the return counts: those of the population (drills do not exist yet;
-    once complaints carry a drill mark, excluding them belongs here, in the one place)."""
-    return population
 
 
 def build_return(engine: Engine, quarter: Quarter, table: CodeTable, institution: str) -> dict[str, Any]:
@@ -112,7 +107,7 @@ def _figures(db: Any, period: Period, keys: tuple[Any, ...], known: Any = None) 
     def grouped(where: Any, *measures: Any, by: tuple[Any, ...] = ()) -> list[Any]:
         columns = (*keys, *by)
         return db.execute(select(*columns, *measures).select_from(rows)
-                          .where(_counted(where), true() if known is None else known).group_by(*columns)).all()
+                          .where(counted(where), true() if known is None else known).group_by(*columns)).all()
 
     figures: dict[tuple[str, ...], Counter] = defaultdict(Counter)
     width = len(keys)

@@ -12,6 +12,8 @@ Populations, all in Asia/Shanghai dates, both ends inclusive:
   time of the resolved ones;
 - escalations *raised* in the period, by source;
 - notices *written* in the period, by delivery state (a failed one never reached its person).
+
+An emergency drill's complaints (`complaints drill`) are in none of them.
 """
 
 from __future__ import annotations
@@ -137,13 +139,24 @@ def _counts(rows: Any, known: tuple[str, ...] = ()) -> dict[str, int]:
     return {key: found.get(key, 0) for key in known} | {k: v for k, v in sorted(found.items()) if k not in known}
 
 
+def counted(population: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The complaints of `population` a report counts: not an emergency drill's. The one place the
+    management report and the regulator's return (complaints.regulatory) leave drills out."""
+    return and_(population, complaints.c.drill.is_(False))
+
+
+def of_counted(column: ColumnElement) -> ColumnElement[bool]:
+    """Rows of another table (escalations, notices) whose complaint a report counts."""
+    return column.not_in(select(complaints.c.complaint_id).where(complaints.c.drill.is_(True)))
+
+
 def build_report(engine: Engine, period: Period, calendar: WorkingCalendar | None = None,
                  top: int = 10) -> dict[str, Any]:
     """Every figure of the management report for `period`, as plain JSON-ready values."""
     calendar = calendar or WorkingCalendar()
     c = complaints.c
-    received = period.holds(c.received_at)
-    closed = period.holds(c.closed_at)
+    received = counted(period.holds(c.received_at))
+    closed = counted(period.holds(c.closed_at))
     with engine.connect() as db:
         def grouped(*columns: Any, where: Any = received) -> list[Any]:
             return db.execute(select(*columns, func.count()).where(where).group_by(*columns)).all()
@@ -166,10 +179,12 @@ def build_report(engine: Engine, period: Period, calendar: WorkingCalendar | Non
                                            key=lambda row: (-row[2], row[0], row[1]))
             ],
             "escalations_by_source": _counts(
-                db.execute(select(escalations.c.source, func.count()).where(period.holds(escalations.c.at))
+                db.execute(select(escalations.c.source, func.count())
+                           .where(period.holds(escalations.c.at), of_counted(escalations.c.complaint_id))
                            .group_by(escalations.c.source)).all(), tuple(EscalationSource)),
             "deliveries": _counts(
-                db.execute(select(outbox.c.status, func.count()).where(period.holds(outbox.c.created_at))
+                db.execute(select(outbox.c.status, func.count())
+                           .where(period.holds(outbox.c.created_at), of_counted(outbox.c.complaint_id))
                            .group_by(outbox.c.status)).all(), ("pending", "sent", "failed")),
             "handling_working_days": _handling_time(db, closed, calendar),
             "satisfaction": _satisfaction(grouped(c.reached, c.satisfaction, where=closed)),
@@ -328,13 +343,20 @@ def _buckets(report: dict[str, Any]) -> tuple[str, Any]:
     return "month", lambda d: d.replace(day=1)
 
 
-def draw_chart(report: dict[str, Any], path: str, top_categories: int = 6) -> None:
-    """Deadline compliance per deadline, and complaints per category over time, in one PNG."""
+def pyplot() -> Any:
+    """matplotlib's pyplot drawing to files only (a server has no display); imported when a chart
+    is asked for, as it takes a second."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def draw_chart(report: dict[str, Any], path: str, top_categories: int = 6) -> None:
+    """Deadline compliance per deadline, and complaints per category over time, in one PNG."""
+    plt = pyplot()
     fig, (above, below) = plt.subplots(2, 1, figsize=(12, 10), gridspec_kw={"height_ratios": [1, 1.2]})
     period = f"{report['period']['from']} to {report['period']['to']} (Asia/Shanghai)"
     fig.suptitle(f"Complaints {period}: {report['received']} received, {report['closed']} closed",

@@ -202,7 +202,8 @@ class ComplaintWorkflow:
         computation rather than cancel it; close_cancelled asks again."""
         local = self.release >= Release.R2026_12
         execute = workflow.execute_local_activity_method if local else workflow.execute_activity_method
-        plan = await execute(Deadlines.plan_deadlines, self.s.received_at,
+        planner = Deadlines.plan_drill_deadlines if self.complaint.drill else Deadlines.plan_deadlines
+        plan = await execute(planner, self.s.received_at,
                              summary=PublicText("deadlines: fix at receipt"),
                              cancellation_type=ActivityCancellationType.ABANDON, **QUICK)
         self.clock.fix(self.s.received_at, plan)
@@ -482,9 +483,11 @@ class ComplaintWorkflow:
         seq = self.journal_record("escalation", by, escalation=entry, notices=[Notice(
             kind="emergency", recipient="emergency-team", message=f"{source.value}: {reason}",
             values={"source": source.value, "reason": reason, "category": self.s.category or "-",
-                    "severity": self.s.severity.value if self.s.severity else "-"})])
+                    "severity": self.s.severity.value if self.s.severity else "-"}
+            | ({"drill": True} if self.complaint.drill else {}))])
         notice = EscalationNotice(complaint_id=self.s.complaint_id, seq=seq, category=self.s.category,
-                                  severity=self.s.severity, stage=self.s.stage, escalation=entry)
+                                  severity=self.s.severity, stage=self.s.stage, escalation=entry,
+                                  drill=self.complaint.drill)
         self.outbox.call("alerts", EmergencyDesk.alert_emergency_team, notice,
                          summary=f"emergency team: {source.value}")
         self.publish()
@@ -694,7 +697,14 @@ class ComplaintWorkflow:
     # --- delivery of notices (runs from 2027-01 on) ----------------------------------------
 
     def deliver(self, seq: int, notice: Notice) -> None:
-        """Send a notice to its person, beside the process; what became of it is archived."""
+        """Send a notice to its person, beside the process; what became of it is archived. A drill
+        never writes to its complainant: that notice is archived as suppressed, the staff's go out."""
+        if self.complaint.drill and notice.recipient == "complainant":
+            self.delivered(Delivery(complaint_id=self.s.complaint_id, seq=seq, kind=notice.kind,
+                                    recipient=notice.recipient),
+                           DeliveryOutcome(complaint_id=self.s.complaint_id, seq=seq, kind=notice.kind,
+                                           status="suppressed", error="drill", at=workflow.now()), None)
+            return
         who = self.complaint.intake.complainant
         contact = Contact(name=who.name, email=who.email, phone=who.phone, locale=who.locale) \
             if notice.recipient == "complainant" else None
@@ -748,7 +758,8 @@ class ComplaintWorkflow:
                             actor=self.s.channel.value, kind="received", stage=Stage.receipt,
                             intake=self.complaint.intake, deadlines=self.clock.schedule(),
                             details={"classification": self.complaint.classification.model_dump(mode="json")},
-                            facts=ArchiveFacts.of(self.s, **self.found) | {"stage": Stage.receipt.value},
+                            facts=ArchiveFacts.of(self.s, **self.found) | {"stage": Stage.receipt.value}
+                            | ({"drill": True} if self.complaint.drill else {}),
                             notices=[Notice(kind="acknowledgement", recipient="complainant",
                                             message=f"We received your complaint {self.s.complaint_id} and will "
                                                     "reply in writing.")])

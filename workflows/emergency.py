@@ -46,7 +46,7 @@ class EmergencyTeamWorkflow:
         case = self.cases.get(notice.complaint_id)
         if case is None:
             case = self.cases[notice.complaint_id] = OpenCase(
-                complaint_id=notice.complaint_id, first_escalated_at=notice.escalation.at)
+                complaint_id=notice.complaint_id, first_escalated_at=notice.escalation.at, drill=notice.drill)
         if notice.seq in case.seqs:
             return  # a retried alert
         case.seqs.append(notice.seq)
@@ -66,6 +66,7 @@ class EmergencyTeamWorkflow:
         ack = Acknowledge.model_validate(payload)
         case = self.cases[ack.complaint_id]
         case.lead = ack.lead
+        case.acknowledged_at = case.acknowledged_at or workflow.now()
         try:
             await workflow.get_external_workflow_handle(workflow_id(ack.complaint_id)).signal("lead_assigned", ack.lead)
         except Exception:  # noqa: BLE001 - the complaint closed meanwhile; the team's record stands

@@ -28,7 +28,11 @@ CODES = SearchAttributeKey.for_keyword_list("ComplaintCodes")
 """`A:<code>`, `B:<code>`, `C:<code>`: one KeywordList, so the three JR/T 0169-2018 axes take none of
 the SQL visibility store's ten Keyword slots (`ComplaintCodes = 'B:0302'` filters by one)."""
 
-ALL = (STAGE, CATEGORY, SEVERITY, CHANNEL, ESCALATED, BREACHED, PAUSED, NEXT_DEADLINE, CODES)
+DRILL = SearchAttributeKey.for_keyword("ComplaintDrill")
+"""`yes` on an emergency drill's complaints, set at their start and never changed (absent on others):
+a Keyword, as the SQL visibility store's three Bool slots are taken (`ComplaintDrill = 'yes'`)."""
+
+ALL = (STAGE, CATEGORY, SEVERITY, CHANNEL, ESCALATED, BREACHED, PAUSED, NEXT_DEADLINE, CODES, DRILL)
 """Every search attribute of the contract (sections 4 and 7), for registration and tests."""
 
 
@@ -54,13 +58,13 @@ def at_start(complaint: NewComplaint) -> TypedSearchAttributes:
     return TypedSearchAttributes([SearchAttributePair(key, value) for key, value in (
         (STAGE, Stage.receipt.value), (CATEGORY, complaint.classification.category.value),
         (SEVERITY, complaint.severity.value), (CHANNEL, complaint.intake.channel.value),
-        (ESCALATED, False), (BREACHED, False), (PAUSED, False),
+        (ESCALATED, False), (BREACHED, False), (PAUSED, False), *([(DRILL, "yes")] if complaint.drill else []),
     )])
 
 
 def summary(complaint: NewComplaint) -> str:
-    """The one-line summary: category, severity and channel as proposed at receipt."""
-    return f"{complaint.classification.category.value} · {complaint.severity.value} · {complaint.intake.channel.value}"
+    """The one-line summary: category, severity and channel as proposed at receipt (a drill's says so)."""
+    return ("drill · " if complaint.drill else "") + f"{complaint.classification.category.value} · {complaint.severity.value} · {complaint.intake.channel.value}"
 
 
 def details(complaint: NewComplaint) -> str:
@@ -77,6 +81,8 @@ def details(complaint: NewComplaint) -> str:
         lines.append(f"- **About:** {intake.respondent.kind.value} {intake.respondent.id}")
     if complaint.review_of:
         lines.append(f"- **Review of:** {complaint.review_of.complaint_id}")
+    if complaint.drill:
+        lines.append("- **Emergency drill:** a made-up complaint; its complainant is never written to")
     lines.append("\nThe deadlines are fixed at receipt by the firm's policy; Current Details lists each one "
                  "with its state, and the stage, the next deadline and who holds the complaint now.")
     return "\n".join(lines)

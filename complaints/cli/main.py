@@ -144,6 +144,9 @@ from complaints.cli import operate  # noqa: E402 - the operators' commands: serv
 operate.register(app)
 db_app.command("reconcile")(operate.reconcile)
 
+from complaints.cli.drill import drill  # noqa: E402 - emergency drills
+app.command("drill")(drill)
+
 from complaints.cli import casefile  # noqa: E402 - the case file: show, audit
 
 casefile.register(app)

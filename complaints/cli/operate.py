@@ -412,7 +412,7 @@ def cases(as_json: bool = typer.Option(False, "--json", help="print the cases as
 def show_cases(found: OpenCases) -> None:
     cases = found.cases
     out.print(fitted(f"{len(cases)} open emergency cases (times Asia/Shanghai)", {
-        "complaint": [c.complaint_id for c in cases],
+        "complaint": [c.complaint_id + ("\n[DRILL]" if c.drill else "") for c in cases],
         "stage": [c.stage or "-" for c in cases],
         "severity": [c.severity or "-" for c in cases],
         "sources": ["\n".join(sorted({e.source.value for e in c.escalations})) for c in cases],

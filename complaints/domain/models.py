@@ -285,6 +285,9 @@ class NewComplaint(BaseModel):
     intake: Intake
     classification: Classification
     review_of: ReviewOf | None = None
+    drill: bool = False
+    """An emergency drill's complaint (`complaints drill`): its deadlines follow the drill policy, the
+    complainant is never written to, and reports do not count it."""
 
     @property
     def severity(self) -> Severity:
@@ -634,6 +637,9 @@ class OpenCase(Public, BaseModel):
     escalations: list[EscalationEntry] = []
     seqs: list[int] = []
     lead: str | None = None
+    acknowledged_at: datetime | None = None
+    """When the team first acknowledged the case (what a drill measures)."""
+    drill: bool = False
 
 
 class OpenCases(Public, BaseModel):
@@ -656,6 +662,7 @@ class EscalationNotice(BaseModel):
     severity: Severity | None = None
     stage: Stage
     escalation: EscalationEntry
+    drill: bool = False
 
 
 # --- the archive's records ------------------------------------------------------------
@@ -671,7 +678,8 @@ class Notice(BaseModel):
     """What the notice's template fills in (complaint id, deadlines, reasons); not archived."""
 
 
-DeliveryStatus = Literal["pending", "sent", "failed"]
+DeliveryStatus = Literal["pending", "sent", "failed", "suppressed"]
+"""`suppressed`: never sent, on purpose (a drill's notice to its made-up complainant)."""
 
 
 class Contact(BaseModel):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -63,6 +63,17 @@ DEFAULT_DEADLINES = {
     "summary": "15wd",
     "decision": "15cd",
 }
+
+DRILL_DEADLINES = {
+    "assessment": "2m",
+    "investigation": "4m",
+    "plan": "6m",
+    "execution": "8m",
+    "summary": "10m",
+    "decision": "12m",
+}
+"""An emergency drill's deadlines: the real ones' order in minutes, so a drill of ten minutes sees
+warnings, a breach and its escalation (`complaints drill --scenario breach`)."""
 
 
 def warning_moment(received_at: datetime, due: datetime, warning_at: float) -> datetime:
@@ -135,6 +146,10 @@ class Policy:
         except tomllib.TOMLDecodeError as err:
             raise PolicyError(f"COMPLAINTS_POLICY_FILE: {path} is not valid TOML ({err})") from None
         return cls.from_mapping(data)
+
+    def drill(self) -> Policy:
+        """This policy with the drill's deadlines (warnings as the firm's)."""
+        return replace(self, deadlines={k: Duration.parse(v, f"drill.{k}") for k, v in DRILL_DEADLINES.items()})
 
     def plan(self, received_at: datetime, calendar: WorkingCalendar) -> DeadlinePlan:
         """Every deadline of a complaint received at `received_at`, and its warning moment."""

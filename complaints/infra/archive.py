@@ -232,13 +232,16 @@ class Archive:
                              ).mappings().first()
         return dict(row) if row else None
 
-    def deliveries(self, status: str | None = None) -> list[dict[str, Any]]:
-        """Every notice with its delivery state (no message text: it may name the complainant)."""
+    def deliveries(self, status: str | None = None, complaint_ids: list[str] | None = None) -> list[dict[str, Any]]:
+        """Every notice with its delivery state (no message text: it may name the complainant); only
+        `status` ones, or only those of `complaint_ids`, if given."""
         query = select(outbox.c.complaint_id, outbox.c.seq, outbox.c.kind, outbox.c.recipient, outbox.c.status,
                        outbox.c.channel, outbox.c.attempts, outbox.c.last_error, outbox.c.provider_id,
                        outbox.c.created_at, outbox.c.sent_at, outbox.c.updated_at)
         if status:
             query = query.where(outbox.c.status == status)
+        if complaint_ids is not None:
+            query = query.where(outbox.c.complaint_id.in_(complaint_ids))
         with self.engine.connect() as db:
             rows = db.execute(query.order_by(outbox.c.created_at, outbox.c.complaint_id, outbox.c.seq))
             return [dict(r) for r in rows.mappings()]

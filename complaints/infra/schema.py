@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 
 from .sealing import SealedText
@@ -107,9 +108,11 @@ complaints = Table(
     Column("code_a", String(16)),  # 0003: the JR/T 0169-2018 codes, axes A, B and C
     Column("code_b", String(16)),
     Column("code_c", String(16)),
+    Column("drill", Boolean, nullable=False, default=False, server_default=false()),  # 0007: reports leave drills out
     Index("ix_complaints_received_at", "received_at"),
     Index("ix_complaints_stage", "stage"),
     Index("ix_complaints_closed_at", "closed_at"),  # 0002: the report's closed-in-period figures
+    Index("ix_complaints_drill", "drill"),  # 0007: the few drills, which the reports' escalations and notices skip
 )
 
 deadlines = Table(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shlex
 import signal
@@ -16,7 +17,7 @@ import pytest
 
 from complaints.cli.operate import parse_payload, show_status
 from complaints.desk import Desk, Filters, desk_for
-from complaints.domain.models import DEADLINES, Channel, ComplaintStatus, Respondent, Stage
+from complaints.domain.models import DEADLINES, Channel, ComplaintStatus, Outcome, Respondent, Stage
 from complaints.infra.settings import Settings
 from tests.conftest import binary
 from tests.devserver import free_port
@@ -273,3 +274,26 @@ def test_status_shows_an_end_of_day_deadline_as_24_00_of_its_day(capsys: pytest.
     assert "2026-12-09T24:00+08:00" in shown and "2026-12-10" not in shown
     nested = parse_payload("assess", ["respondent.kind=agency", "respondent.id=007"], '{"respondent": {"name": "A"}}')
     assert nested == {"respondent": {"name": "A", "kind": "agency", "id": "007"}}
+
+
+async def test_a_drill_nobody_acknowledges_reports_the_miss_and_closes_its_complaint(
+        desk: Desk, cli_env: dict[str, str], tmp_path: Path) -> None:
+    refused = await run(cli_env, "drill", "--wait", "3 hours", "--report-dir", str(tmp_path))
+    assert refused.returncode == 2 and "--wait" in refused.stderr
+    done = await run(cli_env, "drill", "--wait", "2s", "--report-dir", str(tmp_path))
+    assert done.returncode == 8, done.stderr  # the plan failed the drill
+    assert "MISSED" in done.stdout and "drill FAILED" in done.stdout
+    assert "escalated 1/1, acknowledged 0/1" in done.stderr
+    [data] = tmp_path.glob("drill-*.json")
+    assert data.with_suffix(".png").read_bytes().startswith(b"\x89PNG")
+    [row] = json.loads(data.read_text())["complaints"]
+    assert row["acknowledgement"] == "missed" and row["escalation"] == "urgent_assessment"
+    cid = row["complaint_id"]
+    assert (await desk.status(cid)).outcome == Outcome.withdrawn
+    drills = f"ComplaintDrill = 'yes' AND TaskQueue = '{desk.task_queue}'"
+    wanted = [f"complaint-{cid}"]
+    assert await eventually(lambda: listed(desk, drills), lambda ids: ids == wanted) == wanted
+
+
+async def listed(desk: Desk, query: str) -> list[str]:
+    return [wf.id async for wf in desk.client.list_workflows(query)]

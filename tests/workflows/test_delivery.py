@@ -11,6 +11,8 @@ from datetime import timedelta
 import pytest
 
 from activities.delivery import NOT_CONFIGURED, Channels, Postman
+from complaints.desk import Desk as DeskOfTheService
+from complaints.drills import Drill, Scenario
 from complaints.infra.archive import Archive
 from complaints.notices.channels import Mailer, Webhook
 from complaints.notices.render import Templates
@@ -187,3 +189,24 @@ async def test_a_letter_complaints_decision_is_kept_for_posting_and_meets_the_de
     kept = archive.letter(cid, sent["seq"])
     assert sent["channel"] == "post" and kept["postal"] and sent["provider_id"] == f"post:sha256:{kept['sha256']}"
     assert "张三" in kept["text"] and "12378" in kept["text"]
+
+
+async def test_a_drill_alerts_the_team_as_a_drill_and_never_writes_to_its_complainant(
+        client, task_queue, archive, team_id, worker, mail, robot) -> None:
+    mail.up()
+    desk = DeskOfTheService(client, archive, task_queue, team_id)
+    drill = await Drill.start(desk, Scenario.urgent)
+    [cid] = drill.complaint_ids
+    await state(archive, cid, "emergency", lambda n: n["status"] == "sent")
+    await desk.acknowledge(cid, "lead-li")
+    await drill.watch(timedelta(minutes=1), poll=0.05)
+    await drill.end()
+    report = await drill.report()
+
+    assert [json.loads(body)["markdown"]["title"] for _, body in robot.requests] == [f"【演练】投诉升级：{cid}"]
+    assert [m["To"] for m in mail.messages] == ["team@firm.example"]  # the lead named, to the handlers' mailbox
+    [row] = report["complaints"]
+    assert {(n["kind"], n["recipient"], n["status"]) for n in row["notices"]} == {
+        ("acknowledgement", "complainant", "suppressed"), ("emergency", "emergency-team", "sent"),
+        ("lead_assigned", "handler:unassigned", "sent")}
+    assert report["summary"]["passed"] is True
