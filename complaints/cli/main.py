@@ -150,3 +150,7 @@ db_app.command("reconcile")(operate.reconcile)
 from complaints.cli import casefile  # noqa: E402 - the case file: show, audit
 
 casefile.register(app)
+
+from complaints.cli import prevention  # noqa: E402 - prevention alarms: list, ack
+
+app.add_typer(prevention.app, name="prevention")

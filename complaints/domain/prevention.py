@@ -86,6 +86,25 @@ class Alarm(BaseModel):
                 f"{last_day(self.window_end)} (baseline mean {self.baseline_mean:.2f} a window{p})")
 
 
+class AlarmState(Alarm):
+    """An archived alarm and what became of it: the manager's plan, the review's verdict."""
+
+    raised_at: datetime
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    plan: str | None = None
+    review_on: date | None = None
+    reviewed_at: datetime | None = None
+    review_count: int | None = None
+    came_down: bool | None = None
+
+    @property
+    def state(self) -> str:
+        if self.reviewed_at:
+            return "came down" if self.came_down else "did not come down"
+        return "acknowledged" if self.acknowledged_at else "open"
+
+
 class Review(BaseModel):
     """An acknowledged alarm looked at again on its review date: the same count over the
     window before it, and whether it came down (the alarm's rule would not raise it now)."""

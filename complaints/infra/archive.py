@@ -10,7 +10,7 @@ from sqlalchemy import Engine, Select, and_, delete, func, insert, or_, select, 
 from sqlalchemy.exc import IntegrityError
 
 from complaints.domain.models import DeliveryOutcome, Intake, Notice, Record
-from complaints.domain.prevention import Alarm, Review, Seen
+from complaints.domain.prevention import Alarm, AlarmState, Review, Seen
 
 from .codec import load_keys
 from .db import engine_for
@@ -371,20 +371,12 @@ class Archive:
                              ).mappings().first()
         return dict(row) if row else None
 
-    def alarms(self, since: datetime | None = None, until: datetime | None = None,
-               settled: bool = True) -> list[dict[str, Any]]:
-        """Alarms raised in [since, until), newest first; without `settled`, not those a review
-        found came down."""
+    def alarms(self, settled: bool = True) -> list[AlarmState]:
+        """Every alarm, newest first; without `settled`, not those a review found came down."""
         a = prevention_alarms.c
-        query = select(prevention_alarms)
-        if since:
-            query = query.where(a.raised_at >= since)
-        if until:
-            query = query.where(a.raised_at < until)
-        if not settled:
-            query = query.where(or_(a.came_down.is_(None), a.came_down.is_(False)))
+        where = [] if settled else [or_(a.came_down.is_(None), a.came_down.is_(False))]
         with self.engine.connect() as db:
-            return [dict(r) for r in db.execute(query.order_by(a.raised_at.desc(), a.alarm_id)).mappings()]
+            return alarms_where(db, *where)
 
     def acknowledge_alarm(self, alarm_id: str, by: str, plan: str, review_on: date, at: datetime) -> bool:
         """Record the manager's action plan and review date; False when already acknowledged."""
@@ -412,6 +404,13 @@ class Archive:
             tx.execute(insert(outbox).values(complaint_id=review.alarm_id, seq=2, created_at=at,
                                              **notice.model_dump(include={"kind", "recipient", "message"})))
         return True
+
+
+def alarms_where(db: Any, *where: Any) -> list[AlarmState]:
+    """The archived alarms that satisfy `where`, newest first (the report's section reads them too)."""
+    a = prevention_alarms.c
+    rows = db.execute(select(prevention_alarms).where(*where).order_by(a.raised_at.desc(), a.alarm_id)).mappings()
+    return [AlarmState.model_validate(dict(r)) for r in rows]
 
 
 ERASED = "[erased]"

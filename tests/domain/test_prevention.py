@@ -99,7 +99,7 @@ def test_repeatedly_substantiated_complaints_are_flagged() -> None:
 
 def test_a_review_says_whether_the_rate_came_down() -> None:
     seen = complaints("S", [12, 2, 1, 2, 3, 2, 1, 2, 3])
-    [alarm] = find_alarms(seen, END, HISTORY)
+    alarm = only(find_alarms(seen, END, HISTORY), AlarmKind.rise)["collector:A"]
     later = END + WINDOW * 2
     down = review(alarm, seen + complaints("L", [2], end=later), later)
     assert (down.came_down, down.count, down.complaint_ids) == (True, 2, ["L0-0", "L0-1"])
