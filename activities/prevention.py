@@ -6,7 +6,7 @@ before anything was kept; the analysis itself is `complaints.domain.prevention`.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from pydantic import BaseModel
 from temporalio import activity
@@ -36,7 +36,12 @@ def alarm_values(alarm: Alarm) -> dict:
     return {"alarm_id": alarm.alarm_id, "description": alarm.describe(), "kind": alarm.kind.value,
             "dimension": alarm.dimension.value, "subject": alarm.subject, "category": alarm.category,
             "count": alarm.count, "baseline_mean": alarm.baseline_mean, "p_value": alarm.p_value,
-            "window_end": alarm.window_end.isoformat(), "complaint_ids": ", ".join(alarm.complaint_ids)}
+            "last_day": last_moment(alarm.window_end), "complaint_ids": ", ".join(alarm.complaint_ids)}
+
+
+def last_moment(end: datetime) -> str:
+    """A window's last moment, which the templates' `date` filter writes as its last day."""
+    return (end - timedelta(seconds=1)).isoformat()
 
 
 class Prevention:
@@ -78,6 +83,7 @@ class Prevention:
     @staticmethod
     def _review_values(found: Review, alarm: Alarm) -> dict:
         return {"came_down": found.came_down, "review": found.describe(alarm), "review_count": found.count,
+                "review_last_day": last_moment(found.window_end),
                 "review_complaint_ids": ", ".join(found.complaint_ids)}
 
     def _unsent(self, raised: Raised, alarm_id: str, notice: tuple[int, str], values: dict) -> None:

@@ -20,6 +20,7 @@ from complaints.domain.prevention import WINDOW, AlarmKind, Dimension, Findings,
 from complaints.domain.workdays import SHANGHAI
 from complaints.infra.archive import Archive
 from complaints.infra.schema import outbox, prevention_alarms
+from complaints.notices.render import Templates
 from complaints.reports import Period, build_report
 from tests.conftest import TEST_KEY
 
@@ -119,6 +120,10 @@ def test_an_acknowledged_alarm_is_reviewed_on_its_date_and_says_whether_it_came_
     assert after[new.alarm_id].state == "did not come down" and after[spike.alarm_id].plan == "retrain the team"
     reviews = [d for d in raised.deliveries if d.kind == "prevention_review"]
     assert {(d.complaint_id, d.values["came_down"]) for d in reviews} == {(spike.alarm_id, True), (new.alarm_id, False)}
+    told = {d.complaint_id: Templates().render(d.kind, "zh-CN", {"complaint_id": d.complaint_id, **d.values})
+            for d in reviews}
+    assert told[spike.alarm_id].subject.endswith("已回落") and told[new.alarm_id].subject.endswith("未回落")
+    assert "1 件，预警时 12 件" in told[spike.alarm_id].body and "NEW-AFTER-0-8" in told[new.alarm_id].body
     assert prevention.raise_alarms(prevention.find_alarms(later + timedelta(hours=4))).reviewed == []  # once
 
 
