@@ -12,10 +12,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import typer
+from typer.testing import CliRunner
 from sqlalchemy import func, select
 
 from activities.prevention import Prevention
 from bench.archive_data import Generated, generate, load
+from complaints.cli.prevention import app as alarms_app
+from complaints.cli.report import report as report_command
 from complaints.domain.prevention import WINDOW, AlarmKind, Dimension, Findings, poisson_tail, window_end
 from complaints.domain.workdays import SHANGHAI
 from complaints.infra.archive import Archive
@@ -38,8 +42,8 @@ def collector(name: str, now: int, past: list[int], category: str = "collection.
     rows = []
     for window, n in enumerate([now, *past]):
         start = end - WINDOW * (window + 1)
-        rows += [template | {"complaint_id": f"{tag or name}-{window}-{i}", "received_at": start + timedelta(hours=7 * i),
-                             "category": category, "respondent_kind": "collector", "respondent_id": name,
+        rows += [template | {"complaint_id": f"{tag or name}-{window}-{i}",
+                             "received_at": start + timedelta(hours=7 * i), "category": category, "respondent_kind": "collector", "respondent_id": name,
                              "outcome": None, "stage": "investigation", "closed_at": None, "decided_at": None,
                              "merged_into": None, "review_of": None, "substantiated": substantiated}
                  for i in range(n)]
@@ -127,11 +131,16 @@ def test_an_acknowledged_alarm_is_reviewed_on_its_date_and_says_whether_it_came_
     assert prevention.raise_alarms(prevention.find_alarms(later + timedelta(hours=4))).reviewed == []  # once
 
 
+def environment(tmp_path: Path, url: str) -> dict[str, str]:
+    return {"COMPLAINTS_DB_URL": url, "COMPLAINTS_CODEC_KEYS": TEST_KEY, "COMPLAINTS_DATA_DIR": str(tmp_path),
+            "COLUMNS": "250"}
+
+
 def run(tmp_path: Path, url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {"COMPLAINTS_DB_URL": url, "COMPLAINTS_CODEC_KEYS": TEST_KEY, "COMPLAINTS_DATA_DIR": str(tmp_path),
-           "PATH": str(Path(sys.executable).parent), "COLUMNS": "250"}
-    return subprocess.run([str(Path(sys.executable).parent / "complaints"), *args], env=env, capture_output=True,
-                          text=True, timeout=60)
+    """The installed command, as an operator runs it."""
+    return subprocess.run([str(Path(sys.executable).parent / "complaints"), *args],
+                          env=environment(tmp_path, url) | {"PATH": str(Path(sys.executable).parent)},
+                          capture_output=True, text=True, timeout=60)
 
 
 def test_the_commands_list_acknowledge_and_report_alarms(archive: Archive, tmp_path: Path) -> None:
@@ -154,17 +163,22 @@ def test_the_commands_list_acknowledge_and_report_alarms(archive: Archive, tmp_p
                 "--by", "m.wang")
     assert acked.returncode == 0, acked.stderr
     assert acked.stdout.strip() == f"{spike.alarm_id}: acknowledged by m.wang; review on {review}"
-    assert run(tmp_path, url, "prevention", "ack", spike.alarm_id, "--plan", "x", "--review", review).returncode == 4
-    assert run(tmp_path, url, "prevention", "ack", "PNOSUCH", "--plan", "x", "--review", review).returncode == 3
-    past = run(tmp_path, url, "prevention", "ack", spike.alarm_id, "--plan", "x", "--review", "2020-01-01")
-    assert past.returncode == 2 and "--review" in past.stderr and "not after today" in past.stderr
     assert archive.alarm(spike.alarm_id)["plan"] == "retrain"
+    env = environment(tmp_path, url)
+    cli = CliRunner()
+    again = cli.invoke(alarms_app, ["ack", spike.alarm_id, "--plan", "x", "--review", review], env=env)
+    assert again.exit_code == 4 and "acknowledged already by m.wang" in again.output
+    assert cli.invoke(alarms_app, ["ack", "PNOSUCH", "--plan", "x", "--review", review], env=env).exit_code == 3
+    past = cli.invoke(alarms_app, ["ack", spike.alarm_id, "--plan", "x", "--review", "2020-01-01"], env=env)
+    assert past.exit_code == 2 and "--review" in past.output and "not after today" in past.output
 
     day = NOW.astimezone(SHANGHAI).date()
     report = build_report(archive.engine, Period(day, day))
     [reported] = [a for a in report["prevention_alarms"] if a["alarm_id"] == spike.alarm_id]
     assert (reported["count"], reported["state"], reported["plan"]) == (12, "acknowledged", "retrain")
     assert reported["complaint_ids"] == spike.complaint_ids
-    printed = run(tmp_path, url, "report", "--from", day.isoformat(), "--to", day.isoformat())
-    assert printed.returncode == 0, printed.stderr
-    assert "Prevention alarms raised" in printed.stdout and spike.alarm_id in printed.stdout
+    reporting = typer.Typer()
+    reporting.command()(report_command)
+    printed = cli.invoke(reporting, ["--from", day.isoformat(), "--to", day.isoformat()], env=env)
+    assert printed.exit_code == 0, printed.output
+    assert "Prevention alarms raised" in printed.output and spike.alarm_id in printed.output
