@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.archive import Archivist
@@ -48,8 +48,9 @@ class PreventionWorkflow:
             await workflow.execute_activity_method(Postman.deliver_notice, delivery,
                                                    summary=PublicText(f"deliver: {delivery.kind}"), **DELIVERY)
         except ActivityError as err:
+            reason = err.cause.message if isinstance(err.cause, FailureError) else "no attempt succeeded within the hour"
             await workflow.execute_activity_method(
                 Archivist.record_delivery,
                 DeliveryOutcome(complaint_id=delivery.complaint_id, seq=delivery.seq, kind=delivery.kind,
-                                status="failed", error=str(err.cause or err), at=workflow.now()),
+                                status="failed", error=reason, at=workflow.now()),
                 summary=PublicText(f"archive: delivery of {delivery.kind}"), **ARCHIVE)

@@ -20,18 +20,22 @@ from workflows.prevention import PreventionWorkflow
 
 
 @pytest.fixture
-def mail():
-    sink = MailSink().start()
+def mail(request: pytest.FixtureRequest):
+    sink = MailSink(answer=getattr(request, "param", "250 OK")).start()
     yield sink
     sink.stop()
+
+
+def worker_mailing(client: Client, task_queue: str, policy, calendar, archive: Archive, mail: MailSink):
+    postman = Postman(Channels(mail=Mailer(mail.url, "complaints@firm.example"), team_mail="managers@firm.example",
+                               letterhead=LETTERHEAD), Templates(), archive)
+    return new_worker(client, task_queue, policy, calendar, archive, postman=postman)
 
 
 async def test_two_runs_keep_each_alarm_once_and_mail_it_once(client: Client, task_queue: str, policy, calendar,
                                                               archive: Archive, mail: MailSink) -> None:
     generated_archive(archive)
-    postman = Postman(Channels(mail=Mailer(mail.url, "complaints@firm.example"), team_mail="managers@firm.example",
-                               letterhead=LETTERHEAD), Templates(), archive)
-    async with new_worker(client, task_queue, policy, calendar, archive, postman=postman):
+    async with worker_mailing(client, task_queue, policy, calendar, archive, mail):
         first = await client.execute_workflow(PreventionWorkflow.run, id=f"prevention-1-{task_queue}",
                                               task_queue=task_queue)
         second = await client.execute_workflow(PreventionWorkflow.run, id=f"prevention-2-{task_queue}",
@@ -47,3 +51,17 @@ async def test_two_runs_keep_each_alarm_once_and_mail_it_once(client: Client, ta
     assert message["To"] == "managers@firm.example"
     assert "collector:SPIKE" in message["Subject"] and "SPIKE-0-11" in message.get_content()
     assert {n["status"] for n in archive.deliveries() if n["kind"] == "prevention"} == {"sent"}
+
+
+@pytest.mark.parametrize("mail", ["550 mailbox unavailable"], indirect=True)
+async def test_a_notice_refused_for_good_is_kept_failed_and_the_run_completes(client: Client, task_queue: str, policy,
+                                                                              calendar, archive: Archive,
+                                                                              mail: MailSink) -> None:
+    generated_archive(archive)
+    async with worker_mailing(client, task_queue, policy, calendar, archive, mail):
+        raised = await client.execute_workflow(PreventionWorkflow.run, id=f"prevention-{task_queue}",
+                                               task_queue=task_queue)
+    assert raised.new and mail.messages == []
+    notices = [n for n in archive.deliveries() if n["kind"] == "prevention"]
+    assert {n["complaint_id"] for n in notices} == set(raised.new)
+    assert {(n["status"], n["last_error"]) for n in notices} == {("failed", "smtp: server answered 550")}
