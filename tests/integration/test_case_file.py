@@ -155,7 +155,9 @@ def held(archive: Archive) -> list[tuple[str, str, str]]:
                                                     legal_holds.c.reason))]
 
 
-async def test_setup_creates_the_retention_and_prevention_schedules_once(dev_client: Client, task_queue: str) -> None:
+async def test_setup_creates_the_retention_and_prevention_schedules_once(dev_client: Client, task_queue: str,
+                                                                        dev_worker) -> None:
+    """Each schedule once; the prevention schedule's run, triggered, is a PreventionWorkflow this worker completes."""
     policy = Policy.from_mapping({"prevention_every": "12h"})
     try:
         assert await ensure_schedules(dev_client, task_queue, policy) == {RETENTION_SCHEDULE: True,
@@ -168,6 +170,13 @@ async def test_setup_creates_the_retention_and_prevention_schedules_once(dev_cli
         prevention = await dev_client.get_schedule_handle(PREVENTION_SCHEDULE).describe()
         assert prevention.schedule.action.workflow == "PreventionWorkflow"
         assert prevention.schedule.spec.intervals[0].every == timedelta(hours=12)
+        await dev_client.get_schedule_handle(PREVENTION_SCHEDULE).trigger()
+        for _ in range(100):
+            if actions := (await dev_client.get_schedule_handle(PREVENTION_SCHEDULE).describe()).info.recent_actions:
+                break
+            await asyncio.sleep(0.1)
+        run = await dev_client.get_workflow_handle(actions[0].action.workflow_id).result()
+        assert run["new"] == [] and run["deliveries"] == []  # an empty archive: nothing to raise
     finally:
         for name in (RETENTION_SCHEDULE, PREVENTION_SCHEDULE):
             await dev_client.get_schedule_handle(name).delete()
