@@ -192,6 +192,16 @@ def counted(kind: AlarmKind, category: str | None, rows: Iterable[Seen]) -> list
     return list(rows)
 
 
+def flagged(kind: AlarmKind, count: int, baseline_mean: float) -> bool:
+    """Each alarm's rule, on the count it counts and its baseline's mean: raising it and the
+    review's verdict (it came down when its rule no longer holds) ask the same question."""
+    if kind is AlarmKind.rise:
+        return count >= RISE_MIN and poisson_tail(count, baseline_mean) < RISE_P
+    if kind is AlarmKind.new_kind:
+        return count > 0
+    return count >= SUBSTANTIATED_MIN
+
+
 def baseline_windows(start: datetime, history_since: datetime | None) -> int:
     """How many whole baseline windows before `start` the archive has history for."""
     if history_since is None:
@@ -220,10 +230,9 @@ def find_alarms(seen: Iterable[Seen], end: datetime, history_since: datetime | N
         before = _by(base, dimension)
         for subject, members in sorted(_by(current, dimension).items()):
             past = before.get(subject, [])
-            if windows and len(members) >= RISE_MIN:
-                p = poisson_tail(len(members), len(past) / windows)
-                if p < RISE_P:
-                    alarm(AlarmKind.rise, dimension, subject, members, past, p_value=p)
+            if windows and flagged(AlarmKind.rise, len(members), len(past) / windows):
+                alarm(AlarmKind.rise, dimension, subject, members, past,
+                      p_value=poisson_tail(len(members), len(past) / windows))
             if dimension is not Dimension.respondent:
                 continue
             if past:  # a respondent with a history: a category it never drew before
@@ -232,7 +241,7 @@ def find_alarms(seen: Iterable[Seen], end: datetime, history_since: datetime | N
                     alarm(AlarmKind.new_kind, dimension, subject, counted(AlarmKind.new_kind, category, members),
                           [], category=category)
             found = counted(AlarmKind.substantiated, None, members)
-            if len(found) >= SUBSTANTIATED_MIN:
+            if flagged(AlarmKind.substantiated, len(found), 0.0):
                 alarm(AlarmKind.substantiated, dimension, subject, found, counted(AlarmKind.substantiated, None, past))
     return alarms
 
@@ -243,12 +252,6 @@ def review(alarm: Alarm, seen: Iterable[Seen], end: datetime) -> Review:
     start = end - WINDOW
     subject = [r for r in seen if start <= r.received_at < end and SUBJECT[alarm.dimension](r) == alarm.subject]
     members = counted(alarm.kind, alarm.category, subject)
-    n = len(members)
-    if alarm.kind is AlarmKind.rise:
-        still = n >= RISE_MIN and poisson_tail(n, alarm.baseline_mean) < RISE_P
-    elif alarm.kind is AlarmKind.new_kind:
-        still = n > 0
-    else:
-        still = n >= SUBSTANTIATED_MIN
-    return Review(alarm_id=alarm.alarm_id, window_end=end, count=n, came_down=not still,
+    return Review(alarm_id=alarm.alarm_id, window_end=end, count=len(members),
+                  came_down=not flagged(alarm.kind, len(members), alarm.baseline_mean),
                   complaint_ids=sorted(r.complaint_id for r in members))
