@@ -23,6 +23,7 @@ from activities.deadlines import Deadlines
 from activities.delivery import Channels, Postman
 from activities.emergency import EmergencyDesk
 from activities.merge import Merger
+from activities.prevention import Prevention
 from activities.retention import Eraser
 from complaints.domain import codes
 from complaints.domain.codes import CodeError, CodeTable
@@ -43,6 +44,7 @@ from complaints.readiness import readiness
 import workflows
 from workflows.complaint import ComplaintWorkflow
 from workflows.emergency import EmergencyTeamWorkflow
+from workflows.prevention import PreventionWorkflow
 from workflows.retention import RetentionWorkflow
 from workflows.visibility import ALL
 
@@ -80,17 +82,20 @@ def new_worker(
     contact = CollectionContact(archive)
     desk = EmergencyDesk(client, task_queue, team_id)
     merger = Merger(client)
+    prevention = Prevention(archive)
     retention = [Eraser(archive, evidence, policy).erase_expired] if evidence else []
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[ComplaintWorkflow, EmergencyTeamWorkflow, *([RetentionWorkflow] if evidence else [])],
+        workflows=[ComplaintWorkflow, EmergencyTeamWorkflow, PreventionWorkflow,
+                   *([RetentionWorkflow] if evidence else [])],
         activities=[
             deadlines.plan_deadlines, deadlines.plan_drill_deadlines,
             archivist.archive_receipt, archivist.archive_record,
             contact.suspend_collection_contact, contact.lift_collection_contact,
             desk.alert_emergency_team, desk.close_emergency_case, desk.lead_of, merger.hand_over_repeat,
-            archivist.record_delivery, postman.deliver_notice, *retention,
+            archivist.record_delivery, postman.deliver_notice, prevention.find_alarms, prevention.raise_alarms,
+            *retention,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         **options,  # type: ignore[arg-type]

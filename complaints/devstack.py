@@ -22,11 +22,12 @@ import time
 from pathlib import Path
 
 from complaints.api.auth import ROLES, parse_keys
+from complaints.domain.policy import Policy
 from complaints.infra.archive import archive_for
 from complaints.infra.codec import create_key_file, load_keys
 from complaints.infra.migrations import upgrade
 from complaints.infra.settings import Settings
-from complaints.infra.temporal import connect, ensure_retention_schedule
+from complaints.infra.temporal import connect, ensure_schedules
 from workflows.visibility import ALL
 
 BIN = Path(sys.executable).parent
@@ -184,7 +185,7 @@ class Stack:
         from complaints.demo import load_demo
 
         client = await connect(self.settings)
-        await ensure_retention_schedule(client, self.settings.task_queue)
+        await ensure_schedules(client, self.settings.task_queue, Policy.load(self.settings.policy_file))
         return await asyncio.wait_for(
             load_demo(client, self.settings.task_queue, archive_for(self.settings)), timeout=60)
 

@@ -11,7 +11,9 @@ Populations, all in Asia/Shanghai dates, both ends inclusive:
 - complaints *closed* in the period: outcomes, satisfaction, root causes, and the handling
   time of the resolved ones;
 - escalations *raised* in the period, by source;
-- notices *written* in the period, by delivery state (a failed one never reached its person).
+- notices *written* in the period, by delivery state (a failed one never reached its person);
+- prevention alarms *raised* in the period, with their figures, the complaints behind them,
+  the manager's plan and what the review found.
 
 An emergency drill's complaints (`complaints drill`) are in none of them.
 """
@@ -30,7 +32,8 @@ from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 from complaints.domain.models import DEADLINES, Category, Channel, EscalationSource, Outcome, Severity
 from complaints.domain.workdays import SHANGHAI, WorkingCalendar
-from complaints.infra.schema import complaints, deadlines, escalations, outbox
+from complaints.infra.archive import alarms_where
+from complaints.infra.schema import complaints, deadlines, escalations, outbox, prevention_alarms
 
 DEADLINE_STATES = ("met", "breached", "open", "cancelled")
 """met on time; breached (recorded breach, or met after it was due); still running; and
@@ -201,6 +204,11 @@ def build_report(engine: Engine, period: Period, calendar: WorkingCalendar | Non
                 for day, category, n in sorted(grouped(shanghai_date(c.received_at), c.category),
                                                key=lambda row: (str(row[0]), str(row[1])))
             ],
+            "prevention_alarms": [
+                alarm.model_dump(mode="json", exclude={"window_start", "acknowledged_at", "reviewed_at"})
+                | {"state": alarm.state, "description": alarm.describe()}
+                for alarm in alarms_where(db, period.holds(prevention_alarms.c.raised_at))
+            ],
         }
     return report
 
@@ -329,6 +337,11 @@ def csv_rows(report: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
     rows += [("root_causes", r["root_cause"], "count", r["complaints"]) for r in report["root_causes"]]
     rows += [("repeat_complainants", k, "count", v) for k, v in report["repeat_complainants"].items()]
     rows += [("regulator", k, "count", v) for k, v in report["regulator"].items()]
+    for a in report["prevention_alarms"]:
+        rows += [("prevention_alarms", a["alarm_id"], measure, a[measure]) for measure in (
+            "kind", "dimension", "subject", "category", "count", "baseline_mean", "p_value", "state", "plan",
+            "review_on", "review_count")]
+        rows.append(("prevention_alarms", a["alarm_id"], "complaint_ids", " ".join(a["complaint_ids"])))
     return rows
 
 

@@ -1,5 +1,5 @@
 """RetentionWorkflow: one run of the `complaints-retention` schedule (policy key `retention`),
-which `complaints setup` and `make run` create (`complaints.infra.temporal.ensure_retention_schedule`)."""
+which `complaints setup` and `make run` create (`complaints.infra.temporal.ensure_schedules`)."""
 
 from __future__ import annotations
 

@@ -96,17 +96,13 @@ def setup(new_codec_key: bool = typer.Option(
         False, "--new-codec-key",
         help="instead: make a codec key; the key file COMPLAINTS_CODEC_KEY_FILE when no key is configured, "
              "else print a new entry to add to the keys in use")) -> None:
-    """Register the search attributes and the retention schedule on an existing Temporal cluster
-    (safe to run again);
+    """Register the search attributes and the retention and prevention schedules on an existing
+    Temporal cluster (safe to run again);
     with --new-codec-key, make a codec key instead."""
     import asyncio
 
-    from complaints.infra.temporal import (
-        RETENTION_SCHEDULE,
-        connect,
-        ensure_retention_schedule,
-        register_search_attributes,
-    )
+    from complaints.domain.policy import Policy, PolicyError
+    from complaints.infra.temporal import connect, ensure_schedules, register_search_attributes
     from workflows.visibility import ALL
 
     settings = Settings.from_env()
@@ -114,14 +110,21 @@ def setup(new_codec_key: bool = typer.Option(
         make_codec_key(settings)
         return
 
-    async def register() -> tuple[list[str], bool]:
+    try:
+        policy = Policy.load(settings.policy_file)
+    except PolicyError as err:
+        typer.echo(f"setup not done: {err}", err=True)
+        raise typer.Exit(2) from None
+
+    async def register() -> tuple[list[str], dict[str, bool]]:
         client = await connect(settings)
         return (await register_search_attributes(client, ALL),
-                await ensure_retention_schedule(client, settings.task_queue))
+                await ensure_schedules(client, settings.task_queue, policy))
 
-    added, scheduled = asyncio.run(register())
+    added, schedules = asyncio.run(register())
     typer.echo(f"search attributes added: {', '.join(added)}" if added else "search attributes: all present")
-    typer.echo(f"schedule {RETENTION_SCHEDULE}: {'created' if scheduled else 'present'}")
+    for name, created in schedules.items():
+        typer.echo(f"schedule {name}: {'created' if created else 'present'}")
 
 
 def make_codec_key(settings: Settings) -> None:
@@ -150,3 +153,7 @@ app.command("drill")(drill)
 from complaints.cli import casefile  # noqa: E402 - the case file: show, audit
 
 casefile.register(app)
+
+from complaints.cli import prevention  # noqa: E402 - prevention alarms: list, ack
+
+app.add_typer(prevention.app, name="prevention")

@@ -226,3 +226,10 @@ def _print_tables(r: dict[str, Any]) -> None:
     rep = r["repeat_complainants"]
     console.print(f"Repeat complainants: {rep['complainants']} people filed {rep['complaints']} complaints")
     counts("Regulator's clock (received)", r["regulator"], "action", unit="count")
+    t = Table(title="Prevention alarms raised (`complaints prevention` lists those still open)")
+    for col in ("alarm", "state", "found", "complaints", "plan"):
+        t.add_column(col)
+    for a in r["prevention_alarms"]:
+        t.add_row(a["alarm_id"], a["state"], a["description"], ", ".join(a["complaint_ids"]),
+                  f"{a['plan']} (review {a['review_on']})" if a["plan"] else "-")
+    console.print(t)

@@ -107,6 +107,17 @@ class Retention:
         return now.replace(year=year, day=min(now.day, 28) if now.month == 2 else now.day)
 
 
+_EVERY = re.compile(r"^\s*(\d+)\s*(m|h|d)\s*$")
+
+
+def every(text: object, key: str) -> timedelta:
+    """A schedule's interval: `Nm`, `Nh` or `Nd` (a plain span; working or legal days make no interval)."""
+    match = _EVERY.match(text) if isinstance(text, str) else None
+    if not match or int(match.group(1)) <= 0:
+        raise PolicyError(f"{key}: {text!r} is not an interval like '1d', '12h' or '30m'")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
 @dataclass(frozen=True)
 class Policy:
     deadlines: dict[str, Duration] = field(
@@ -115,12 +126,15 @@ class Policy:
     warning_at: float = 0.8
     retention: Retention | None = None
     """None: personal data is kept until erased by hand."""
+    prevention_every: timedelta = timedelta(days=1)
+    """How often the `complaints-prevention` schedule looks for alarms (when `complaints setup` creates it)."""
 
     @classmethod
     def from_mapping(cls, data: dict) -> Policy:
-        unknown = set(data) - {"warning_at", "deadlines", "retention"}
+        unknown = set(data) - {"warning_at", "deadlines", "retention", "prevention_every"}
         if unknown:
-            raise PolicyError(f"{sorted(unknown)[0]}: unknown key (expected warning_at, retention, [deadlines])")
+            raise PolicyError(f"{sorted(unknown)[0]}: unknown key "
+                              "(expected warning_at, retention, prevention_every, [deadlines])")
         warning_at = data.get("warning_at", 0.8)
         if isinstance(warning_at, bool) or not isinstance(warning_at, int | float) or not 0 < warning_at < 1:
             raise PolicyError(f"warning_at: {warning_at!r} must be a number between 0 and 1")
@@ -132,7 +146,8 @@ class Policy:
                 raise PolicyError(f"deadlines.{key}: unknown deadline (expected one of {', '.join(DEADLINES)})")
         merged = DEFAULT_DEADLINES | given
         retention = Retention.parse(data["retention"]) if "retention" in data else None
-        return cls({k: Duration.parse(merged[k], f"deadlines.{k}") for k in DEADLINES}, float(warning_at), retention)
+        return cls({k: Duration.parse(merged[k], f"deadlines.{k}") for k in DEADLINES}, float(warning_at), retention,
+                   every(data.get("prevention_every", "1d"), "prevention_every"))
 
     @classmethod
     def load(cls, path: str | Path | None) -> Policy:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, delete, insert, or_, select, update
+from sqlalchemy import Engine, Select, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from complaints.domain.models import DeliveryOutcome, Intake, Record
+from complaints.domain.models import DeliveryOutcome, Intake, Notice, Record
+from complaints.domain.prevention import Alarm, AlarmState, Review, Seen
 
 from .codec import load_keys
 from .db import engine_for
@@ -25,6 +26,7 @@ from .schema import (
     legal_holds,
     letters,
     outbox,
+    prevention_alarms,
 )
 from .sealing import Sealer, seal_with
 from .settings import Settings
@@ -325,6 +327,93 @@ class Archive:
                 tx.execute(insert(erasures).values(complaint_id=complaint_id, erased_at=at, files=len(orphans)))
             erased.append((complaint_id, orphans))
         return erased
+
+
+    # --- prevention alarms -------------------------------------------------------------------
+
+    def seen_since(self, since: datetime) -> list[Seen]:
+        """Complaints received since `since` as prevention counts them; a merged repeat is its
+        original's complaint, so it is not counted twice, and a drill's are made up."""
+        c = complaints.c
+        query = (select(c.complaint_id, c.received_at, c.channel, c.category, c.respondent_kind, c.respondent_id,
+                        c.substantiated)
+                 .where(c.received_at >= since, or_(c.outcome.is_(None), c.outcome != "merged"), c.drill.is_(False)))
+        with self.engine.connect() as db:
+            return [Seen(complaint_id=r.complaint_id, received_at=r.received_at, channel=r.channel,
+                         category=r.category, substantiated=r.substantiated,
+                         respondent=f"{r.respondent_kind}:{r.respondent_id}" if r.respondent_kind else None)
+                    for r in db.execute(query)]
+
+    def first_received(self) -> datetime | None:
+        with self.engine.connect() as db:
+            return db.execute(select(func.min(complaints.c.received_at))).scalar_one()
+
+    def raise_alarm(self, alarm: Alarm, notice: Notice, at: datetime) -> str:
+        """Archive the alarm with its notice to managers, once: `new`; `exists` when this very
+        alarm is archived already (a second run of the day); `suppressed` when one on the same
+        subject is still being dealt with: raised in a window this one overlaps and not yet
+        acknowledged, or acknowledged and not yet reviewed."""
+        a = prevention_alarms.c
+        with self.engine.begin() as tx:
+            if tx.execute(select(a.alarm_id).where(a.alarm_id == alarm.alarm_id)).first():
+                return "exists"
+            same = and_(a.kind == alarm.kind.value, a.dimension == alarm.dimension.value, a.subject == alarm.subject,
+                        (a.category == alarm.category) if alarm.category else a.category.is_(None))
+            pending = or_(and_(a.acknowledged_at.is_(None), a.window_end > alarm.window_start),
+                          and_(a.acknowledged_at.is_not(None), a.reviewed_at.is_(None)))
+            if tx.execute(select(a.alarm_id).where(same, pending)).first():
+                return "suppressed"
+            tx.execute(insert(prevention_alarms).values(**alarm.model_dump(mode="python"), raised_at=at))
+            tx.execute(insert(outbox).values(complaint_id=alarm.alarm_id, seq=1, created_at=at,
+                                             **notice.model_dump(include={"kind", "recipient", "message"})))
+        return "new"
+
+    def alarm(self, alarm_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as db:
+            row = db.execute(select(prevention_alarms).where(prevention_alarms.c.alarm_id == alarm_id)
+                             ).mappings().first()
+        return dict(row) if row else None
+
+    def alarms(self, settled: bool = True) -> list[AlarmState]:
+        """Every alarm, newest first; without `settled`, not those a review found came down."""
+        a = prevention_alarms.c
+        where = [] if settled else [or_(a.came_down.is_(None), a.came_down.is_(False))]
+        with self.engine.connect() as db:
+            return alarms_where(db, *where)
+
+    def acknowledge_alarm(self, alarm_id: str, by: str, plan: str, review_on: date, at: datetime) -> bool:
+        """Record the manager's action plan and review date; False when already acknowledged."""
+        a = prevention_alarms.c
+        with self.engine.begin() as tx:
+            done = tx.execute(update(prevention_alarms).where(a.alarm_id == alarm_id, a.acknowledged_at.is_(None))
+                              .values(acknowledged_by=by, acknowledged_at=at, plan=plan, review_on=review_on))
+        return done.rowcount == 1
+
+    def alarms_due_for_review(self, today: date) -> list[Alarm]:
+        a = prevention_alarms.c
+        with self.engine.connect() as db:
+            rows = db.execute(select(prevention_alarms).where(a.review_on <= today, a.reviewed_at.is_(None))
+                              .order_by(a.review_on, a.alarm_id)).mappings()
+            return [Alarm.model_validate(dict(r)) for r in rows]
+
+    def record_review(self, review: Review, notice: Notice, at: datetime) -> bool:
+        """Keep what the review found on the alarm, with its notice to managers, once."""
+        a = prevention_alarms.c
+        with self.engine.begin() as tx:
+            done = tx.execute(update(prevention_alarms).where(a.alarm_id == review.alarm_id, a.reviewed_at.is_(None))
+                              .values(reviewed_at=at, review_count=review.count, came_down=review.came_down))
+            if done.rowcount != 1:
+                return False
+            tx.execute(insert(outbox).values(complaint_id=review.alarm_id, seq=2, created_at=at,
+                                             **notice.model_dump(include={"kind", "recipient", "message"})))
+        return True
+
+
+def alarms_where(db: Any, *where: Any) -> list[AlarmState]:
+    """The archived alarms that satisfy `where`, newest first (the report's section reads them too)."""
+    a = prevention_alarms.c
+    rows = db.execute(select(prevention_alarms).where(*where).order_by(a.raised_at.desc(), a.alarm_id)).mappings()
+    return [AlarmState.model_validate(dict(r)) for r in rows]
 
 
 ERASED = "[erased]"

@@ -13,7 +13,9 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -243,3 +245,32 @@ erasures = Table(
     Column("files", Integer, nullable=False),
 )
 """Each complaint whose personal data and evidence retention erased, and when."""
+
+prevention_alarms = Table(
+    "prevention_alarms",
+    metadata,
+    Column("alarm_id", String(16), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("dimension", String(16), nullable=False),
+    Column("subject", String(220), nullable=False),
+    Column("category", String(64)),
+    Column("window_start", Moment, nullable=False),
+    Column("window_end", Moment, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("baseline_mean", Float, nullable=False),
+    Column("p_value", Float),
+    Column("complaint_ids", JSON, nullable=False),
+    Column("raised_at", Moment, nullable=False),
+    Column("acknowledged_by", String(100)),
+    Column("acknowledged_at", Moment),
+    Column("plan", Text),
+    Column("review_on", Date),
+    Column("reviewed_at", Moment),
+    Column("review_count", Integer),
+    Column("came_down", Boolean),
+    Index("ix_prevention_alarms_subject", "kind", "dimension", "subject"),
+    Index("ix_prevention_alarms_window_end", "window_end"),
+)
+"""0006: each prevention alarm with its figures and the complaints behind it, the manager's
+acknowledgement (action plan, review date) and what the review found. Respondents by kind and
+id only, as the report names them; no complainant."""

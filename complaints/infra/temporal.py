@@ -27,6 +27,8 @@ from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
+from complaints.domain.policy import Policy
+
 from . import tracing
 from .codec import EncryptionCodec, PublicAwarePayloadConverter, SealedFailureConverter, load_keys
 from .settings import Settings
@@ -81,15 +83,25 @@ async def register_search_attributes(client: Client, keys: Iterable[SearchAttrib
 
 RETENTION_SCHEDULE = "complaints-retention"
 RETENTION_EVERY = timedelta(days=1)
+PREVENTION_SCHEDULE = "complaints-prevention"
 
 
-async def ensure_retention_schedule(client: Client, task_queue: str) -> bool:
-    """The daily `complaints-retention` schedule running RetentionWorkflow; whether it was created
-    now (False: it exists already and is left as an operator may have changed it)."""
+async def ensure_schedule(client: Client, name: str, workflow: str, task_queue: str, every: timedelta) -> bool:
+    """The schedule `name` running `workflow` every `every`; whether it was created now (False:
+    it exists already and is left as an operator may have changed it)."""
     try:
-        await client.create_schedule(RETENTION_SCHEDULE, Schedule(
-            action=ScheduleActionStartWorkflow("RetentionWorkflow", id=RETENTION_SCHEDULE, task_queue=task_queue),
-            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=RETENTION_EVERY)])))
+        await client.create_schedule(name, Schedule(
+            action=ScheduleActionStartWorkflow(workflow, id=name, task_queue=task_queue),
+            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)])))
     except ScheduleAlreadyRunningError:
         return False
     return True
+
+
+async def ensure_schedules(client: Client, task_queue: str, policy: Policy) -> dict[str, bool]:
+    """The daily `complaints-retention` schedule and `complaints-prevention` (every
+    `prevention_every`); for each, whether it was created now."""
+    return {RETENTION_SCHEDULE: await ensure_schedule(client, RETENTION_SCHEDULE, "RetentionWorkflow", task_queue,
+                                                      RETENTION_EVERY),
+            PREVENTION_SCHEDULE: await ensure_schedule(client, PREVENTION_SCHEDULE, "PreventionWorkflow", task_queue,
+                                                       policy.prevention_every)}

@@ -101,8 +101,10 @@ def test_report_on_100k_complaints_is_computed_in_sql(any_archive: Archive, larg
     report = build_report(any_archive.engine, PERIOD, WorkingCalendar())
     print(f"100k report on {any_archive.engine.dialect.name}: {time.perf_counter() - started:.2f}s")
     assert_matches(report, want)
-    # every query is an aggregate: no row of a complaint is fetched as such
-    queries = [q for q in statements if q.lstrip().upper().startswith("SELECT")]
+    # every query of the complaints is an aggregate: no row of a complaint is fetched as such (the
+    # prevention alarms' rows are read whole: a few per respondent, category and channel a week)
+    queries = [q for q in statements if q.lstrip().upper().startswith("SELECT") and "prevention_alarms" not in q]
+    assert len(queries) == len([q for q in statements if q.lstrip().upper().startswith("SELECT")]) - 1
     assert queries and all(re.search(r"\bcount\(|\bsum\(|GROUP BY", q, re.IGNORECASE) for q in queries), queries
 
 

@@ -7,6 +7,7 @@ import getpass
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -17,7 +18,8 @@ from complaints.infra.archive import Archive
 from complaints.infra.evidence import MAX_BYTES
 from complaints.infra.schema import legal_holds
 from complaints.infra.settings import Settings
-from complaints.infra.temporal import RETENTION_EVERY, RETENTION_SCHEDULE, ensure_retention_schedule
+from complaints.domain.policy import Policy
+from complaints.infra.temporal import PREVENTION_SCHEDULE, RETENTION_EVERY, RETENTION_SCHEDULE, ensure_schedules
 from tests.integration.apihelp import KEYS, api_settings, app, auth, eventually, http, intake  # noqa: F401
 
 COMPLAINTS = str(Path(sys.executable).parent / "complaints")
@@ -153,12 +155,28 @@ def held(archive: Archive) -> list[tuple[str, str, str]]:
                                                     legal_holds.c.reason))]
 
 
-async def test_setup_creates_the_retention_schedule_once(dev_client: Client, task_queue: str) -> None:
+async def test_setup_creates_the_retention_and_prevention_schedules_once(dev_client: Client, task_queue: str,
+                                                                        dev_worker) -> None:
+    """Each schedule once; the prevention schedule's run, triggered, is a PreventionWorkflow this worker completes."""
+    policy = Policy.from_mapping({"prevention_every": "12h"})
     try:
-        assert await ensure_retention_schedule(dev_client, task_queue) is True
-        assert await ensure_retention_schedule(dev_client, task_queue) is False
-        described = await dev_client.get_schedule_handle(RETENTION_SCHEDULE).describe()
-        assert described.schedule.action.workflow == "RetentionWorkflow"
-        assert described.schedule.spec.intervals[0].every == RETENTION_EVERY
+        assert await ensure_schedules(dev_client, task_queue, policy) == {RETENTION_SCHEDULE: True,
+                                                                          PREVENTION_SCHEDULE: True}
+        assert await ensure_schedules(dev_client, task_queue, policy) == {RETENTION_SCHEDULE: False,
+                                                                          PREVENTION_SCHEDULE: False}
+        retention = await dev_client.get_schedule_handle(RETENTION_SCHEDULE).describe()
+        assert retention.schedule.action.workflow == "RetentionWorkflow"
+        assert retention.schedule.spec.intervals[0].every == RETENTION_EVERY
+        prevention = await dev_client.get_schedule_handle(PREVENTION_SCHEDULE).describe()
+        assert prevention.schedule.action.workflow == "PreventionWorkflow"
+        assert prevention.schedule.spec.intervals[0].every == timedelta(hours=12)
+        await dev_client.get_schedule_handle(PREVENTION_SCHEDULE).trigger()
+        for _ in range(100):
+            if actions := (await dev_client.get_schedule_handle(PREVENTION_SCHEDULE).describe()).info.recent_actions:
+                break
+            await asyncio.sleep(0.1)
+        run = await dev_client.get_workflow_handle(actions[0].action.workflow_id).result()
+        assert run["new"] == [] and run["deliveries"] == []  # an empty archive: nothing to raise
     finally:
-        await dev_client.get_schedule_handle(RETENTION_SCHEDULE).delete()
+        for name in (RETENTION_SCHEDULE, PREVENTION_SCHEDULE):
+            await dev_client.get_schedule_handle(name).delete()

@@ -11,6 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.conftest import binary
 from tests.devserver import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,6 +100,9 @@ def test_make_run_starts_everything_with_demo_complaints_and_stops_cleanly_twice
                 assert "complaints_received_total{" in text
             with urllib.request.urlopen(f"http://127.0.0.1:{ports['ui']}/", timeout=10) as ui:
                 assert ui.status == 200
+            schedules = subprocess.run([binary("temporal"), "schedule", "list", "--address", env["TEMPORAL_ADDRESS"]],
+                                       capture_output=True, text=True, timeout=30)
+            assert "complaints-retention" in schedules.stdout and "complaints-prevention" in schedules.stdout
         except BaseException:  # a failed check must not leave the stack running for later tests
             os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C: the stack stops every server it started
             process.wait(60)

@@ -241,9 +241,9 @@ async def test_no_personal_data_in_what_the_ui_shows(desk: Desk) -> None:
             assert secret not in text, f"{secret!r} shown for complaint {letter}"
 
 
-def test_setup_registers_search_attributes_and_the_retention_schedule_once(tmp_path: Path) -> None:
+def test_setup_registers_search_attributes_and_the_schedules_once(tmp_path: Path) -> None:
     """`complaints setup` on a cluster without them adds all eight and the `complaints-retention`
-    schedule, and a second run finds them present."""
+    and `complaints-prevention` schedules, and a second run finds them present."""
     server = DevServer(f"127.0.0.1:{free_port()}", None, tmp_path / "temporal.db")
     server.start(binary("temporal"), search_attributes=False)
     try:
@@ -253,10 +253,12 @@ def test_setup_registers_search_attributes_and_the_retention_schedule_once(tmp_p
         first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
         assert first.returncode == 0, first.stderr
         assert first.stdout.splitlines() == ["search attributes added: " + ", ".join(sorted(k.name for k in ALL)),
-                                             "schedule complaints-retention: created"]
+                                             "schedule complaints-retention: created",
+                                             "schedule complaints-prevention: created"]
         second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
         assert second.returncode == 0, second.stderr
-        assert second.stdout.splitlines() == ["search attributes: all present", "schedule complaints-retention: present"]
+        assert second.stdout.splitlines() == ["search attributes: all present", "schedule complaints-retention: present",
+                                              "schedule complaints-prevention: present"]
         registered = asyncio.run(custom_attributes(server.address))
         assert {k.name for k in ALL} <= set(registered)
     finally:

@@ -1,7 +1,7 @@
 """drills: a complaint filed by an emergency drill is marked, so reports and returns leave it out
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-02 23:20:00
 
 `complaints drill` runs made-up complaints through the real process; the receipt record of
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0007'
-down_revision = '0005'  # 0006 (prevention alarms) is on another branch: the lead chains them at merge
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
