@@ -13,6 +13,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -133,6 +134,12 @@ class CaseDesk:
         events += [CaseEvent(at=f["attached_at"], who=f["attached_by"], kind="evidence", evidence=f["sha256"])
                    for f in self.archive.evidence(complaint_id)]
         return sorted(events, key=lambda e: e.at)
+
+
+def attachment(name: str) -> str:
+    """The Content-Disposition of a download: the file's own name, in ASCII for old clients."""
+    fallback = name.encode("ascii", "replace").decode().replace('"', "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
 
 
 def changed(entry: dict[str, Any]) -> CaseEvent:

@@ -171,6 +171,18 @@ class Listed(BaseModel):
     running: bool = True
 
 
+class Breach(BaseModel):
+    """A deadline that passed unmet, from the archive: no personal data."""
+
+    complaint_id: str
+    deadline: str
+    due_at: datetime
+    breached_at: datetime
+    stage: str
+    category: str | None = None
+    severity: str | None = None
+
+
 class Stranded(BaseModel):
     """A complaint the archive holds open whose workflow will not close it: it ended without
     closing (`terminated`, `failed`, `timed_out`, `canceled`, `completed`, `continued_as_new`),
@@ -359,6 +371,14 @@ class Desk:
         except RPCError as err:
             raise _unavailable(err) from None
         return rows
+
+    async def breaches_since(self, moment: datetime) -> list[Breach]:
+        """Deadlines breached since `moment`, latest first (a manager's day of breaches)."""
+        try:
+            rows = await asyncio.to_thread(self.archive.breaches_since, moment)
+        except SQLAlchemyError:
+            raise _archive_down() from None
+        return [Breach(deadline=row.pop("name"), **row) for row in rows]
 
     async def reconcile(self) -> list[Stranded]:
         """Every archived-open complaint whose workflow no longer runs as the one that archived it."""

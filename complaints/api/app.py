@@ -14,7 +14,6 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import (
     APIRouter,
@@ -40,12 +39,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
 from complaints.api import examples
-from complaints.api.auth import ROLES, Caller, parse_keys, require
+from complaints.api.auth import CASE_READERS, READERS, ROLES, UPLOADERS, Caller, parse_keys, require
 from complaints.api.codec import codec_router
 from complaints.api.errors import answers
 from complaints.api.limits import BodyGuard
 from complaints.api.reports import reports_router
-from complaints.casefile import CaseDesk
+from complaints.casefile import CaseDesk, attachment
 from complaints.api.gauges import Scan
 from complaints.api.metrics import RequestMetrics, metrics_router
 from complaints.desk import (
@@ -82,18 +81,15 @@ from complaints.domain.policy import Policy
 from complaints.infra import logging as logs
 from complaints.infra import tracing
 from complaints.infra.archive import archive_for
+from complaints.infra.codec import load_keys
 from complaints.infra.evidence import ACCEPTED, MAX_BYTES, Unacceptable
 from complaints.infra.settings import Settings, firm_rules
 from complaints.infra.temporal import codec_for, connect
 from complaints.readiness import failing, readiness
+from complaints.web import install as install_workbench
 
 RECONNECT_SECONDS = 2.0
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-READERS = ("handler", "manager", "emergency", "auditor")
-CASE_READERS = ("handler", "manager", "auditor")
-"""Who may read a complaint's personal data: those who handle, supervise or audit it."""
-UPLOADERS = ("channel", "handler", "manager")
-"""Who may add evidence: the channel that took the complaint, and the staff handling it."""
 
 
 class FiledOut(BaseModel):
@@ -198,9 +194,7 @@ async def download(complaint_id: str, sha256: str, request: Request,
     """An evidence file with its original name and type; the read is recorded like a case file's."""
     ref, data = await request.app.state.cases.download(complaint_id, sha256, who.name,
                                                        "GET /complaints/{id}/evidence/{sha256}")
-    fallback = ref.name.encode("ascii", "replace").decode().replace('"', "_")
-    return Response(data, media_type=ref.media_type, headers={
-        "Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(ref.name)}"})
+    return Response(data, media_type=ref.media_type, headers={"Content-Disposition": attachment(ref.name)})
 
 
 @router.post("/complaints/{complaint_id}/escalate", status_code=202, response_model=Accepted, tags=["escalation"],
@@ -447,6 +441,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(public)
     app.include_router(codec_router)
     app.include_router(metrics_router)
+    install_workbench(app, next(iter(load_keys(settings.codec_keys, settings.codec_key_file).values())))
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(DeskError, _desk_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

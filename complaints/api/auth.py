@@ -18,6 +18,12 @@ from fastapi import Depends, HTTPException, Request, status
 from complaints.domain.models import Role
 
 ROLES: tuple[str, ...] = get_args(Role)
+READERS = ("handler", "manager", "emergency", "auditor")
+"""Who may list complaints."""
+CASE_READERS = ("handler", "manager", "auditor")
+"""Who may read a complaint's personal data: those who handle, supervise or audit it."""
+UPLOADERS = ("channel", "handler", "manager")
+"""Who may add evidence: the channel that took the complaint, and the staff handling it."""
 
 
 class ApiKeyError(ValueError):
@@ -56,11 +62,23 @@ def caller(request: Request) -> Caller:
     if scheme.lower() != "bearer" or not key.strip():
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing API key: send Authorization: Bearer <key>",
                             headers={"WWW-Authenticate": "Bearer"})
-    keys: dict[str, str] = request.app.state.api_keys
+    found = identify(request.app.state.api_keys, key.strip())
+    if found is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
+    return found
+
+
+def fingerprint(key: str) -> str:
+    """A key's SHA-256: what the workbench's session names it by (never the key itself)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def identify(keys: dict[str, str], key: str, *, by_fingerprint: bool = False) -> Caller | None:
+    """The caller a configured key (or, `by_fingerprint`, its fingerprint) stands for; None if unknown."""
     for known, role in keys.items():
-        if hmac.compare_digest(known.encode(), key.strip().encode()):
-            return Caller(role, f"{role}:key-{hashlib.sha256(known.encode()).hexdigest()[:8]}")
-    raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
+        if hmac.compare_digest((fingerprint(known) if by_fingerprint else known).encode(), key.encode()):
+            return Caller(role, f"{role}:key-{fingerprint(known)[:8]}")
+    return None
 
 
 def require(*roles: str) -> Callable[..., Caller]:
