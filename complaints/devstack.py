@@ -21,11 +21,11 @@ import sys
 import time
 from pathlib import Path
 
-from complaints.api.auth import ROLES, parse_keys
+from complaints.api.auth import ROLES, Caller, parse_keys
 from complaints.infra.archive import archive_for
 from complaints.infra.codec import create_key_file, load_keys
 from complaints.infra.migrations import upgrade
-from complaints.infra.settings import Settings
+from complaints.infra.settings import Settings, people_of
 from complaints.infra.temporal import connect, ensure_retention_schedule
 from workflows.visibility import ALL
 
@@ -78,15 +78,15 @@ def wait_port(port: int, what: str, process: subprocess.Popen, timeout: float = 
     raise StackError(f"{what} did not open port {port} within {timeout:.0f} s")
 
 
-def demo_api_keys(settings: Settings) -> dict[str, str]:
+def demo_api_keys(settings: Settings) -> dict[str, Caller]:
     """The configured keys, or one generated key per role kept in .data/api-keys."""
     if settings.api_keys:
-        return parse_keys(settings.api_keys)
+        return parse_keys(settings.api_keys, people_of(settings.people_file))
     path = settings.data_dir / "api-keys"
     if not path.exists():
         path.write_text("".join(f"demo-{role}-{secrets.token_hex(6)}:{role}\n" for role in ROLES))
         path.chmod(0o600)
-    return parse_keys(str(path))
+    return parse_keys(str(path), people_of(settings.people_file))
 
 
 def local_codec_key(settings: Settings) -> None:
@@ -152,7 +152,7 @@ class Stack:
         s.data_dir.mkdir(parents=True, exist_ok=True)
         local_codec_key(s)
         keys = demo_api_keys(s)
-        reader = next((key for key, role in keys.items() if role == "auditor"), None)
+        reader = next((key for key, who in keys.items() if who.role == "auditor"), None)
         upgrade(archive_for(s).engine)  # the key ring seals rows an older archive kept plain
 
         env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -224,10 +224,10 @@ def main() -> int:
     if stack.maildir:
         say(f"  mail              {stack.maildir}/new/  (every notice sent by e-mail: the local SMTP sink's Maildir)")
     say("  demo API keys (Authorization: Bearer <key>):")
-    for key, role in keys.items():
-        say(f"    {role:<10} {key}")
+    for key, who in keys.items():
+        say(f"    {who.role:<10} {who.person_id or '':<12} {key}")
     say(f"  demo complaints:  {', '.join(ids)}")
-    say(f"  try:  curl -H 'Authorization: Bearer {next(k for k, r in keys.items() if r == 'handler')}' "
+    say(f"  try:  curl -H 'Authorization: Bearer {next(k for k, w in keys.items() if w.role == 'handler')}' "
         f"{api}/complaints/{ids[0]}")
     say("Ctrl-C stops everything.")
     stack.watch()

@@ -83,7 +83,7 @@ from complaints.infra import tracing
 from complaints.infra.archive import archive_for
 from complaints.infra.codec import load_keys
 from complaints.infra.evidence import ACCEPTED, MAX_BYTES, Unacceptable
-from complaints.infra.settings import Settings, firm_rules
+from complaints.infra.settings import Settings, firm_rules, people_of
 from complaints.infra.temporal import codec_for, connect
 from complaints.readiness import failing, readiness
 from complaints.web import install as install_workbench
@@ -430,7 +430,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                          redoc_url=None,
                          description="Complaint intake and handling on Temporal. Send `Authorization: Bearer <key>`.")
     app.state.settings = settings
-    app.state.api_keys = parse_keys(settings.api_keys)
+    app.state.people = people_of(settings.people_file)  # a bad people file: the API does not start
+    app.state.api_keys = parse_keys(settings.api_keys, app.state.people)
     app.state.codec = codec_for(settings)  # without a configured key the API does not start
     app.state.codes = CodeTable.load(settings.codes_file)  # a bad COMPLAINTS_CODES_FILE: the API does not start
     firm_rules(settings.rules_file)  # a bad rules file stops the API at start, not at the first complaint

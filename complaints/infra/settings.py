@@ -22,6 +22,7 @@ from temporalio.service import TLSConfig
 
 from complaints.domain.classify.vocabulary import FirmRules
 from complaints.domain.models import EMERGENCY_TEAM_ID
+from complaints.domain.people import People
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -82,6 +83,9 @@ class Settings:
     web_ui_url: str = "http://localhost:8233"
     """The Temporal Web UI as the emergency team reaches it: the alert links to the complaint there."""
     metrics_address: str | None = None
+    """host:port of the worker's Prometheus page (Temporal's metrics and ours); unset: none."""
+    people_file: str | None = None
+    """The firm's people and teams (TOML, see `People`); unset: bare roles, names taken from the body."""
     """host:port of the worker's Prometheus page (Temporal's metrics and ours); unset: none."""
 
     def __post_init__(self) -> None:
@@ -151,6 +155,17 @@ def firm_rules(path: str | None) -> FirmRules:
         raise SettingError(str(err)) from None
 
 
+@cache
+def people_of(path: str | None) -> People | None:
+    """The people of the file at `path`, read once per process; None when no people file is set."""
+    if not path:
+        return None
+    try:
+        return People.load(path)
+    except ValueError as err:
+        raise SettingError(f"COMPLAINTS_PEOPLE_FILE: {err}") from None
+
+
 def _seconds(text: str) -> timedelta:
     return timedelta(seconds=float(text))
 
@@ -198,6 +213,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "COMPLAINTS_FIRM_NAME": ("firm_name", str),
     "COMPLAINTS_REGULATOR_HOTLINE": ("regulator_hotline", str),
     "COMPLAINTS_METRICS_ADDRESS": ("metrics_address", _address),
+    "COMPLAINTS_PEOPLE_FILE": ("people_file", str),
 }
 """The service's own variables, each to its field."""
 

@@ -20,14 +20,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData, UploadFile
 
-from complaints.api.auth import CASE_READERS, READERS, UPLOADERS, Caller, fingerprint, identify
+from complaints.api.auth import CASE_READERS, READERS, UPLOADERS, Caller, identify
 from complaints.casefile import CaseDesk, attachment
 from complaints.desk import Desk, DeskError, Filters, Invalid, Listed, NotFound, Queued, Refused, Unavailable
 from complaints.domain.models import ACTION_INPUTS, Category, ComplaintStatus, Severity, Stage
 from complaints.domain.policy import warning_moment
 from complaints.infra.evidence import MAX_BYTES, Unacceptable
 from complaints.web import forms
-from complaints.web.session import CSRF_FIELD, Session, Sessions, checked
+from complaints.web.session import CSRF_FIELD, Session, Sessions, checked, fingerprint, holder
 from complaints.web.text import LANG_COOKIE, lang_of, words
 
 HERE = Path(__file__).parent
@@ -88,7 +88,7 @@ def _sessions(request: Request) -> Sessions:
 def visit(request: Request) -> Visit:
     """The signed-in visit, or SignInFirst."""
     session = _sessions(request).read(request)
-    who = identify(request.app.state.api_keys, session.key, by_fingerprint=True) if session and session.key else None
+    who = holder(request.app.state.api_keys, session.key) if session and session.key else None
     if session is None or who is None:
         raise SignInFirst
     return Visit(request, session, who, lang_of(request))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,16 +20,31 @@ from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import FormData
 
+from complaints.api.auth import Caller
+
 COOKIE = "complaints_desk"
 LIFETIME = timedelta(hours=8)
 CSRF_FIELD = "csrf"
+
+
+def fingerprint(key: str) -> str:
+    """A key's SHA-256: what the session names it by (never the key itself)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def holder(keys: Mapping[str, Caller], key_fingerprint: str) -> Caller | None:
+    """Who the key with this fingerprint stands for now (None once the key is gone from the configuration)."""
+    for known, who in keys.items():
+        if hmac.compare_digest(fingerprint(known).encode(), key_fingerprint.encode()):
+            return who
+    return None
 
 
 @dataclass(frozen=True)
 class Session:
     csrf: str
     key: str | None = None
-    """The signed-in key's fingerprint (complaints.api.auth.fingerprint); None: not signed in."""
+    """The signed-in key's fingerprint; None: not signed in."""
 
 
 class Sessions:
