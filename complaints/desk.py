@@ -85,6 +85,10 @@ class NotFound(DeskError):
     """No such complaint (HTTP 404)."""
 
 
+class NotAllowed(DeskError):
+    """The caller's role may do this, but not to this complaint (HTTP 403)."""
+
+
 class Refused(DeskError):
     """The complaint's stage does not accept the action (HTTP 409)."""
 

@@ -53,6 +53,7 @@ from complaints.desk import (
     Filters,
     Invalid,
     Listed,
+    NotAllowed,
     NotFound,
     Queued,
     Refused,
@@ -163,7 +164,7 @@ async def case(complaint_id: str, request: Request, who: Annotated[Caller, Depen
                ) -> CaseFile:
     """The case file from the archive: text, subject, requested remedy, the complainant's contact
     details, the respondent, the evidence and the stage history. Each read is recorded (who, when, route)."""
-    return await request.app.state.cases.read(complaint_id, who.name, "GET /complaints/{id}/case")
+    return await request.app.state.cases.read(complaint_id, who.name, "GET /complaints/{id}/case", who.person)
 
 
 @router.post("/complaints/{complaint_id}/legal-hold", response_model=LegalHold, tags=["case file"],
@@ -193,7 +194,7 @@ async def download(complaint_id: str, sha256: str, request: Request,
                    who: Annotated[Caller, Depends(require(*CASE_READERS))]) -> Response:
     """An evidence file with its original name and type; the read is recorded like a case file's."""
     ref, data = await request.app.state.cases.download(complaint_id, sha256, who.name,
-                                                       "GET /complaints/{id}/evidence/{sha256}")
+                                                       "GET /complaints/{id}/evidence/{sha256}", who.person)
     return Response(data, media_type=ref.media_type, headers={"Content-Disposition": attachment(ref.name)})
 
 
@@ -310,7 +311,7 @@ async def readyz(request: Request) -> JSONResponse:
 
 # --- errors: one shape, no input values --------------------------------------------------
 
-STATUS_OF: dict[type[DeskError], int] = {NotFound: 404, Refused: 409, Invalid: 422, Unavailable: 503}
+STATUS_OF: dict[type[DeskError], int] = {NotAllowed: 403, NotFound: 404, Refused: 409, Invalid: 422, Unavailable: 503}
 
 
 def _field(loc: tuple[Any, ...]) -> str:

@@ -22,7 +22,8 @@ from starlette.datastructures import FormData, UploadFile
 
 from complaints.api.auth import CASE_READERS, READERS, UPLOADERS, Caller, identify
 from complaints.casefile import CaseDesk, attachment
-from complaints.desk import Desk, DeskError, Filters, Invalid, Listed, NotFound, Queued, Refused, Unavailable
+from complaints.desk import (Desk, DeskError, Filters, Invalid, Listed, NotAllowed, NotFound, Queued, Refused,
+                             Unavailable)
 from complaints.domain.models import ACTION_INPUTS, Category, ComplaintStatus, Severity, Stage
 from complaints.domain.policy import warning_moment
 from complaints.infra.evidence import MAX_BYTES, Unacceptable
@@ -39,7 +40,7 @@ QUEUE_SIZE = 500
 """Complaints a queue reads from visibility (newest first) before sorting them by deadline."""
 ACTORS = {"extend": ("handler", "manager")}
 """Who may take an action in the workbench besides handlers: a manager approves an extension."""
-STATUS_OF = {NotFound: 404, Refused: 409, Invalid: 422, Unavailable: 503, Queued: 202}
+STATUS_OF = {NotAllowed: 403, NotFound: 404, Refused: 409, Invalid: 422, Unavailable: 503, Queued: 202}
 
 
 class SignInFirst(Exception):
@@ -246,15 +247,19 @@ async def _complaint_page(here: Visit, complaint_id: str, status_code: int = 200
         status = await _desk(here.request).status(complaint_id)
     except DeskError as err:
         return here.page("problem.html", STATUS_OF.get(type(err), 409), alert=str(err))
-    case = None
+    case, withheld = None, None
     if here.who.role in CASE_READERS:
-        case = await _cases(here.request).read(complaint_id, here.who.name, "GET /desk/complaints/{id}")
+        try:
+            case = await _cases(here.request).read(complaint_id, here.who.name, "GET /desk/complaints/{id}",
+                                                   here.who.person)
+        except NotAllowed as err:
+            withheld = str(err)
     me = here.who.name
     defaults = {"handler": me, "by": me, "lead": me, "approver": me if here.who.role == "manager" else "",
                 "approver_role": "manager" if here.who.role == "manager" else ""}
     return here.page("complaint.html", status_code, status=status, case=case, deadlines=_deadline_rows(status),
                      timeline=_timeline(status), actions=_actions(here, status), defaults=defaults,
-                     uploads=here.who.role in UPLOADERS, **context)
+                     withheld=withheld, uploads=here.who.role in UPLOADERS and not withheld, **context)
 
 
 @router.get("/complaints/{complaint_id}")
@@ -315,7 +320,7 @@ async def download(complaint_id: str, sha256: str, request: Request) -> Response
     here.may(*CASE_READERS)
     try:
         ref, data = await _cases(request).download(complaint_id, sha256, here.who.name,
-                                                   "GET /desk/complaints/{id}/evidence/{sha256}")
+                                                   "GET /desk/complaints/{id}/evidence/{sha256}", here.who.person)
     except DeskError as err:
         return here.page("problem.html", STATUS_OF.get(type(err), 409), alert=str(err))
     return Response(data, media_type=ref.media_type, headers={"Content-Disposition": attachment(ref.name)})
