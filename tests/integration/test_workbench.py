@@ -237,22 +237,50 @@ async def test_the_manager_escalates_and_the_emergency_team_acknowledges(bench: 
         await page.context.close()
 
 
+TOKEN = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+async def signed_in_http(http: httpx.AsyncClient, person: str) -> str:
+    """Sign `http` in as `person` the way the form does; returns the session's CSRF token."""
+    token = TOKEN.search((await http.get("/desk/signin")).text).group(1)
+    assert (await http.post("/desk/signin", data={"key": f"k-{person}", "csrf": token})).status_code == 303
+    return TOKEN.search((await http.get("/desk")).text).group(1)
+
+
 async def test_a_form_without_its_csrf_token_is_refused_and_the_session_cookie_is_guarded(bench: Workbench) -> None:
     async with httpx.AsyncClient(base_url=bench.url) as http:
         signin = await http.get("/desk/signin")
         cookie = signin.headers["set-cookie"]
         assert all(flag in cookie for flag in ("HttpOnly", "SameSite=strict", "Max-Age=28800")), cookie
-        token = re.search(r'name="csrf" value="([^"]+)"', signin.text).group(1)
         assert (await http.post("/desk/signin", data={"key": "k-h.zhang"})).status_code == 403
+        token = TOKEN.search(signin.text).group(1)
         assert (await http.post("/desk/signin", data={"key": "k-h.zhang", "csrf": token})).status_code == 303
         page = await http.get("/desk")
-        assert page.status_code == 200 and "k-h.zhang" not in http.cookies.get("complaints_desk", "")
-        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        assert page.status_code == 200 and "k-h.zhang" not in http.cookies["complaints_desk"]
+        assert TOKEN.search(page.text).group(1) != token  # signing in gave the session a new token
 
         refused = await http.post("/desk/complaints/ANY/act/withdraw", data={"handler": "h.zhang", "reason": "x"})
         assert refused.status_code == 403 and 'role="alert"' in refused.text
-        forged = await http.post("/desk/complaints/ANY/act/withdraw", data={"csrf": "forged", "reason": "x"})
-        assert forged.status_code == 403
+        forged = await http.post("/desk/complaints/ANY/act/withdraw", data={"csrf": token, "reason": "x"})
+        assert forged.status_code == 403  # the token from before signing in no longer counts
 
-        assert (await http.post("/desk/signout", data={"csrf": token})).status_code == 303
+        assert (await http.post("/desk/signout", data={"csrf": TOKEN.search(page.text).group(1)})).status_code == 303
         assert (await http.get("/desk")).headers["location"] == "/desk/signin"
+
+
+async def test_each_role_reaches_only_its_pages(bench: Workbench) -> None:
+    complaint_id = await bench.file()
+    allowed = {"h.zhang": {"emergency": 403, "breaches": 403}, "m.chen": {"emergency": 200, "breaches": 200},
+               "e.liu": {"emergency": 200, "breaches": 403}, "a.sun": {"emergency": 403, "breaches": 403}}
+    for person, pages in allowed.items():
+        async with httpx.AsyncClient(base_url=bench.url) as http:
+            token = await signed_in_http(http, person)
+            assert {page: (await http.get(f"/desk/{page}")).status_code for page in pages} == pages, person
+            withdraw = await http.post(f"/desk/complaints/{complaint_id}/act/withdraw",
+                                       data={"csrf": token, "handler": person, "reason": "test"})
+            assert withdraw.status_code == (403 if person != "h.zhang" else 303), person
+    async with httpx.AsyncClient(base_url=bench.url) as http:
+        await signed_in_http(http, "m.chen")
+        assert "今天没有超时" in (await http.get("/desk/breaches")).text  # Chinese by default
+        assert "No breaches today" in (await http.get("/desk/breaches?lang=en")).text
+        assert "No breaches today" in (await http.get("/desk/breaches")).text  # the switch is remembered
