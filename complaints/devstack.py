@@ -217,6 +217,7 @@ def main() -> int:
     say("\ncomplaintflow is running")
     say(f"  Temporal Web UI   http://localhost:{settings.ui_port}/namespaces/default/workflows")
     say(f"  HTTP API          {api}   (docs: {api}/docs)")
+    say(f"  workbench         {api}/desk   (sign in with a demo key below)")
     say(f"  Temporal frontend {settings.temporal_address}")
     say(f"  metrics           worker http://{settings.metrics_address}/metrics, API {api}/metrics")
     say(f"  archive           {settings.db_url}")

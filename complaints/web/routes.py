@@ -254,9 +254,11 @@ async def _complaint_page(here: Visit, complaint_id: str, status_code: int = 200
                                                    here.who.person)
         except NotAllowed as err:
             withheld = str(err)
-    me = here.who.name
-    defaults = {"handler": me, "by": me, "lead": me, "approver": me if here.who.role == "manager" else "",
-                "approver_role": "manager" if here.who.role == "manager" else ""}
+    me, manager = here.who.name, here.who.role == "manager"
+    proposed = {name: getattr(status, name) for name in ("category", "severity", "product")}
+    defaults = {"handler": me, "by": me, "lead": me, "approver": me if manager else "",
+                "approver_role": "manager" if manager else "",
+                **{name: value.value for name, value in proposed.items() if value is not None}}
     return here.page("complaint.html", status_code, status=status, case=case, deadlines=_deadline_rows(status),
                      timeline=_timeline(status), actions=_actions(here, status), defaults=defaults,
                      withheld=withheld, uploads=here.who.role in UPLOADERS and not withheld, **context)

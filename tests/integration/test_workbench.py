@@ -50,8 +50,8 @@ class Workbench:
     async def file(self, content: str = COLLECTION) -> str:
         """A complaint filed by the channel, waited for until it stands in assessment."""
         async with httpx.AsyncClient(base_url=self.url) as http:
-            answer = await http.post("/complaints", json=intake(uuid.uuid4().hex, content=content),
-                                     headers={"Authorization": "Bearer k-channel"})
+            body = intake(uuid.uuid4().hex, subject="夜间催收电话", content=content)
+            answer = await http.post("/complaints", json=body, headers={"Authorization": "Bearer k-channel"})
         complaint_id = answer.json()["complaint_id"]
         await reach(self.client.get_workflow_handle(f"complaint-{complaint_id}"), lambda s: s.stage == "assessment")
         return complaint_id
@@ -174,7 +174,7 @@ async def test_a_refused_action_shows_its_reason(bench: Workbench) -> None:
 
 async def test_evidence_is_uploaded_and_downloaded(bench: Workbench, tmp_path: Path) -> None:
     complaint_id = await bench.file()
-    page = await bench.signed_in("h.zhang")
+    page = await bench.signed_in("h.zhang", lang="zh")
     await page.goto(f"{bench.url}/desk/complaints/{complaint_id}")
     scan = tmp_path / "通话记录.pdf"
     scan.write_bytes(PDF)
@@ -188,6 +188,8 @@ async def test_evidence_is_uploaded_and_downloaded(bench: Workbench, tmp_path: P
     download = await downloading.value
     assert download.suggested_filename == "通话记录.pdf"
     assert Path(await download.path()).read_bytes() == PDF
+    await page.evaluate("window.scrollTo(0, 0)")
+    await page.screenshot(path=str(ARTIFACTS / "workbench-evidence.png"))
     await page.context.close()
 
 
