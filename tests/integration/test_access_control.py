@@ -47,7 +47,8 @@ WORKBENCH: dict[tuple[str, str], int] = {
     ("GET", "/desk/breaches"): 303, ("GET", "/desk/signin"): 200,
     ("POST", "/desk/signin"): 403, ("POST", "/desk/signout"): 403,
     ("POST", "/desk/complaints/{complaint_id}/act/{action}"): 403,
-    ("POST", "/desk/complaints/{complaint_id}/escalate"): 403, ("POST", "/desk/complaints/{complaint_id}/evidence"): 403,
+    ("POST", "/desk/complaints/{complaint_id}/escalate"): 403,
+    ("POST", "/desk/complaints/{complaint_id}/evidence"): 403,
     ("POST", "/desk/emergency/{complaint_id}/acknowledge"): 403,
 }
 """The workbench's routes, and their answer without a session: a page sends the browser to sign in,
