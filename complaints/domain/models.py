@@ -448,8 +448,9 @@ ACTION_INPUTS: dict[str, type[Strict]] = {
 }
 """Every handler update of contract sections 4 and 7, by name."""
 
-ACTION_ROLES: dict[str, str] = {"assign": "manager"}
-"""The role that sends an update, where it is not `handler`."""
+ACTION_ROLES: dict[str, str] = {"assign": "manager", "escalate": "manager", "acknowledge": "emergency"}
+"""The role that sends an update (or the escalate signal, the emergency team's acknowledge), where it
+is not `handler`."""
 
 
 class Repeat(BaseModel):
