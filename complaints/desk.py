@@ -59,7 +59,18 @@ from complaints.infra.temporal import connect
 from complaints.intake import Filed, IntakeRefused, file_complaint
 from workflows.complaint import ComplaintWorkflow
 from workflows.emergency import EmergencyTeamWorkflow
-from workflows.visibility import BREACHED, CATEGORY, CHANNEL, CODES, ESCALATED, NEXT_DEADLINE, PAUSED, SEVERITY, STAGE
+from workflows.visibility import (
+    BREACHED,
+    CATEGORY,
+    CHANNEL,
+    CODES,
+    ESCALATED,
+    HANDLER,
+    NEXT_DEADLINE,
+    PAUSED,
+    SEVERITY,
+    STAGE,
+)
 
 RPC_TIMEOUT = Settings.rpc_timeout
 """How long a query or update may wait for a worker, unless configured (COMPLAINTS_RPC_TIMEOUT)."""
@@ -134,6 +145,8 @@ class Filters(BaseModel):
     breached: bool | None = None
     code: str | None = Field(None, pattern=r"^[ABC]:[0-9]{1,12}$")
     """One JR/T 0169-2018 code with its axis, e.g. `B:0302` (ComplaintCodes)."""
+    handler: str | None = Field(None, pattern=r"^[a-z0-9._-]+$")
+    """The person id holding the complaint (ComplaintHandler); in the API `me` is the key's person."""
     limit: int = Field(100, ge=1, le=1000)
 
     def visibility_query(self, task_queue: str) -> str:
@@ -146,8 +159,9 @@ class Filters(BaseModel):
         for key, flag in ((ESCALATED, self.escalated), (BREACHED, self.breached)):
             if flag is not None:
                 terms.append(f"{key.name} = {'true' if flag else 'false'}")
-        if self.code is not None:  # its pattern leaves nothing to quote
-            terms.append(f"{CODES.name} = '{self.code}'")
+        for key, word in ((CODES, self.code), (HANDLER, self.handler)):
+            if word is not None:  # their patterns leave nothing to quote
+                terms.append(f"{key.name} = '{word}'")
         return " AND ".join(terms)
 
     @classmethod
@@ -171,6 +185,8 @@ class Listed(BaseModel):
     paused: bool = False
     next_deadline: datetime | None = None
     codes: list[str] = []
+    handler: str | None = None
+    """The person id holding it (set with a people file only)."""
     started_at: datetime | None = None
     running: bool = True
 
@@ -369,7 +385,7 @@ class Desk:
                     complaint_id=complaint_id_of(wf.id), stage=sa.get(STAGE), category=sa.get(CATEGORY),
                     severity=sa.get(SEVERITY), channel=sa.get(CHANNEL), escalated=bool(sa.get(ESCALATED)),
                     breached=bool(sa.get(BREACHED)), paused=bool(sa.get(PAUSED)), next_deadline=sa.get(NEXT_DEADLINE),
-                    codes=list(sa.get(CODES) or []), started_at=wf.start_time,
+                    codes=list(sa.get(CODES) or []), handler=sa.get(HANDLER), started_at=wf.start_time,
                     running=wf.status == WorkflowExecutionStatus.RUNNING,
                 ))
         except RPCError as err:

@@ -28,7 +28,9 @@ class Release(IntEnum):
     undelivered for a day escalated to the manager, and the written decision sent on accepted
     feedback, which is when the `decision` deadline is met."""
     R2027_02 = 4
-    """2027-02: a run records only this release's marker."""
+    """2027-02: a run records only this release's marker; a complaint reaching assessment is
+    assigned by a local activity (`assign_handler`: the people file's team, the least open work),
+    and with a people file the holder's person id is upserted as `ComplaintHandler`."""
 
 
 def release_of_this_run() -> Release:

@@ -28,7 +28,11 @@ CODES = SearchAttributeKey.for_keyword_list("ComplaintCodes")
 """`A:<code>`, `B:<code>`, `C:<code>`: one KeywordList, so the three JR/T 0169-2018 axes take none of
 the SQL visibility store's ten Keyword slots (`ComplaintCodes = 'B:0302'` filters by one)."""
 
-ALL = (STAGE, CATEGORY, SEVERITY, CHANNEL, ESCALATED, BREACHED, PAUSED, NEXT_DEADLINE, CODES)
+HANDLER = SearchAttributeKey.for_keyword("ComplaintHandler")
+"""The person id holding the complaint (never a name): set only on runs that know the firm has a
+people file, from release 2027-02 on; a handler's queue is `ComplaintHandler = 'h.zhang'`."""
+
+ALL = (STAGE, CATEGORY, SEVERITY, CHANNEL, ESCALATED, BREACHED, PAUSED, NEXT_DEADLINE, CODES, HANDLER)
 """Every search attribute of the contract (sections 4 and 7), for registration and tests."""
 
 
@@ -38,15 +42,16 @@ def regulator_codes(status: ComplaintStatus) -> list[str]:
             if code]
 
 
-def search_attributes(status: ComplaintStatus) -> dict[SearchAttributeKey, Any]:
-    """Every search attribute's value for the complaint as it stands (None: unset)."""
+def search_attributes(status: ComplaintStatus, person_ids: bool = False) -> dict[SearchAttributeKey, Any]:
+    """Every search attribute's value for the complaint as it stands (None: unset); `ComplaintHandler`
+    only when handlers are `person_ids` (a people file), since a typed handler may be a name."""
     nxt = status.next_deadline
     return {
         STAGE: status.stage.value, CATEGORY: status.category and status.category.value,
         SEVERITY: status.severity and status.severity.value, CHANNEL: status.channel.value,
         ESCALATED: status.escalated, BREACHED: bool(status.breaches), PAUSED: status.paused,
         NEXT_DEADLINE: status.deadlines[nxt] if nxt else None, CODES: regulator_codes(status) or None,
-    }
+    } | ({HANDLER: status.handler} if person_ids else {})
 
 
 def at_start(complaint: NewComplaint) -> TypedSearchAttributes:

@@ -34,12 +34,12 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
 from complaints.api import examples
-from complaints.api.auth import CASE_READERS, READERS, ROLES, UPLOADERS, Caller, parse_keys, require
+from complaints.api.auth import CASE_READERS, READERS, ROLES, UPLOADERS, Caller, acting, parse_keys, require
 from complaints.api.codec import codec_router
 from complaints.api.errors import answers
 from complaints.api.limits import BodyGuard
@@ -65,6 +65,7 @@ from complaints.desk import (
 from complaints.domain.codes import CodeTable
 from complaints.domain.models import (
     ACTION_INPUTS,
+    ACTION_ROLES,
     Actor,
     CaseFile,
     EvidenceRef,
@@ -78,6 +79,7 @@ from complaints.domain.models import (
     OpenCases,
     Strict,
 )
+from complaints.domain.people import ACTING_FIELD, NotThePerson
 from complaints.domain.policy import Policy
 from complaints.infra import logging as logs
 from complaints.infra import tracing
@@ -116,6 +118,13 @@ class Lead(Strict):
     lead: Actor
 
 
+def person_filled(model: type[Strict], field: str) -> type[Strict]:
+    """`model` as the API takes it: its acting `field` optional, filled from the key's person (a
+    people file) before the whole payload is checked against `model` itself."""
+    return create_model(model.__name__, __base__=model, __doc__=model.__doc__, **{field: (Actor | None, Field(
+        None, description="who acts; with a key bound to a person, that person's id or left out"))})
+
+
 class Health(BaseModel):
     temporal: bool
     archive: bool
@@ -147,9 +156,14 @@ async def file(desk: DeskDep, _: Annotated[Any, Depends(require("channel"))],
 
 
 @router.get("/complaints", response_model=list[Listed], tags=["complaints"])
-async def list_complaints(desk: DeskDep, _: Annotated[Any, Depends(require(*READERS))],
+async def list_complaints(desk: DeskDep, who: Annotated[Caller, Depends(require(*READERS))],
                           filters: Annotated[Filters, Query()]) -> list[Listed]:
-    """Complaints from Temporal visibility, filtered by stage, category, severity, channel and flags."""
+    """Complaints from Temporal visibility, filtered by stage, category, severity, channel, flags and the
+    person holding them (`handler=me`: the key's own person)."""
+    if filters.handler == "me":
+        if who.person_id is None:
+            raise Invalid([("handler", "me needs a key bound to a person of COMPLAINTS_PEOPLE_FILE")])
+        filters = filters.model_copy(update={"handler": who.person_id})
     return await desk.list(filters)
 
 
@@ -200,11 +214,13 @@ async def download(complaint_id: str, sha256: str, request: Request,
 
 @router.post("/complaints/{complaint_id}/escalate", status_code=202, response_model=Accepted, tags=["escalation"],
              responses=answers(404, 409, 413, _409="the complaint is closed"))
-async def escalate(complaint_id: str, desk: DeskDep, _: Annotated[Any, Depends(require("manager"))],
-                   body: Annotated[Escalate, Body(openapi_examples={"manager": {"value": examples.ESCALATE}})]
-                   ) -> Accepted:
+async def escalate(complaint_id: str, desk: DeskDep, request: Request,
+                   who: Annotated[Caller, Depends(require("manager"))],
+                   body: Annotated[person_filled(Escalate, "by"),  # type: ignore[valid-type]
+                                   Body(openapi_examples={"manager": {"value": examples.ESCALATE}})]) -> Accepted:
     """A manager sends the complaint to the emergency team."""
-    await desk.escalate(complaint_id, body.model_dump(mode="json"))
+    await desk.escalate(complaint_id, acting(who, request.app.state.people, "escalate",
+                                             body.model_dump(mode="json", exclude_none=True)))
     return Accepted(complaint_id=complaint_id)
 
 
@@ -216,14 +232,18 @@ QUEUED = {202: {"model": UpdateQueued, "description": "no worker answered in tim
 
 
 def _action_route(action: str, model: type[Strict]) -> None:
-    async def act(complaint_id: str, desk: DeskDep, _: Annotated[Any, Depends(require("handler"))],
-                  body: Annotated[model, Body(openapi_examples={action: {"value": examples.ACTIONS[action]}})],  # type: ignore[valid-type]
+    role = ACTION_ROLES.get(action, "handler")
+    body_model = person_filled(model, ACTING_FIELD.get(action, "handler"))
+
+    async def act(complaint_id: str, desk: DeskDep, request: Request, who: Annotated[Caller, Depends(require(role))],
+                  body: Annotated[body_model, Body(openapi_examples={action: {"value": examples.ACTIONS[action]}})],  # type: ignore[valid-type]
                   response: Response, idempotency_key: IdempotencyKey = None) -> ComplaintStatus:
         key = update_key(idempotency_key)
         response.headers["Idempotency-Key"] = key
-        return await desk.act(complaint_id, action, body.model_dump(mode="json", exclude_unset=True), key)
+        payload = acting(who, request.app.state.people, action, body.model_dump(mode="json", exclude_unset=True))
+        return await desk.act(complaint_id, action, payload, key)
 
-    act.__doc__ = (f"The handler's `{action}` update; 409 when the complaint's stage does not accept it. "
+    act.__doc__ = (f"The {role}'s `{action}` update; 409 when the complaint's stage does not accept it. "
                    "The answer's `Idempotency-Key` header is the key it ran under (a new one if none was sent).")
     router.add_api_route(f"/complaints/{{complaint_id}}/{action}", act, methods=["POST"], name=action,
                          response_model=ComplaintStatus, tags=["handler actions"],
@@ -259,11 +279,13 @@ async def cases(desk: DeskDep, _: Annotated[Any, Depends(require("emergency", "m
 @router.post("/emergency/cases/{complaint_id}/acknowledge", response_model=OpenCase, tags=["emergency team"],
              responses=answers(404, 409, 413, _404="not an open emergency case",
                                _409="the emergency team refused it"))
-async def acknowledge(complaint_id: str, desk: DeskDep, _: Annotated[Any, Depends(require("emergency"))],
-                      body: Annotated[Lead, Body(openapi_examples={"lead": {"value": examples.ACKNOWLEDGE}})]
-                      ) -> OpenCase:
+async def acknowledge(complaint_id: str, desk: DeskDep, request: Request,
+                      who: Annotated[Caller, Depends(require("emergency"))],
+                      body: Annotated[person_filled(Lead, "lead"),  # type: ignore[valid-type]
+                                      Body(openapi_examples={"lead": {"value": examples.ACKNOWLEDGE}})]) -> OpenCase:
     """The emergency team takes the case and names its lead (the complaint's status shows it)."""
-    return await desk.acknowledge(complaint_id, body.lead)
+    lead = acting(who, request.app.state.people, "acknowledge", body.model_dump(exclude_none=True)).get("lead")
+    return await desk.acknowledge(complaint_id, lead)
 
 
 @router.get("/outbox", response_model=list[NoticeState], tags=["notices"])
@@ -348,6 +370,10 @@ async def _desk_error(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, Queued):
         return _queued(exc)
     return JSONResponse({"detail": str(exc)}, status_code=STATUS_OF.get(type(exc), 409))
+
+
+async def _not_the_person(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=403)
 
 
 def _documented_methods(request: Request) -> list[str]:
@@ -446,6 +472,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_workbench(app, next(iter(load_keys(settings.codec_keys, settings.codec_key_file).values())))
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(DeskError, _desk_error)
+    app.add_exception_handler(NotThePerson, _not_the_person)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Unacceptable, _unacceptable)
     app.add_exception_handler(Exception, _unexpected)

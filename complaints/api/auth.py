@@ -14,12 +14,12 @@ import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 from fastapi import Depends, HTTPException, Request, status
 
 from complaints.domain.models import Role
-from complaints.domain.people import People, Person
+from complaints.domain.people import People, Person, on_behalf
 
 ROLES: tuple[str, ...] = get_args(Role)
 READERS = ("handler", "manager", "emergency", "auditor")
@@ -101,3 +101,12 @@ def require(*roles: str) -> Callable[..., Caller]:
         return who
 
     return check
+
+
+def acting(who: Caller, people: People | None, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload of `action` as `who` sends it: with a people file and a person's key, its acting
+    field (handler, by, lead) filled or checked and the assignee and approver checked against the
+    file (`NotThePerson`, a 403, names the field); otherwise as given, names from the body."""
+    if people is None or who.person is None:
+        return payload
+    return on_behalf(people, who.person, action, payload)

@@ -128,8 +128,8 @@ def _person(source: str, number: int, entry: Any, teams: dict[str, Team]) -> Per
             raise ValueError(f"{where}: {key} is missing or empty")
     if not PERSON_ID.fullmatch(entry["id"]):
         raise ValueError(f"{where}: id must be lower-case letters, digits, '.', '_' or '-'")
-    if entry["id"] in ROLES:
-        raise ValueError(f"{where}: id must not be a role's name (a key:{entry['id']} line names the bare role)")
+    if entry["id"] in ROLES or entry["id"] == "me":
+        raise ValueError(f"{where}: id must not be a role's name nor `me` (key:<role> lines and handler=me name those)")
     local, at, domain = entry["email"].partition("@")
     if not (local and at and "." in domain) or any(c.isspace() for c in entry["email"]):
         raise ValueError(f"{where}: email is not an e-mail address")
@@ -146,3 +146,39 @@ def _person(source: str, number: int, entry: Any, teams: dict[str, Team]) -> Per
     if senior and entry["role"] != "manager":
         raise ValueError(f"{where}: senior is only for a manager")
     return Person(entry["id"], entry["name"], entry["email"], entry["role"], team, senior)
+
+
+ACTING_FIELD: dict[str, str] = {"assign": "by", "escalate": "by", "acknowledge": "lead"}
+"""The payload field naming who sends each update or signal; every other one's is `handler`."""
+
+
+class NotThePerson(PermissionError):
+    """A payload that names someone the person may not act as or for (HTTP 403)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+
+
+def on_behalf(people: People, person: Person, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload `person` sends for `action`: the acting field (handler, by, lead) filled with the
+    person's id or checked against it, an assignee checked to be a handler, an approver checked to
+    be a manager who may approve as the `approver_role` given."""
+    field = ACTING_FIELD.get(action, "handler")
+    given = payload.get(field)
+    if given is not None and given != person.id:
+        raise NotThePerson(field, f"must be {person.id}, the person this key belongs to, or be left out")
+    filled = {**payload, field: person.id}
+    if action == "assign" and "handler" in filled:
+        assignee = people.person(str(filled.get("handler")))
+        if assignee is None or assignee.role != "handler":
+            raise NotThePerson("handler", "is not a handler of the people file")
+    if action == "extend" and "approver" in filled:
+        approver = people.person(str(filled["approver"]))
+        if approver is None or approver.approver_role is None:
+            raise NotThePerson("approver", "is not a manager of the people file")
+        wanted = filled.get("approver_role")
+        if wanted == ApproverRole.senior_manager and approver.approver_role != ApproverRole.senior_manager:
+            raise NotThePerson("approver_role", f"{approver.id} is a manager, not a senior manager "
+                                                "(senior = true in the people file)")
+    return filled
