@@ -20,3 +20,15 @@ def may_read_case(person: Person | None, people: People | None, category: str | 
         return True
     team = people.team_for(category) if category else None
     return team is None or team.name == person.team
+
+
+def in_queue(person: Person | None, people: People | None, category: str | None, handler: str | None) -> bool:
+    """Whether an open complaint is in `person`'s queue: for a handler with a people file, those they
+    hold and those their team holds or takes; for everyone else, every open complaint."""
+    if people is None or person is None or person.role != "handler":
+        return True
+    if handler == person.id:
+        return True
+    holder = people.person(handler) if handler else None
+    team = people.team_for(category) if category else None
+    return (holder is not None and holder.team == person.team) or (team is not None and team.name == person.team)

@@ -20,11 +20,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData, UploadFile
 
-from complaints.api.auth import CASE_READERS, READERS, UPLOADERS, Caller, identify
+from complaints.api.auth import CASE_READERS, READERS, UPLOADERS, Caller, acting, identify
 from complaints.casefile import CaseDesk, attachment
 from complaints.desk import (Desk, DeskError, Filters, Invalid, Listed, NotAllowed, NotFound, Queued, Refused,
                              Unavailable)
-from complaints.domain.models import ACTION_INPUTS, Category, ComplaintStatus, Severity, Stage
+from complaints.domain.models import (ACTION_INPUTS, ACTION_ROLES, Acknowledge, Category, ComplaintStatus, Escalate,
+                                     Severity, Stage)
+from complaints.domain.people import ACTING_FIELD, NotThePerson, People
+from complaints.domain.access import in_queue
 from complaints.domain.policy import warning_moment
 from complaints.infra.evidence import MAX_BYTES, Unacceptable
 from complaints.web import forms
@@ -38,9 +41,10 @@ router = APIRouter(prefix="/desk", include_in_schema=False)
 LOCAL = ZoneInfo("Asia/Shanghai")
 QUEUE_SIZE = 500
 """Complaints a queue reads from visibility (newest first) before sorting them by deadline."""
-ACTORS = {"extend": ("handler", "manager")}
-"""Who may take an action in the workbench besides handlers: a manager approves an extension."""
-STATUS_OF = {NotAllowed: 403, NotFound: 404, Refused: 409, Invalid: 422, Unavailable: 503, Queued: 202}
+ACTORS = {**{action: (role,) for action, role in ACTION_ROLES.items()}, "extend": ("handler", "manager")}
+"""Who takes each action (handlers, where not named), as in the API; in the workbench a manager also
+sends `extend`, approving it themself."""
+STATUS_OF: dict[type[Exception], int] = {NotThePerson: 403, NotAllowed: 403, NotFound: 404, Refused: 409, Invalid: 422, Unavailable: 503, Queued: 202}
 
 
 class SignInFirst(Exception):
@@ -62,6 +66,10 @@ class Visit:
 
     def page(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         return render(self.request, template, self.session, self.lang, status_code, who=self.who, **context)
+
+    def acting(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """The payload as the API would take it from this caller (checked against their person)."""
+        return acting(self.who, self.request.app.state.people, action, payload)
 
     def may(self, *roles: str) -> None:
         if self.who.role not in roles:
@@ -174,11 +182,17 @@ def _urgency(row: Listed, now: datetime, warning_at: float) -> str:
     return "ok"
 
 
-async def _queue(request: Request) -> tuple[list[Row], dict[str, str]]:
-    chosen = {name: request.query_params.get(name) or None for name in ("stage", "severity", "category")}
-    listed = await _desk(request).list(Filters.parse({**chosen, "limit": QUEUE_SIZE}))
+async def _queue(here: Visit) -> tuple[list[Row], dict[str, str]]:
+    """Open complaints by their next deadline: the caller's own and their team's, or with `scope=all`
+    every open one (a handler sees other teams' rows, not their case files)."""
+    request = here.request
+    chosen = {name: request.query_params.get(name) or None for name in ("stage", "severity", "category", "scope")}
+    filters = {name: value for name, value in chosen.items() if name != "scope"}
+    listed = await _desk(request).list(Filters.parse({**filters, "limit": QUEUE_SIZE}))
     now, warning_at = datetime.now(timezone.utc), request.app.state.scan.warning_at
-    open_rows = [row for row in listed if row.running and row.stage != Stage.closed.value]
+    mine = chosen["scope"] != "all"
+    open_rows = [row for row in listed if row.running and row.stage != Stage.closed.value and not (
+        mine and not in_queue(here.who.person, request.app.state.people, row.category, row.handler))]
     open_rows.sort(key=lambda row: (row.next_deadline is None, row.next_deadline or now))
     return [Row(row, _urgency(row, now, warning_at)) for row in open_rows], {k: v or "" for k, v in chosen.items()}
 
@@ -188,7 +202,7 @@ async def queue_page(request: Request) -> HTMLResponse:
     here = visit(request)
     here.may(*READERS)
     try:
-        rows, chosen = await _queue(request)
+        rows, chosen = await _queue(here)
     except DeskError as err:
         return here.page("queue.html", STATUS_OF.get(type(err), 409), rows=[], chosen={}, alert=str(err),
                          vocab=_vocab())
@@ -200,7 +214,7 @@ async def queue_rows(request: Request) -> HTMLResponse:
     """The queue's rows alone, which the page polls (htmx) to stay current."""
     here = visit(request)
     here.may(*READERS)
-    rows, chosen = await _queue(request)
+    rows, chosen = await _queue(here)
     return here.page("queue_rows.html", rows=rows, chosen=chosen, query=request.url.query)
 
 
@@ -236,10 +250,15 @@ def _timeline(status: ComplaintStatus) -> list[tuple[datetime, str, str]]:
     return sorted(events, key=lambda e: e[0])
 
 
-def _actions(here: Visit, status: ComplaintStatus) -> list[tuple[str, list[forms.Input]]]:
-    """A form for each action the stage accepts now that the caller's role may take."""
-    return [(action, forms.inputs(ACTION_INPUTS[action])) for action in status.accepts
-            if here.who.role in ACTORS.get(action, ("handler",))]
+def _actions(here: Visit, status: ComplaintStatus) -> list[tuple[str, list[forms.Input], dict[str, str]]]:
+    """A form for each action the stage accepts now that the caller's role may take, with what it
+    proposes: the caller in the acting field, the proposed classification, a manager as approver."""
+    me, manager = here.who.name, here.who.role == "manager"
+    proposed = {name: getattr(status, name) for name in ("category", "severity", "product")}
+    usual = {"approver": me if manager else "", "approver_role": "manager" if manager else "",
+             **{name: value.value for name, value in proposed.items() if value is not None}}
+    return [(action, forms.inputs(ACTION_INPUTS[action]), {**usual, ACTING_FIELD.get(action, "handler"): me})
+            for action in status.accepts if here.who.role in ACTORS.get(action, ("handler",))]
 
 
 async def _complaint_page(here: Visit, complaint_id: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -254,13 +273,10 @@ async def _complaint_page(here: Visit, complaint_id: str, status_code: int = 200
                                                    here.who.person)
         except NotAllowed as err:
             withheld = str(err)
-    me, manager = here.who.name, here.who.role == "manager"
-    proposed = {name: getattr(status, name) for name in ("category", "severity", "product")}
-    defaults = {"handler": me, "by": me, "lead": me, "approver": me if manager else "",
-                "approver_role": "manager" if manager else "",
-                **{name: value.value for name, value in proposed.items() if value is not None}}
+    people: People | None = here.request.app.state.people
     return here.page("complaint.html", status_code, status=status, case=case, deadlines=_deadline_rows(status),
-                     timeline=_timeline(status), actions=_actions(here, status), defaults=defaults,
+                     timeline=_timeline(status), actions=_actions(here, status),
+                     handlers=[p.id for p in people.people.values() if p.role == "handler"] if people else [],
                      withheld=withheld, uploads=here.who.role in UPLOADERS and not withheld, **context)
 
 
@@ -271,7 +287,7 @@ async def complaint_page(complaint_id: str, request: Request) -> HTMLResponse:
     return await _complaint_page(here, complaint_id)
 
 
-async def _refused(here: Visit, complaint_id: str, action: str, err: DeskError | Unacceptable) -> HTMLResponse:
+async def _refused(here: Visit, complaint_id: str, action: str, err: Exception) -> HTMLResponse:
     status = err.status if isinstance(err, Unacceptable) else STATUS_OF.get(type(err), 409)
     return await _complaint_page(here, complaint_id, status, alert=str(err), alert_for=action)
 
@@ -284,8 +300,8 @@ async def act(complaint_id: str, action: str, request: Request) -> Response:
         return here.page("problem.html", 404, alert=f"unknown action; actions are {', '.join(ACTION_INPUTS)}")
     here.may(*ACTORS.get(action, ("handler",)))
     try:
-        await _desk(request).act(complaint_id, action, forms.body(model, form))
-    except DeskError as err:
+        await _desk(request).act(complaint_id, action, here.acting(action, forms.body(model, form)))
+    except (DeskError, NotThePerson) as err:
         return await _refused(here, complaint_id, action, err)
     return _back_to(f"/desk/complaints/{complaint_id}")
 
@@ -295,8 +311,8 @@ async def escalate(complaint_id: str, request: Request) -> Response:
     here, form = await posted(request)
     here.may("manager")
     try:
-        await _desk(request).escalate(complaint_id, {"reason": form.get("reason") or "", "by": form.get("by") or ""})
-    except DeskError as err:
+        await _desk(request).escalate(complaint_id, here.acting("escalate", forms.body(Escalate, form)))
+    except (DeskError, NotThePerson) as err:
         return await _refused(here, complaint_id, "escalate", err)
     return _back_to(f"/desk/complaints/{complaint_id}")
 
@@ -351,8 +367,8 @@ async def acknowledge(complaint_id: str, request: Request) -> Response:
     here, form = await posted(request)
     here.may("emergency")
     try:
-        await _desk(request).acknowledge(complaint_id, form.get("lead") or "")
-    except DeskError as err:
+        await _desk(request).acknowledge(complaint_id, here.acting("acknowledge", forms.body(Acknowledge, form)).get("lead"))
+    except (DeskError, NotThePerson) as err:
         return await _board(here, STATUS_OF.get(type(err), 409), alert=str(err), alert_for=complaint_id)
     return _back_to("/desk/emergency")
 

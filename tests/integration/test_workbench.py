@@ -23,6 +23,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from temporalio.client import Client
 
 from complaints.api.app import create_app
+from complaints.domain.people import People
 from complaints.domain.policy import Policy
 from complaints.domain.workdays import WorkingCalendar
 from complaints.infra.settings import PROJECT_DIR, Settings
@@ -86,7 +87,8 @@ async def bench(chromium: str, dev_settings: Settings, dev_client: Client,  # no
     serving = asyncio.create_task(api.serve())
     try:
         async with new_worker(dev_client, task_queue, Policy(), WorkingCalendar(), archive, settings.emergency_team_id,
-                              postman(archive)), async_playwright() as playwright:
+                              postman(archive), people=People.load(settings.people_file)), \
+                async_playwright() as playwright:
             await until_up(f"http://127.0.0.1:{port}/healthz")
             browser = await playwright.chromium.launch(executable_path=chromium, args=FLAGS)
             yield Workbench(f"http://127.0.0.1:{port}", dev_client, browser)
@@ -194,32 +196,43 @@ async def test_evidence_is_uploaded_and_downloaded(bench: Workbench, tmp_path: P
 
 
 async def test_a_handler_of_another_team_sees_the_row_but_not_the_case_file(bench: Workbench) -> None:
+    """Assigned at assessment to the collection team's handler, the complaint is in the card team's
+    handler's list of all open complaints, not in their queue, and its case file is theirs only once
+    it is escalated."""
     complaint_id = await bench.file()
-    own = await bench.signed_in("h.zhang")
-    await own.goto(f"{bench.url}/desk/complaints/{complaint_id}")
-    other = await bench.signed_in("h.li")  # the card team's
-    await other.goto(f"{bench.url}/desk/complaints/{complaint_id}")
-    await expect(other.locator("[data-content]")).to_have_text(COLLECTION)  # unassigned: anyone may read
-
-    await act(own, "assess", category="collection.off_hours", severity="normal")
-    await expect(own.locator("dd[data-stage]")).to_have_attribute("data-stage", "investigation")
+    other = await bench.signed_in("h.li")
+    row = f'tr[data-complaint-id="{complaint_id}"]'
+    await other.goto(f"{bench.url}/desk?scope=all")
+    await expect(other.locator(row)).to_contain_text("h.zhang")  # listed, and held by the collection team
     await other.goto(f"{bench.url}/desk")
-    await expect(other.locator(f'tr[data-complaint-id="{complaint_id}"]')).to_be_visible()
-    await other.goto(f"{bench.url}/desk/complaints/{complaint_id}")
-    await reloaded_until(other, "section.case-file", "another team")
+    await expect(other.locator("table.queue")).to_be_visible()
+    await expect(other.locator(row)).to_have_count(0)  # not in the card team's queue
+    await other.goto(f"{bench.url}/desk?scope=all")
+    await other.locator(row).get_by_role("link").click()
+    await expect(other.locator("[data-no-case-file]")).to_contain_text("another team")
     await expect(other.locator("[data-content]")).to_have_count(0)
     async with httpx.AsyncClient(base_url=bench.url) as http:  # nor through the API
         answer = await http.get(f"/complaints/{complaint_id}/case", headers={"Authorization": "Bearer k-h.li"})
     assert answer.status_code == 403 and "another team" in answer.json()["detail"]
     await other.screenshot(path=str(ARTIFACTS / "workbench-other-team.png"), full_page=True)
-    for page in (own, other):
+
+    manager = await bench.signed_in("m.chen")
+    await manager.goto(f"{bench.url}/desk/complaints/{complaint_id}")
+    await act(manager, "escalate", reason="Threats reported by the complainant")
+    await reloaded_until(other, "section.case-file", COLLECTION)
+    for page in (manager, other):
         await page.context.close()
 
 
-async def test_the_manager_escalates_and_the_emergency_team_acknowledges(bench: Workbench) -> None:
+async def test_the_manager_assigns_approves_an_extension_and_escalates_and_the_emergency_team_acknowledges(
+        bench: Workbench) -> None:
     complaint_id = await bench.file()
     manager = await bench.signed_in("m.chen")
     await manager.goto(f"{bench.url}/desk/complaints/{complaint_id}")
+    await act(manager, "assign", handler="h.li")
+    await expect(manager.locator("section.summary")).to_contain_text("h.li")
+    await act(manager, "extend", reason="Waiting for the collection agency's call records", days="10")
+    await expect(manager.locator('[data-deadline="decision"]')).to_contain_text("extended")
     await act(manager, "escalate", reason="Threats reported by the complainant")
     await reloaded_until(manager, '[data-event="escalation"]', "m.chen")
 
