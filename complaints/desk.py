@@ -129,6 +129,11 @@ class Invalid(DeskError):
         return cls(field_errors(err))
 
 
+HTTP_STATUS: dict[type[DeskError], int] = {Queued: 202, NotAllowed: 403, NotFound: 404, Refused: 409, Invalid: 422,
+                                            Unavailable: 503}
+"""Each error's HTTP status, in the API and the workbench alike."""
+
+
 # --- listing -----------------------------------------------------------------------------
 
 

@@ -49,14 +49,13 @@ from complaints.api.gauges import Scan
 from complaints.api.metrics import RequestMetrics, metrics_router
 from complaints.desk import (
     Desk,
+    HTTP_STATUS,
     DeskError,
     Filters,
     Invalid,
     Listed,
-    NotAllowed,
     NotFound,
     Queued,
-    Refused,
     Unavailable,
     archive_answers,
     desk_for,
@@ -333,7 +332,6 @@ async def readyz(request: Request) -> JSONResponse:
 
 # --- errors: one shape, no input values --------------------------------------------------
 
-STATUS_OF: dict[type[DeskError], int] = {NotAllowed: 403, NotFound: 404, Refused: 409, Invalid: 422, Unavailable: 503}
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -369,7 +367,7 @@ async def _desk_error(_: Request, exc: Exception) -> JSONResponse:
         return _invalid(exc.errors)
     if isinstance(exc, Queued):
         return _queued(exc)
-    return JSONResponse({"detail": str(exc)}, status_code=STATUS_OF.get(type(exc), 409))
+    return JSONResponse({"detail": str(exc)}, status_code=HTTP_STATUS.get(type(exc), 409))
 
 
 async def _not_the_person(_: Request, exc: Exception) -> JSONResponse:

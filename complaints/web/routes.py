@@ -22,12 +22,11 @@ from starlette.datastructures import FormData, UploadFile
 
 from complaints.api.auth import CASE_READERS, READERS, UPLOADERS, Caller, acting, identify
 from complaints.casefile import CaseDesk, attachment
-from complaints.desk import (Desk, DeskError, Filters, Invalid, Listed, NotAllowed, NotFound, Queued, Refused,
-                             Unavailable)
+from complaints.desk import HTTP_STATUS, Desk, DeskError, Filters, Invalid, Listed, NotAllowed, Unavailable
 from complaints.domain.models import (ACTION_INPUTS, ACTION_ROLES, Acknowledge, Category, ComplaintStatus, Escalate,
                                      Severity, Stage)
-from complaints.domain.people import ACTING_FIELD, NotThePerson, People
 from complaints.domain.access import in_queue
+from complaints.domain.people import ACTING_FIELD, NotThePerson, People
 from complaints.domain.policy import warning_moment
 from complaints.infra.evidence import MAX_BYTES, Unacceptable
 from complaints.web import forms
@@ -44,7 +43,11 @@ QUEUE_SIZE = 500
 ACTORS = {**{action: (role,) for action, role in ACTION_ROLES.items()}, "extend": ("handler", "manager")}
 """Who takes each action (handlers, where not named), as in the API; in the workbench a manager also
 sends `extend`, approving it themself."""
-STATUS_OF: dict[type[Exception], int] = {NotThePerson: 403, NotAllowed: 403, NotFound: 404, Refused: 409, Invalid: 422, Unavailable: 503, Queued: 202}
+STATUS_OF: dict[type[Exception], int] = {**HTTP_STATUS, NotThePerson: 403}
+
+
+def _status(err: Exception) -> int:
+    return STATUS_OF.get(type(err), 409)
 
 
 class SignInFirst(Exception):
@@ -204,7 +207,7 @@ async def queue_page(request: Request) -> HTMLResponse:
     try:
         rows, chosen = await _queue(here)
     except DeskError as err:
-        return here.page("queue.html", STATUS_OF.get(type(err), 409), rows=[], chosen={}, alert=str(err),
+        return here.page("queue.html", _status(err), rows=[], chosen={}, alert=str(err),
                          vocab=_vocab())
     return here.page("queue.html", rows=rows, chosen=chosen, query=request.url.query, vocab=_vocab())
 
@@ -265,7 +268,7 @@ async def _complaint_page(here: Visit, complaint_id: str, status_code: int = 200
     try:
         status = await _desk(here.request).status(complaint_id)
     except DeskError as err:
-        return here.page("problem.html", STATUS_OF.get(type(err), 409), alert=str(err))
+        return here.page("problem.html", _status(err), alert=str(err))
     case, withheld = None, None
     if here.who.role in CASE_READERS:
         try:
@@ -288,7 +291,7 @@ async def complaint_page(complaint_id: str, request: Request) -> HTMLResponse:
 
 
 async def _refused(here: Visit, complaint_id: str, action: str, err: Exception) -> HTMLResponse:
-    status = err.status if isinstance(err, Unacceptable) else STATUS_OF.get(type(err), 409)
+    status = err.status if isinstance(err, Unacceptable) else _status(err)
     return await _complaint_page(here, complaint_id, status, alert=str(err), alert_for=action)
 
 
@@ -340,7 +343,7 @@ async def download(complaint_id: str, sha256: str, request: Request) -> Response
         ref, data = await _cases(request).download(complaint_id, sha256, here.who.name,
                                                    "GET /desk/complaints/{id}/evidence/{sha256}", here.who.person)
     except DeskError as err:
-        return here.page("problem.html", STATUS_OF.get(type(err), 409), alert=str(err))
+        return here.page("problem.html", _status(err), alert=str(err))
     return Response(data, media_type=ref.media_type, headers={"Content-Disposition": attachment(ref.name)})
 
 
@@ -358,7 +361,7 @@ async def _board(here: Visit, status_code: int = 200, **context: Any) -> HTMLRes
     try:
         cases = (await _desk(here.request).open_cases()).cases
     except DeskError as err:
-        return here.page("board.html", STATUS_OF.get(type(err), 409), cases=[], alert=str(err))
+        return here.page("board.html", _status(err), cases=[], alert=str(err))
     return here.page("board.html", status_code, cases=cases, **context)
 
 
@@ -369,7 +372,7 @@ async def acknowledge(complaint_id: str, request: Request) -> Response:
     try:
         await _desk(request).acknowledge(complaint_id, here.acting("acknowledge", forms.body(Acknowledge, form)).get("lead"))
     except (DeskError, NotThePerson) as err:
-        return await _board(here, STATUS_OF.get(type(err), 409), alert=str(err), alert_for=complaint_id)
+        return await _board(here, _status(err), alert=str(err), alert_for=complaint_id)
     return _back_to("/desk/emergency")
 
 
@@ -382,5 +385,5 @@ async def breaches(request: Request) -> HTMLResponse:
     try:
         found = await _desk(request).breaches_since(midnight)
     except DeskError as err:
-        return here.page("breaches.html", STATUS_OF.get(type(err), 409), rows=[], alert=str(err))
+        return here.page("breaches.html", _status(err), rows=[], alert=str(err))
     return here.page("breaches.html", rows=found)
