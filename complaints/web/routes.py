@@ -193,9 +193,9 @@ async def _queue(here: Visit) -> tuple[list[Row], dict[str, str]]:
     filters = {name: value for name, value in chosen.items() if name != "scope"}
     listed = await _desk(request).list(Filters.parse({**filters, "limit": QUEUE_SIZE}))
     now, warning_at = datetime.now(timezone.utc), request.app.state.scan.warning_at
-    mine = chosen["scope"] != "all"
-    open_rows = [row for row in listed if row.running and row.stage != Stage.closed.value and not (
-        mine and not in_queue(here.who.person, request.app.state.people, row.category, row.handler))]
+    everyone = chosen["scope"] == "all"
+    open_rows = [row for row in listed if row.running and row.stage != Stage.closed.value and (
+        everyone or in_queue(here.who.person, request.app.state.people, row.category, row.handler))]
     open_rows.sort(key=lambda row: (row.next_deadline is None, row.next_deadline or now))
     return [Row(row, _urgency(row, now, warning_at)) for row in open_rows], {k: v or "" for k, v in chosen.items()}
 
@@ -207,8 +207,7 @@ async def queue_page(request: Request) -> HTMLResponse:
     try:
         rows, chosen = await _queue(here)
     except DeskError as err:
-        return here.page("queue.html", _status(err), rows=[], chosen={}, alert=str(err),
-                         vocab=_vocab())
+        return here.page("queue.html", _status(err), rows=[], chosen={}, alert=str(err), vocab=_vocab())
     return here.page("queue.html", rows=rows, chosen=chosen, query=request.url.query, vocab=_vocab())
 
 
@@ -241,15 +240,16 @@ def _deadline_rows(status: ComplaintStatus) -> list[tuple[str, datetime, list[st
     return rows
 
 
-def _timeline(status: ComplaintStatus) -> list[tuple[datetime, str, str]]:
-    """Stages entered, escalations, extensions and pauses, in the order they happened."""
-    events = [(h.entered_at, "entered", f"stage.{h.stage.value}|{h.actor}") for h in status.history]
-    events += [(e.at, "escalation", f"{e.source.value}|{e.by}") for e in status.escalations]
-    events += [(x.at, "extension", f"+{x.days}d|{x.approver}") for x in status.extensions]
+def _timeline(status: ComplaintStatus) -> list[tuple[datetime, str, str, str]]:
+    """Stages entered, escalations, extensions and pauses, in the order they happened: (when, what,
+    its detail, who)."""
+    events = [(h.entered_at, "entered", f"stage.{h.stage.value}", h.actor) for h in status.history]
+    events += [(e.at, "escalation", e.source.value, e.by) for e in status.escalations]
+    events += [(x.at, "extension", f"+{x.days}d", x.approver) for x in status.extensions]
     for p in status.pauses:
-        events.append((p.started_at, "pause", f"|{p.by}"))
+        events.append((p.started_at, "pause", "", p.by))
         if p.resumed_at:
-            events.append((p.resumed_at, "resumed", "|"))
+            events.append((p.resumed_at, "resumed", "", ""))
     return sorted(events, key=lambda e: e[0])
 
 
@@ -269,13 +269,15 @@ async def _complaint_page(here: Visit, complaint_id: str, status_code: int = 200
         status = await _desk(here.request).status(complaint_id)
     except DeskError as err:
         return here.page("problem.html", _status(err), alert=str(err))
-    case, withheld = None, None
+    case, withheld = None, False
     if here.who.role in CASE_READERS:
         try:
             case = await _cases(here.request).read(complaint_id, here.who.name, "GET /desk/complaints/{id}",
                                                    here.who.person)
-        except NotAllowed as err:
-            withheld = str(err)
+        except NotAllowed:
+            withheld = True
+        except DeskError as err:  # the archive away: the status still shows, the reason above it
+            context.setdefault("alert", str(err))
     people: People | None = here.request.app.state.people
     return here.page("complaint.html", status_code, status=status, case=case, deadlines=_deadline_rows(status),
                      timeline=_timeline(status), actions=_actions(here, status),
