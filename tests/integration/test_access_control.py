@@ -25,6 +25,7 @@ CONTRACT: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/complaints"): READERS,
     ("POST", "/complaints/{complaint_id}/escalate"): frozenset({"manager"}),
     **{("POST", f"/complaints/{{complaint_id}}/{action}"): frozenset({"handler"}) for action in ACTION_INPUTS},
+    ("POST", "/complaints/{complaint_id}/assign"): frozenset({"manager"}),
     ("POST", "/complaints/{complaint_id}/{action}"): frozenset({"handler"}),
     ("GET", "/complaints/{complaint_id}/updates/{idempotency_key}"): READERS,
     ("GET", "/complaints/{complaint_id}/case"): frozenset({"handler", "manager", "auditor"}),
