@@ -25,12 +25,15 @@ from complaints.api.auth import ROLES, Caller, parse_keys
 from complaints.infra.archive import archive_for
 from complaints.infra.codec import create_key_file, load_keys
 from complaints.infra.migrations import upgrade
-from complaints.infra.settings import Settings, people_of
+from complaints.infra.settings import PROJECT_DIR, Settings, people_of
 from complaints.infra.temporal import connect, ensure_retention_schedule
 from workflows.visibility import ALL
 
 BIN = Path(sys.executable).parent
 DEV_METRICS_ADDRESS = "127.0.0.1:9464"
+DEMO_PEOPLE = PROJECT_DIR / "deploy" / "people.demo.toml"
+"""The demo firm's people, when COMPLAINTS_PEOPLE_FILE names no other: one handler per team, managers,
+an emergency lead and an auditor, each with a key printed at start."""
 """The worker's Prometheus page when COMPLAINTS_METRICS_ADDRESS does not say."""
 
 
@@ -79,14 +82,19 @@ def wait_port(port: int, what: str, process: subprocess.Popen, timeout: float = 
 
 
 def demo_api_keys(settings: Settings) -> dict[str, Caller]:
-    """The configured keys, or one generated key per role kept in .data/api-keys."""
+    """The configured keys, or generated ones kept in .data/api-keys: one per person of the people
+    file and one for the channels (one per role without a people file), added to what is there."""
+    people = people_of(settings.people_file)
     if settings.api_keys:
-        return parse_keys(settings.api_keys, people_of(settings.people_file))
+        return parse_keys(settings.api_keys, people)
     path = settings.data_dir / "api-keys"
-    if not path.exists():
-        path.write_text("".join(f"demo-{role}-{secrets.token_hex(6)}:{role}\n" for role in ROLES))
-        path.chmod(0o600)
-    return parse_keys(str(path), people_of(settings.people_file))
+    known = parse_keys(str(path), people) if path.exists() else {}
+    held = {who.person_id or who.role for who in known.values()}
+    wanted = ["channel", *people.people] if people else list(ROLES)
+    with path.open("a") as keys:
+        keys.writelines(f"demo-{holder}-{secrets.token_hex(6)}:{holder}\n" for holder in wanted if holder not in held)
+    path.chmod(0o600)
+    return parse_keys(str(path), people)
 
 
 def local_codec_key(settings: Settings) -> None:
@@ -157,6 +165,7 @@ class Stack:
 
         env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
                    COMPLAINTS_API_KEYS=s.api_keys or str(s.data_dir / "api-keys"),
+                   COMPLAINTS_PEOPLE_FILE=s.people_file or "",
                    COMPLAINTS_METRICS_ADDRESS=str(s.metrics_address))
         temporal = shutil.which("temporal", path=env["PATH"])
         if not temporal:
@@ -200,7 +209,8 @@ class Stack:
 
 def main() -> int:
     settings = Settings.from_env()
-    settings = dataclasses.replace(settings, metrics_address=settings.metrics_address or DEV_METRICS_ADDRESS)
+    settings = dataclasses.replace(settings, metrics_address=settings.metrics_address or DEV_METRICS_ADDRESS,
+                                   people_file=settings.people_file or str(DEMO_PEOPLE))
     stack = Stack(settings)
     try:
         keys = stack.start()
@@ -226,7 +236,7 @@ def main() -> int:
         say(f"  mail              {stack.maildir}/new/  (every notice sent by e-mail: the local SMTP sink's Maildir)")
     say("  demo API keys (Authorization: Bearer <key>):")
     for key, who in keys.items():
-        say(f"    {who.role:<10} {who.person_id or '':<12} {key}")
+        say(f"    {who.role:<10} {key}" + (f"  {who.person.id}" if who.person else ""))
     say(f"  demo complaints:  {', '.join(ids)}")
     say(f"  try:  curl -H 'Authorization: Bearer {next(k for k, w in keys.items() if w.role == 'handler')}' "
         f"{api}/complaints/{ids[0]}")

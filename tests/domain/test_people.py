@@ -9,7 +9,7 @@ import pytest
 
 from complaints.api.auth import ApiKeyError, parse_keys
 from complaints.domain.models import ApproverRole
-from complaints.domain.people import People
+from complaints.domain.people import NotThePerson, People, on_behalf
 from complaints.infra.settings import PROJECT_DIR, SettingError, people_of
 
 DEMO = PROJECT_DIR / "deploy" / "people.demo.toml"
@@ -96,3 +96,36 @@ def test_a_key_binds_a_person_or_a_bare_role() -> None:
         parse_keys("k1:h.zhang")
     with pytest.raises(ApiKeyError, match="or key:<person id>"):
         parse_keys("k1:h.nobody", people)
+
+
+STAFF = People.parse(person() + person(id="h.li").removeprefix(TEAMS)
+                     + person(id="m.chen", role="manager", team=None).removeprefix(TEAMS)
+                     + person(id="d.sun", role="manager", team=None, senior=True).removeprefix(TEAMS))
+EXTEND = {"handler": "h.zhang", "approver": "m.chen", "approver_role": "manager", "reason": "r", "days": 5}
+
+
+def test_a_payload_is_filled_with_the_person_or_refused_naming_the_field() -> None:
+    zhang, chen = STAFF.person("h.zhang"), STAFF.person("m.chen")
+    assert on_behalf(STAFF, zhang, "resume", {}) == {"handler": "h.zhang"}
+    assert on_behalf(STAFF, zhang, "resume", {"handler": "h.zhang"}) == {"handler": "h.zhang"}
+    assert on_behalf(STAFF, chen, "assign", {"handler": "h.li"}) == {"handler": "h.li", "by": "m.chen"}
+    assert on_behalf(STAFF, chen, "escalate", {"reason": "r"}) == {"reason": "r", "by": "m.chen"}
+    for action, payload, field in (("resume", {"handler": "h.li"}, "handler"), ("assign", {"by": "d.sun"}, "by"),
+                                   ("acknowledge", {"lead": "e.wu"}, "lead")):
+        who = chen if action == "assign" else zhang
+        with pytest.raises(NotThePerson, match=f"^{field}: must be {who.id}, the person this key belongs to"):
+            on_behalf(STAFF, who, action, payload)
+    with pytest.raises(NotThePerson, match="^handler: is not a handler"):
+        on_behalf(STAFF, chen, "assign", {"handler": "d.sun"})
+
+
+def test_an_approver_must_be_a_manager_and_only_a_senior_one_approves_as_senior_manager() -> None:
+    zhang = STAFF.person("h.zhang")
+    assert on_behalf(STAFF, zhang, "extend", EXTEND) == EXTEND
+    senior = {**EXTEND, "approver": "d.sun", "approver_role": "senior_manager"}
+    assert on_behalf(STAFF, zhang, "extend", senior) == senior
+    assert on_behalf(STAFF, zhang, "extend", {**senior, "approver_role": "manager"})["approver"] == "d.sun"
+    with pytest.raises(NotThePerson, match="^approver_role: m.chen is a manager, not a senior manager"):
+        on_behalf(STAFF, zhang, "extend", {**EXTEND, "approver_role": "senior_manager"})
+    with pytest.raises(NotThePerson, match="^approver: is not a manager"):
+        on_behalf(STAFF, zhang, "extend", {**EXTEND, "approver": "h.li"})

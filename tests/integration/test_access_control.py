@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from complaints.api import examples
-from complaints.domain.models import ACTION_INPUTS, ACTION_ROLES
+from complaints.domain.models import ACTION_INPUTS
 from tests.integration.apihelp import KEYS, api_settings, app, auth, http, intake  # noqa: F401
 
 EVERYONE = frozenset(KEYS)
@@ -24,8 +24,8 @@ CONTRACT: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/complaints/{complaint_id}"): EVERYONE,
     ("GET", "/complaints"): READERS,
     ("POST", "/complaints/{complaint_id}/escalate"): frozenset({"manager"}),
-    **{("POST", f"/complaints/{{complaint_id}}/{action}"): frozenset({ACTION_ROLES.get(action, "handler")})
-       for action in ACTION_INPUTS},
+    **{("POST", f"/complaints/{{complaint_id}}/{action}"): frozenset({"handler"}) for action in ACTION_INPUTS},
+    ("POST", "/complaints/{complaint_id}/assign"): frozenset({"manager"}),
     ("POST", "/complaints/{complaint_id}/{action}"): frozenset({"handler"}),
     ("GET", "/complaints/{complaint_id}/updates/{idempotency_key}"): READERS,
     ("GET", "/complaints/{complaint_id}/case"): frozenset({"handler", "manager", "auditor"}),

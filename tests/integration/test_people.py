@@ -4,7 +4,11 @@ assignment at assessment counted in the dev server's visibility."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -48,6 +52,7 @@ email = "m.zhao@firm.example"
 role = "manager"
 senior = true
 """
+COMPLAINTS = str(Path(sys.executable).parent / "complaints")
 KEYS = {"h.zhang": "k-zhang", "h.li": "k-li", "m.chen": "k-chen", "channel": "k-channel", "handler": "k-handler"}
 
 
@@ -63,14 +68,18 @@ def people_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def http(api_settings: Settings, people_file: Path, dev_client, task_queue, policy, calendar, archive,
+def people_settings(api_settings: Settings, people_file: Path) -> Settings:
+    return dataclasses.replace(api_settings, people_file=str(people_file),
+                               api_keys=",".join(f"{key}:{who}" for who, key in KEYS.items()))
+
+
+@pytest.fixture
+async def http(people_settings: Settings, people_file: Path, dev_client, task_queue, policy, calendar, archive,
                team_id) -> AsyncIterator[httpx.AsyncClient]:
     from tests.conftest import postman
     from worker import new_worker
 
-    settings = dataclasses.replace(api_settings, people_file=str(people_file),
-                                   api_keys=",".join(f"{key}:{who}" for who, key in KEYS.items()))
-    app: FastAPI = create_app(settings)
+    app: FastAPI = create_app(people_settings)
     async with (new_worker(dev_client, task_queue, policy, calendar, archive, team_id, postman(archive),
                            people=People.load(people_file)),
                 app.router.lifespan_context(app),
@@ -136,3 +145,24 @@ async def test_an_approver_is_checked_against_the_people_file(http):
     r = await http.post(f"/complaints/{cid}/extend", json=extend, headers=auth(holder))
     assert r.status_code == 200, r.text
     assert r.json()["extensions"][0]["approver"] == "m.chen" and r.json()["handler"] == holder
+
+
+async def test_the_cli_acts_as_the_person_it_names_and_checks_it_against_the_file(http, people_settings):
+    settings = people_settings
+    status = await assigned(http, "FEES-5")
+    env = {**os.environ, "TEMPORAL_ADDRESS": settings.temporal_address, "COMPLAINTS_TASK_QUEUE": settings.task_queue,
+           "COMPLAINTS_DB_URL": settings.db_url, "COMPLAINTS_CODEC_KEYS": settings.codec_keys or "",
+           "COMPLAINTS_PEOPLE_FILE": settings.people_file or "", "COLUMNS": "200"}
+    assess = ["act", status["complaint_id"], "assess", "category=service.fees", "severity=normal"]
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([COMPLAINTS, *args], env=env, capture_output=True, text=True, timeout=60)
+
+    assert "--as: assess needs a handler of COMPLAINTS_PEOPLE_FILE" in cli(*assess).stderr
+    assert cli(*assess, "--as", "m.chen").returncode == 4  # a manager is not a handler
+    mismatch = cli(*assess, "handler=h.li", "--as", "h.zhang")
+    assert mismatch.returncode == 4 and "handler: must be h.zhang" in mismatch.stderr
+    done = await asyncio.to_thread(cli, *assess, "--as", "h.zhang")
+    assert done.returncode == 0, done.stderr
+    after = (await http.get(f"/complaints/{status['complaint_id']}", headers=auth("h.zhang"))).json()
+    assert after["handler"] == "h.zhang" and after["stage"] == "investigation"

@@ -35,7 +35,7 @@ from tests.integration.test_web_ui import ARTIFACTS, FLAGS, chromium, until_up  
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
-PEOPLE = ("h.zhang", "h.li", "m.chen", "e.liu", "a.sun")
+PEOPLE = ("h.zhang", "h.li", "m.chen", "e.wu", "a.zhou")
 """From deploy/people.demo.toml: handlers of the collection and card teams, a manager, the
 emergency lead, an auditor. Each one's key is `k-<id>`."""
 COLLECTION = "催收员晚上十一点多次打电话给我，还威胁要告诉我的单位。"
@@ -237,15 +237,15 @@ async def test_the_manager_assigns_approves_an_extension_and_escalates_and_the_e
     await act(manager, "escalate", reason="Threats reported by the complainant")
     await reloaded_until(manager, '[data-event="escalation"]', "m.chen")
 
-    lead = await bench.signed_in("e.liu")
+    lead = await bench.signed_in("e.wu")
     await lead.goto(f"{bench.url}/desk/emergency")
     await reloaded_until(lead, "table.board", complaint_id)
     row = lead.locator(f'tr[data-complaint-id="{complaint_id}"]')
     await row.locator('form[data-action="acknowledge"] button').click()
-    await expect(lead.locator(f'tr[data-complaint-id="{complaint_id}"]')).to_contain_text("e.liu")
+    await expect(lead.locator(f'tr[data-complaint-id="{complaint_id}"]')).to_contain_text("e.wu")
     await lead.screenshot(path=str(ARTIFACTS / "workbench-emergency-board.png"), full_page=True)
 
-    auditor = await bench.signed_in("a.sun")
+    auditor = await bench.signed_in("a.zhou")
     await auditor.goto(f"{bench.url}/desk/complaints/{complaint_id}")
     await expect(auditor.locator("[data-content]")).to_have_text(COLLECTION)
     await expect(auditor.locator("form[data-action]:not([data-action=signout])")).to_have_count(0)  # read-only
@@ -287,7 +287,7 @@ async def test_a_form_without_its_csrf_token_is_refused_and_the_session_cookie_i
 async def test_each_role_reaches_only_its_pages(bench: Workbench) -> None:
     complaint_id = await bench.file()
     allowed = {"h.zhang": {"emergency": 403, "breaches": 403}, "m.chen": {"emergency": 200, "breaches": 200},
-               "e.liu": {"emergency": 200, "breaches": 403}, "a.sun": {"emergency": 403, "breaches": 403}}
+               "e.wu": {"emergency": 200, "breaches": 403}, "a.zhou": {"emergency": 403, "breaches": 403}}
     for person, pages in allowed.items():
         async with httpx.AsyncClient(base_url=bench.url) as http:
             token = await signed_in_http(http, person)
