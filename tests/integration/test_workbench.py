@@ -91,9 +91,11 @@ async def bench(chromium: str, dev_settings: Settings, dev_client: Client,  # no
                 async_playwright() as playwright:
             await until_up(f"http://127.0.0.1:{port}/healthz")
             browser = await playwright.chromium.launch(executable_path=chromium, args=FLAGS)
+            expect.set_options(timeout=15_000)  # a page after a post, on a machine shared with other tests
             yield Workbench(f"http://127.0.0.1:{port}", dev_client, browser)
             await browser.close()
     finally:
+        expect.set_options(timeout=None)
         api.should_exit = True
         await serving
 
@@ -126,7 +128,7 @@ async def test_a_complaint_goes_from_intake_to_closed_through_the_workbench(benc
     await expect(page.locator("h1")).to_have_text("我的队列")  # Chinese unless asked otherwise
     complaint_id = await bench.file()
     row = page.locator(f'tr[data-complaint-id="{complaint_id}"]')
-    await expect(row).to_be_visible()  # the open page polls: the new complaint shows up without a reload
+    await expect(row).to_be_visible(timeout=30_000)  # the open page polls (5 s): it comes without a reload
     await expect(row).to_contain_text("正常")  # on time, in words
     await page.screenshot(path=str(ARTIFACTS / "workbench-queue.png"), full_page=True)
     await row.get_by_role("link").click()
