@@ -18,6 +18,7 @@ from temporalio.runtime import Runtime
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.archive import Archivist
+from activities.assignment import Assigner
 from activities.collection import CollectionContact
 from activities.deadlines import Deadlines
 from activities.delivery import Channels, Postman
@@ -28,6 +29,7 @@ from activities.retention import Eraser
 from complaints.domain import codes
 from complaints.domain.codes import CodeError, CodeTable
 from complaints.domain.models import EMERGENCY_TEAM_ID
+from complaints.domain.people import People
 from complaints.domain.policy import Policy, PolicyError
 from complaints.domain.workdays import HolidayFileError, WorkingCalendar, parse_holiday_file
 from complaints.infra import logging as logs
@@ -36,7 +38,7 @@ from complaints.infra.archive import Archive, archive_for
 from complaints.infra.evidence import EvidenceStore, Folder
 from complaints.infra.metrics import metrics_runtime
 from complaints.infra.migrations import SchemaBehind, require_current_schema
-from complaints.infra.settings import SettingError, Settings, unconfigured_channels
+from complaints.infra.settings import SettingError, Settings, people_of, unconfigured_channels
 from complaints.infra.temporal import codec_for, connect, register_search_attributes
 from complaints.infra.worker_page import loopback_address, open_page
 from complaints.notices.render import Templates
@@ -70,11 +72,12 @@ def cache_workflow_bytecode() -> None:
 def new_worker(
     client: Client, task_queue: str, policy: Policy, calendar: WorkingCalendar, archive: Archive,
     team_id: str = EMERGENCY_TEAM_ID, postman: Postman | None = None, evidence: EvidenceStore | None = None,
-    **options: object,
+    people: People | None = None, **options: object,
 ) -> Worker:
     """The worker of the workflows and every activity; `team_id` names the emergency desk,
     `postman` the channels notices go out by (none configured: every notice stays pending). With
-    the `evidence` store it also runs retention, which deletes evidence files as it erases."""
+    the `evidence` store it also runs retention, which deletes evidence files as it erases; with
+    `people` it assigns complaints reaching assessment to a handler."""
     cache_workflow_bytecode()
     postman = postman or Postman(Channels(), Templates(), archive)
     archivist = Archivist(archive)
@@ -83,6 +86,7 @@ def new_worker(
     desk = EmergencyDesk(client, task_queue, team_id)
     merger = Merger(client)
     prevention = Prevention(archive)
+    assigner = Assigner(client, task_queue, people)
     retention = [Eraser(archive, evidence, policy).erase_expired] if evidence else []
     return Worker(
         client,
@@ -95,7 +99,7 @@ def new_worker(
             contact.suspend_collection_contact, contact.lift_collection_contact,
             desk.alert_emergency_team, desk.close_emergency_case, desk.lead_of, merger.hand_over_repeat,
             archivist.record_delivery, postman.deliver_notice, prevention.find_alarms, prevention.raise_alarms,
-            *retention,
+            assigner.assign_handler, *retention,
         ],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         **options,  # type: ignore[arg-type]
@@ -132,6 +136,7 @@ async def main() -> int:
         archive = archive_for(settings)
         require_current_schema(archive.engine)
         channels = Channels.from_settings(settings)
+        people = people_of(settings.people_file)
         behind = loopback_address()  # the runtime's own Prometheus server, behind the worker's page
         if settings.metrics_address:
             Runtime.set_default(metrics_runtime(behind))  # before the client: it uses the default
@@ -148,7 +153,7 @@ async def main() -> int:
     await search_attributes_registered(client)
     postman = Postman(channels, Templates(settings.templates_dir), archive)
     worker = new_worker(client, settings.task_queue, policy, calendar, archive, postman=postman,
-                        evidence=Folder(settings.evidence_dir), **runner(settings))
+                        evidence=Folder(settings.evidence_dir), people=people, **runner(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

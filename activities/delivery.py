@@ -16,10 +16,11 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from complaints.domain.models import Delivery, DeliveryOutcome, workflow_id
+from complaints.domain.people import People
 from complaints.infra.archive import Archive
 from complaints.infra.logging import log
 from complaints.infra.metrics import count
-from complaints.infra.settings import SettingError, Settings
+from complaints.infra.settings import SettingError, Settings, people_of
 from complaints.notices.channels import Attachment, Mailer, NotConfigured, SendFailed, Webhook
 from complaints.notices.letter import LetterRefused, decision_letter
 from complaints.notices.render import STAFF_LOCALE, TemplateError, Templates
@@ -35,6 +36,8 @@ class Channels:
     sms: Webhook | None = None
     emergency: Webhook | None = None
     team_mail: str | None = None
+    people: People | None = None
+    """Whose e-mail a notice to `handler:<person id>` goes to; the team's mailbox for anyone else."""
     web_ui_url: str = "http://localhost:8233"
     namespace: str = "default"
     letterhead: dict[str, str | None] = field(default_factory=lambda: {"firm_name": None,
@@ -53,7 +56,8 @@ class Channels:
             if settings.sms_webhook_url else None,
             emergency=Webhook(settings.emergency_webhook_url, "emergency webhook")
             if settings.emergency_webhook_url else None,
-            team_mail=settings.team_mail, web_ui_url=settings.web_ui_url.rstrip("/"),
+            team_mail=settings.team_mail, people=people_of(settings.people_file),
+            web_ui_url=settings.web_ui_url.rstrip("/"),
             namespace=settings.temporal_namespace,
             letterhead={"firm_name": settings.firm_name, "regulator_hotline": settings.regulator_hotline},
         )
@@ -112,8 +116,8 @@ class Postman:
                               delivery.notice_id)
         if channel == "team":
             text = self.templates.render(delivery.kind, STAFF_LOCALE, values)
-            mail, to = self._configured(self.channels.mail), self._configured(self.channels.team_mail)
-            return mail.send(to, text.subject, text.body, delivery.notice_id)
+            mail = self._configured(self.channels.mail)
+            return mail.send(self._staff_address(delivery.recipient), text.subject, text.body, delivery.notice_id)
         assert contact is not None, "a notice to the complainant carries the contact"
         if delivery.kind == "decision":
             return self._send_letter(delivery, channel, values | {"name": contact.name})
@@ -127,6 +131,12 @@ class Postman:
             {"notice_id": delivery.notice_id, "complaint_id": delivery.complaint_id, "kind": delivery.kind,
              "to": contact.phone, "locale": contact.locale, "text": f"{text.subject}\n{text.body}"},
             delivery.notice_id)
+
+    def _staff_address(self, recipient: str) -> str:
+        """A handler's own e-mail (the people file), else the team's mailbox (`COMPLAINTS_TEAM_MAIL`)."""
+        kind, _, person_id = recipient.partition(":")
+        person = self.channels.people.person(person_id) if self.channels.people and kind == "handler" else None
+        return person.email if person else self._configured(self.channels.team_mail)
 
     def _send_letter(self, delivery: Delivery, channel: str, values: dict) -> str:
         """Render and check the written decision, keep it in the archive, then mail it as a PDF;

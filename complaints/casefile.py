@@ -13,10 +13,12 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from complaints.desk import NotFound, _archive_down, _is_id
+from complaints.desk import NotAllowed, NotFound, _archive_down, _is_id
+from complaints.domain.access import may_read_case
 from complaints.domain.models import (
     CaseEvent,
     CaseFile,
@@ -26,9 +28,10 @@ from complaints.domain.models import (
     Respondent,
     RespondentKind,
 )
+from complaints.domain.people import People, Person
 from complaints.infra.archive import Archive, archive_for
 from complaints.infra.evidence import EvidenceStore, Folder, digest, open_file, seal_file, sniff
-from complaints.infra.settings import Settings
+from complaints.infra.settings import Settings, people_of
 
 COMPLAINANT = ("name", "phone", "email", "id_number", "customer_id")
 
@@ -37,18 +40,21 @@ COMPLAINANT = ("name", "phone", "email", "id_number", "customer_id")
 class CaseDesk:
     archive: Archive
     store: EvidenceStore
+    people: People | None = None
+    """With a people file, a handler outside a complaint's team is refused its case file (domain.access)."""
 
     @classmethod
     def of(cls, settings: Settings) -> CaseDesk:
-        return cls(archive_for(settings), Folder(settings.evidence_dir))
+        return cls(archive_for(settings), Folder(settings.evidence_dir), people_of(settings.people_file))
 
     async def attach(self, complaint_id: str, files: list[tuple[str, bytes]], by: str) -> list[EvidenceRef]:
         """Keep the files (each sniffed first: one refused, none kept) and reference them from the complaint."""
         return await self._archived(self._attach, complaint_id, files, by)
 
-    async def download(self, complaint_id: str, sha256: str, reader: str, route: str) -> tuple[EvidenceRef, bytes]:
+    async def download(self, complaint_id: str, sha256: str, reader: str, route: str, person: Person | None = None
+                       ) -> tuple[EvidenceRef, bytes]:
         """An evidence file of the complaint, opened, its read recorded first."""
-        return await self._archived(self._download, complaint_id, sha256, reader, route)
+        return await self._archived(self._download, complaint_id, sha256, reader, route, person)
 
     async def hold(self, complaint_id: str, hold: LegalHold) -> LegalHold:
         """Put the complaint under legal hold, or release it."""
@@ -63,9 +69,9 @@ class CaseDesk:
             self.archive.release(complaint_id)
         return hold
 
-    async def read(self, complaint_id: str, reader: str, route: str) -> CaseFile:
-        """The case file, its read recorded first."""
-        return await self._archived(self._read, complaint_id, reader, route)
+    async def read(self, complaint_id: str, reader: str, route: str, person: Person | None = None) -> CaseFile:
+        """The case file, its read recorded first; NotAllowed when `person` may not read it."""
+        return await self._archived(self._read, complaint_id, reader, route, person)
 
     async def trail(self, complaint_id: str) -> list[CaseEvent]:
         """Changes and reads of the complaint, in the order they happened."""
@@ -82,10 +88,16 @@ class CaseDesk:
             raise NotFound(f"no complaint {complaint_id} in the archive")
         return found
 
-    def _read(self, complaint_id: str, reader: str, route: str) -> CaseFile | None:
+    def _allowed(self, row: dict[str, Any], person: Person | None) -> None:
+        if not may_read_case(person, self.people, row["category"], row["handlers"] or [], row["escalated"]):
+            raise NotAllowed(f"complaint {row['complaint_id']} belongs to another team, and it is neither "
+                             "unassigned nor escalated: its case file is for that team")
+
+    def _read(self, complaint_id: str, reader: str, route: str, person: Person | None) -> CaseFile | None:
         row = self.archive.complaint(complaint_id)
         if row is None:
             return None
+        self._allowed(row, person)
         self.archive.record_read(complaint_id, reader, route, datetime.now(timezone.utc))
         files = [stored_ref(f) for f in self.archive.evidence(complaint_id)]
         named = [EvidenceRef(name=n) for n in row["evidence"] or [] if n not in {f.name for f in files}]
@@ -116,7 +128,12 @@ class CaseDesk:
             refs.append(EvidenceRef(name=name, sha256=sha256, size=len(data), media_type=media_type))
         return refs
 
-    def _download(self, complaint_id: str, sha256: str, reader: str, route: str) -> tuple[EvidenceRef, bytes] | None:
+    def _download(self, complaint_id: str, sha256: str, reader: str, route: str, person: Person | None
+                  ) -> tuple[EvidenceRef, bytes] | None:
+        complaint = self.archive.complaint(complaint_id)
+        if complaint is None:
+            return None
+        self._allowed(complaint, person)
         row = next((f for f in self.archive.evidence(complaint_id) if f["sha256"] == sha256), None)
         sealed = self.store.get(sha256) if row else None
         if sealed is None:
@@ -133,6 +150,12 @@ class CaseDesk:
         events += [CaseEvent(at=f["attached_at"], who=f["attached_by"], kind="evidence", evidence=f["sha256"])
                    for f in self.archive.evidence(complaint_id)]
         return sorted(events, key=lambda e: e.at)
+
+
+def attachment(name: str) -> str:
+    """The Content-Disposition of a download: the file's own name, in ASCII for old clients."""
+    fallback = name.encode("ascii", "replace").decode().replace('"', "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
 
 
 def changed(entry: dict[str, Any]) -> CaseEvent:

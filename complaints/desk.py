@@ -59,7 +59,18 @@ from complaints.infra.temporal import connect
 from complaints.intake import Filed, IntakeRefused, file_complaint
 from workflows.complaint import ComplaintWorkflow
 from workflows.emergency import EmergencyTeamWorkflow
-from workflows.visibility import BREACHED, CATEGORY, CHANNEL, CODES, ESCALATED, NEXT_DEADLINE, PAUSED, SEVERITY, STAGE
+from workflows.visibility import (
+    BREACHED,
+    CATEGORY,
+    CHANNEL,
+    CODES,
+    ESCALATED,
+    HANDLER,
+    NEXT_DEADLINE,
+    PAUSED,
+    SEVERITY,
+    STAGE,
+)
 
 RPC_TIMEOUT = Settings.rpc_timeout
 """How long a query or update may wait for a worker, unless configured (COMPLAINTS_RPC_TIMEOUT)."""
@@ -83,6 +94,10 @@ class DeskError(Exception):
 
 class NotFound(DeskError):
     """No such complaint (HTTP 404)."""
+
+
+class NotAllowed(DeskError):
+    """The caller's role may do this, but not to this complaint (HTTP 403)."""
 
 
 class Refused(DeskError):
@@ -114,6 +129,11 @@ class Invalid(DeskError):
         return cls(field_errors(err))
 
 
+HTTP_STATUS: dict[type[DeskError], int] = {Queued: 202, NotAllowed: 403, NotFound: 404, Refused: 409, Invalid: 422,
+                                            Unavailable: 503}
+"""Each error's HTTP status, in the API and the workbench alike."""
+
+
 # --- listing -----------------------------------------------------------------------------
 
 
@@ -130,6 +150,8 @@ class Filters(BaseModel):
     breached: bool | None = None
     code: str | None = Field(None, pattern=r"^[ABC]:[0-9]{1,12}$")
     """One JR/T 0169-2018 code with its axis, e.g. `B:0302` (ComplaintCodes)."""
+    handler: str | None = Field(None, pattern=r"^[a-z0-9._-]+$")
+    """The person id holding the complaint (ComplaintHandler); in the API `me` is the key's person."""
     limit: int = Field(100, ge=1, le=1000)
 
     def visibility_query(self, task_queue: str) -> str:
@@ -142,8 +164,9 @@ class Filters(BaseModel):
         for key, flag in ((ESCALATED, self.escalated), (BREACHED, self.breached)):
             if flag is not None:
                 terms.append(f"{key.name} = {'true' if flag else 'false'}")
-        if self.code is not None:  # its pattern leaves nothing to quote
-            terms.append(f"{CODES.name} = '{self.code}'")
+        for key, word in ((CODES, self.code), (HANDLER, self.handler)):
+            if word is not None:  # their patterns leave nothing to quote
+                terms.append(f"{key.name} = '{word}'")
         return " AND ".join(terms)
 
     @classmethod
@@ -167,8 +190,22 @@ class Listed(BaseModel):
     paused: bool = False
     next_deadline: datetime | None = None
     codes: list[str] = []
+    handler: str | None = None
+    """The person id holding it (set with a people file only)."""
     started_at: datetime | None = None
     running: bool = True
+
+
+class Breach(BaseModel):
+    """A deadline that passed unmet, from the archive: no personal data."""
+
+    complaint_id: str
+    deadline: str
+    due_at: datetime
+    breached_at: datetime
+    stage: str
+    category: str | None = None
+    severity: str | None = None
 
 
 class Stranded(BaseModel):
@@ -354,12 +391,20 @@ class Desk:
                     complaint_id=complaint_id_of(wf.id), stage=sa.get(STAGE), category=sa.get(CATEGORY),
                     severity=sa.get(SEVERITY), channel=sa.get(CHANNEL), escalated=bool(sa.get(ESCALATED)),
                     breached=bool(sa.get(BREACHED)), paused=bool(sa.get(PAUSED)), next_deadline=sa.get(NEXT_DEADLINE),
-                    codes=list(sa.get(CODES) or []), started_at=wf.start_time,
+                    codes=list(sa.get(CODES) or []), handler=sa.get(HANDLER), started_at=wf.start_time,
                     running=wf.status == WorkflowExecutionStatus.RUNNING,
                 ))
         except RPCError as err:
             raise _unavailable(err) from None
         return rows
+
+    async def breaches_since(self, moment: datetime) -> list[Breach]:
+        """Deadlines breached since `moment`, latest first (a manager's day of breaches)."""
+        try:
+            rows = await asyncio.to_thread(self.archive.breaches_since, moment)
+        except SQLAlchemyError:
+            raise _archive_down() from None
+        return [Breach(deadline=row.pop("name"), **row) for row in rows]
 
     async def reconcile(self) -> list[Stranded]:
         """Every archived-open complaint whose workflow no longer runs as the one that archived it."""

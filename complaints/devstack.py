@@ -21,17 +21,20 @@ import sys
 import time
 from pathlib import Path
 
-from complaints.api.auth import ROLES, parse_keys
+from complaints.api.auth import ROLES, Caller, parse_keys
 from complaints.domain.policy import Policy
 from complaints.infra.archive import archive_for
 from complaints.infra.codec import create_key_file, load_keys
 from complaints.infra.migrations import upgrade
-from complaints.infra.settings import Settings
+from complaints.infra.settings import PROJECT_DIR, Settings, people_of
 from complaints.infra.temporal import connect, ensure_schedules
 from workflows.visibility import ALL
 
 BIN = Path(sys.executable).parent
 DEV_METRICS_ADDRESS = "127.0.0.1:9464"
+DEMO_PEOPLE = PROJECT_DIR / "deploy" / "people.demo.toml"
+"""The demo firm's people, when COMPLAINTS_PEOPLE_FILE names no other: one handler per team, managers,
+an emergency lead and an auditor, each with a key printed at start."""
 """The worker's Prometheus page when COMPLAINTS_METRICS_ADDRESS does not say."""
 DEMO_FIRM = "示例消费金融有限公司 (demo)"
 """The firm the demo's decision letters are signed by when COMPLAINTS_FIRM_NAME does not say:
@@ -82,15 +85,20 @@ def wait_port(port: int, what: str, process: subprocess.Popen, timeout: float = 
     raise StackError(f"{what} did not open port {port} within {timeout:.0f} s")
 
 
-def demo_api_keys(settings: Settings) -> dict[str, str]:
-    """The configured keys, or one generated key per role kept in .data/api-keys."""
+def demo_api_keys(settings: Settings) -> dict[str, Caller]:
+    """The configured keys, or generated ones kept in .data/api-keys: one per person of the people
+    file and one for the channels (one per role without a people file), added to what is there."""
+    people = people_of(settings.people_file)
     if settings.api_keys:
-        return parse_keys(settings.api_keys)
+        return parse_keys(settings.api_keys, people)
     path = settings.data_dir / "api-keys"
-    if not path.exists():
-        path.write_text("".join(f"demo-{role}-{secrets.token_hex(6)}:{role}\n" for role in ROLES))
-        path.chmod(0o600)
-    return parse_keys(str(path))
+    known = parse_keys(str(path), people) if path.exists() else {}
+    held = {who.person_id or who.role for who in known.values()}
+    wanted = ["channel", *people.people] if people else list(ROLES)
+    with path.open("a") as keys:
+        keys.writelines(f"demo-{holder}-{secrets.token_hex(6)}:{holder}\n" for holder in wanted if holder not in held)
+    path.chmod(0o600)
+    return parse_keys(str(path), people)
 
 
 def local_codec_key(settings: Settings) -> None:
@@ -156,11 +164,12 @@ class Stack:
         s.data_dir.mkdir(parents=True, exist_ok=True)
         local_codec_key(s)
         keys = demo_api_keys(s)
-        reader = next((key for key, role in keys.items() if role == "auditor"), None)
+        reader = next((key for key, who in keys.items() if who.role == "auditor"), None)
         upgrade(archive_for(s).engine)  # the key ring seals rows an older archive kept plain
 
         env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
                    COMPLAINTS_API_KEYS=s.api_keys or str(s.data_dir / "api-keys"),
+                   COMPLAINTS_PEOPLE_FILE=s.people_file or "",
                    COMPLAINTS_METRICS_ADDRESS=str(s.metrics_address), COMPLAINTS_FIRM_NAME=s.firm_name or DEMO_FIRM)
         temporal = shutil.which("temporal", path=env["PATH"])
         if not temporal:
@@ -204,7 +213,8 @@ class Stack:
 
 def main() -> int:
     settings = Settings.from_env()
-    settings = dataclasses.replace(settings, metrics_address=settings.metrics_address or DEV_METRICS_ADDRESS)
+    settings = dataclasses.replace(settings, metrics_address=settings.metrics_address or DEV_METRICS_ADDRESS,
+                                   people_file=settings.people_file or str(DEMO_PEOPLE))
     stack = Stack(settings)
     try:
         keys = stack.start()
@@ -221,6 +231,7 @@ def main() -> int:
     say("\ncomplaintflow is running")
     say(f"  Temporal Web UI   http://localhost:{settings.ui_port}/namespaces/default/workflows")
     say(f"  HTTP API          {api}   (docs: {api}/docs)")
+    say(f"  workbench         {api}/desk   (sign in with a demo key below)")
     say(f"  Temporal frontend {settings.temporal_address}")
     say(f"  metrics           worker http://{settings.metrics_address}/metrics, API {api}/metrics")
     say(f"  archive           {settings.db_url}")
@@ -228,10 +239,10 @@ def main() -> int:
     if stack.maildir:
         say(f"  mail              {stack.maildir}/new/  (every notice sent by e-mail: the local SMTP sink's Maildir)")
     say("  demo API keys (Authorization: Bearer <key>):")
-    for key, role in keys.items():
-        say(f"    {role:<10} {key}")
+    for key, who in keys.items():
+        say(f"    {who.role:<10} {key}" + (f"  {who.person.id}" if who.person else ""))
     say(f"  demo complaints:  {', '.join(ids)}")
-    say(f"  try:  curl -H 'Authorization: Bearer {next(k for k, r in keys.items() if r == 'handler')}' "
+    say(f"  try:  curl -H 'Authorization: Bearer {next(k for k, w in keys.items() if w.role == 'handler')}' "
         f"{api}/complaints/{ids[0]}")
     say("Ctrl-C stops everything.")
     stack.watch()

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ValidationError
 
     from activities.archive import Archivist
+    from activities.assignment import Assigner
     from activities.collection import CollectionContact
     from activities.deadlines import Deadlines
     from activities.delivery import Postman
@@ -36,6 +37,8 @@ with workflow.unsafe.imports_passed_through():
         ACTION_INPUTS,
         ArchiveFacts,
         Assess,
+        Assign,
+        Claim,
         Coded,
         ComplaintStatus,
         Contact,
@@ -145,6 +148,7 @@ class ComplaintWorkflow:
         self.details = ""
         self.checked: tuple[dict, BaseModel] | None = None  # the last payload the validator parsed
         self.coded: set[str] = set()  # the code fields a handler set: proposals no longer change them
+        self.person_ids = False  # the firm has a people file: handlers are person ids, published as ComplaintHandler
         self.journal_receipt()  # seq 1, first in the journal, whatever arrives meanwhile
 
     # --- the process -----------------------------------------------------------------
@@ -180,6 +184,26 @@ class ComplaintWorkflow:
             self.deliver(1, Notice(kind="acknowledgement", recipient="complainant", message="", values={
                 "received_at": self.s.received_at.isoformat(),
                 "decision_due": self.clock.due("decision").isoformat()}))
+        self.publish()
+        if self.release >= Release.R2027_02:
+            await self.assign_by_rule()
+
+    async def assign_by_rule(self) -> None:
+        """Give the complaint to its team's handler with the least open work (the people file and
+        visibility, read by an activity); without a people file, or when the rule finds no one or
+        cannot be run, it stays unassigned for a manager to assign or a handler to claim."""
+        exclude = self.complaint.review_of.handlers if self.complaint.review_of else []
+        try:
+            found = await workflow.execute_local_activity_method(
+                Assigner.assign_handler, args=[self.s.category, exclude],
+                summary=PublicText("assignment: by the team's open work"), **QUICK)
+        except ActivityError:
+            return
+        self.person_ids = found.people
+        if found.handler and self.s.handler is None:  # a handler may have acted meanwhile
+            self.hold(found.handler)
+            self.changes += 1
+            self.journal_record("assigned", "system", details={"handler": found.handler})
         self.publish()
 
     async def keep_deadlines(self) -> None:
@@ -421,6 +445,19 @@ class ComplaintWorkflow:
         self.found["merged_into"] = m.into
         return self.act("merge", m)
 
+    # --- who holds the complaint (from 2027-02) ----------------------------------------------
+
+    @workflow.update
+    @one_at_a_time
+    def assign(self, payload: dict) -> ComplaintStatus:
+        a = self.parse(Assign, payload)
+        return self.act("assign", a, actor=a.by or "manager")
+
+    @workflow.update
+    @one_at_a_time
+    def claim(self, payload: dict) -> ComplaintStatus:
+        return self.act("claim", self.parse(Claim, payload))
+
     @workflow.update
     def absorb_repeat(self, repeat: Repeat) -> ComplaintStatus:
         """The original's side of a merge: the repeat's text and evidence join its record."""
@@ -521,7 +558,7 @@ class ComplaintWorkflow:
         """What the rules see; in receipt, the assessment about to open (actions wait for it)."""
         stage = Stage.assessment if self.s.stage is Stage.receipt else self.s.stage
         return stages.Situation(stage, self.plan_proposed, self.s.paused, "decision" in self.s.met,
-                                len(self.s.extensions), self.decision_passed_at())
+                                len(self.s.extensions), self.decision_passed_at(), held=self.s.handler is not None)
 
     def decision_passed_at(self) -> datetime | None:
         """When the decision deadline passed, or None while it runs: a pause holds it back,
@@ -535,7 +572,7 @@ class ComplaintWorkflow:
         """Keep the search attributes and the Web UI's current details in step with the state;
         returns the status it published, which is the answer to the action that changed it."""
         status = self.status()
-        changed = {key: value for key, value in visibility.search_attributes(status).items()
+        changed = {key: value for key, value in visibility.search_attributes(status, self.person_ids).items()
                    if self.published.get(key.name, "?") != value}
         if changed:
             workflow.upsert_search_attributes([
@@ -628,6 +665,14 @@ class ComplaintWorkflow:
     def _merge(self, payload: dict) -> None:
         self.check("merge", payload)
 
+    @assign.validator
+    def _assign(self, payload: dict) -> None:
+        self.check("assign", payload)
+
+    @claim.validator
+    def _claim(self, payload: dict) -> None:
+        self.check("claim", payload)
+
     def parse(self, model: type[Parsed], payload: dict) -> Parsed:
         """The validator's parse of this payload, so an action is validated once; a fresh parse
         when there is none (a replay runs no validators)."""
@@ -638,23 +683,28 @@ class ComplaintWorkflow:
     # --- state changes and their record ------------------------------------------------------
 
     def act(self, action: str, parsed: BaseModel, to: Stage | None = None, meets: bool = True,
-            **record: Any) -> ComplaintStatus:
+            actor: str | None = None, **record: Any) -> ComplaintStatus:
         """Apply a handler's accepted action: deadline met (unless `meets` is off), stage moved,
-        journalled, published."""
+        journalled (under `actor`, the handler unless another acted for them), published."""
         handler = parsed.handler  # type: ignore[attr-defined]
-        self.s.handler = handler
-        if handler not in self.s.handlers:
-            self.s.handlers.append(handler)
+        self.hold(handler)
+        actor = actor or handler
         met = stages.MEETS.get(action) if meets else None
         if met and met not in self.s.met:
             self.s.met[met] = workflow.now()
         target = to or stages.LEADS_TO.get(action)
         if target:
-            self.move(target, handler)
+            self.move(target, actor)
         self.changes += 1
-        self.journal_record("action", handler, action=action, details=parsed.model_dump(mode="json"),
+        self.journal_record("action", actor, action=action, details=parsed.model_dump(mode="json"),
                             met=[met] if met else [], **record)
         return self.publish()
+
+    def hold(self, handler: str) -> None:
+        """`handler` holds the complaint from now on (and is one of those who handled it)."""
+        self.s.handler = handler
+        if handler not in self.s.handlers:
+            self.s.handlers.append(handler)
 
     def recode(self, given: Coded) -> None:
         """The JR/T 0169-2018 codes: one a handler gives is kept from then on; the others follow

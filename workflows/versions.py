@@ -28,10 +28,12 @@ class Release(IntEnum):
     undelivered for a day escalated to the manager, and the written decision sent on accepted
     feedback, which is when the `decision` deadline is met."""
     R2027_02 = 4
-    """2027-02: a run records only this release's marker. Emergency drills (`NewComplaint.drill`,
-    new in this release, so no older run is one) take their own commands: deadlines from
-    `plan_drill_deadlines`, and a notice to the complainant archived as suppressed instead of
-    delivered. Other runs' commands are unchanged (`ComplaintDrill` is set at the start, not upserted)."""
+    """2027-02: a run records only this release's marker; a complaint reaching assessment is
+    assigned by a local activity (`assign_handler`: the people file's team, the least open work),
+    and with a people file the holder's person id is upserted as `ComplaintHandler`. Emergency
+    drills (`NewComplaint.drill`, new in this release, so no older run is one) take their own
+    commands: deadlines from `plan_drill_deadlines`, and a notice to the complainant archived as
+    suppressed instead of delivered (`ComplaintDrill` is set at the start, not upserted)."""
 
 
 def release_of_this_run() -> Release:

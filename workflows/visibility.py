@@ -32,7 +32,11 @@ DRILL = SearchAttributeKey.for_keyword("ComplaintDrill")
 """`yes` on an emergency drill's complaints, set at their start and never changed (absent on others):
 a Keyword, as the SQL visibility store's three Bool slots are taken (`ComplaintDrill = 'yes'`)."""
 
-ALL = (STAGE, CATEGORY, SEVERITY, CHANNEL, ESCALATED, BREACHED, PAUSED, NEXT_DEADLINE, CODES, DRILL)
+HANDLER = SearchAttributeKey.for_keyword("ComplaintHandler")
+"""The person id holding the complaint (never a name): set only on runs that know the firm has a
+people file, from release 2027-02 on; a handler's queue is `ComplaintHandler = 'h.zhang'`."""
+
+ALL = (STAGE, CATEGORY, SEVERITY, CHANNEL, ESCALATED, BREACHED, PAUSED, NEXT_DEADLINE, CODES, DRILL, HANDLER)
 """Every search attribute of the contract (sections 4 and 7), for registration and tests."""
 
 
@@ -42,15 +46,16 @@ def regulator_codes(status: ComplaintStatus) -> list[str]:
             if code]
 
 
-def search_attributes(status: ComplaintStatus) -> dict[SearchAttributeKey, Any]:
-    """Every search attribute's value for the complaint as it stands (None: unset)."""
+def search_attributes(status: ComplaintStatus, person_ids: bool = False) -> dict[SearchAttributeKey, Any]:
+    """Every search attribute's value for the complaint as it stands (None: unset); `ComplaintHandler`
+    only when handlers are `person_ids` (a people file), since a typed handler may be a name."""
     nxt = status.next_deadline
     return {
         STAGE: status.stage.value, CATEGORY: status.category and status.category.value,
         SEVERITY: status.severity and status.severity.value, CHANNEL: status.channel.value,
         ESCALATED: status.escalated, BREACHED: bool(status.breaches), PAUSED: status.paused,
         NEXT_DEADLINE: status.deadlines[nxt] if nxt else None, CODES: regulator_codes(status) or None,
-    }
+    } | ({HANDLER: status.handler} if person_ids else {})
 
 
 def at_start(complaint: NewComplaint) -> TypedSearchAttributes:

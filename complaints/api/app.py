@@ -14,7 +14,6 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import (
     APIRouter,
@@ -35,28 +34,28 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
 from complaints.api import examples
-from complaints.api.auth import ROLES, Caller, parse_keys, require
+from complaints.api.auth import CASE_READERS, READERS, ROLES, UPLOADERS, Caller, acting, parse_keys, require
 from complaints.api.codec import codec_router
 from complaints.api.errors import answers
 from complaints.api.limits import BodyGuard
 from complaints.api.reports import reports_router
-from complaints.casefile import CaseDesk
+from complaints.casefile import CaseDesk, attachment
 from complaints.api.gauges import Scan
 from complaints.api.metrics import RequestMetrics, metrics_router
 from complaints.desk import (
     Desk,
+    HTTP_STATUS,
     DeskError,
     Filters,
     Invalid,
     Listed,
     NotFound,
     Queued,
-    Refused,
     Unavailable,
     archive_answers,
     desk_for,
@@ -65,6 +64,7 @@ from complaints.desk import (
 from complaints.domain.codes import CodeTable
 from complaints.domain.models import (
     ACTION_INPUTS,
+    ACTION_ROLES,
     Actor,
     CaseFile,
     EvidenceRef,
@@ -78,22 +78,20 @@ from complaints.domain.models import (
     OpenCases,
     Strict,
 )
+from complaints.domain.people import ACTING_FIELD, NotThePerson
 from complaints.domain.policy import Policy
 from complaints.infra import logging as logs
 from complaints.infra import tracing
 from complaints.infra.archive import archive_for
+from complaints.infra.codec import load_keys
 from complaints.infra.evidence import ACCEPTED, MAX_BYTES, Unacceptable
-from complaints.infra.settings import Settings, firm_rules
+from complaints.infra.settings import Settings, firm_rules, people_of
 from complaints.infra.temporal import codec_for, connect
 from complaints.readiness import failing, readiness
+from complaints.web import install as install_workbench
 
 RECONNECT_SECONDS = 2.0
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-READERS = ("handler", "manager", "emergency", "auditor")
-CASE_READERS = ("handler", "manager", "auditor")
-"""Who may read a complaint's personal data: those who handle, supervise or audit it."""
-UPLOADERS = ("channel", "handler", "manager")
-"""Who may add evidence: the channel that took the complaint, and the staff handling it."""
 
 
 class FiledOut(BaseModel):
@@ -117,6 +115,13 @@ class UpdateQueued(BaseModel):
 
 class Lead(Strict):
     lead: Actor
+
+
+def person_filled(model: type[Strict], field: str) -> type[Strict]:
+    """`model` as the API takes it: its acting `field` optional, filled from the key's person (a
+    people file) before the whole payload is checked against `model` itself."""
+    return create_model(model.__name__, __base__=model, __doc__=model.__doc__, **{field: (Actor | None, Field(
+        None, description="who acts; with a key bound to a person, that person's id or left out"))})
 
 
 class Health(BaseModel):
@@ -150,9 +155,14 @@ async def file(desk: DeskDep, _: Annotated[Any, Depends(require("channel"))],
 
 
 @router.get("/complaints", response_model=list[Listed], tags=["complaints"])
-async def list_complaints(desk: DeskDep, _: Annotated[Any, Depends(require(*READERS))],
+async def list_complaints(desk: DeskDep, who: Annotated[Caller, Depends(require(*READERS))],
                           filters: Annotated[Filters, Query()]) -> list[Listed]:
-    """Complaints from Temporal visibility, filtered by stage, category, severity, channel and flags."""
+    """Complaints from Temporal visibility, filtered by stage, category, severity, channel, flags and the
+    person holding them (`handler=me`: the key's own person)."""
+    if filters.handler == "me":
+        if who.person_id is None:
+            raise Invalid([("handler", "me needs a key bound to a person of COMPLAINTS_PEOPLE_FILE")])
+        filters = filters.model_copy(update={"handler": who.person_id})
     return await desk.list(filters)
 
 
@@ -167,7 +177,7 @@ async def case(complaint_id: str, request: Request, who: Annotated[Caller, Depen
                ) -> CaseFile:
     """The case file from the archive: text, subject, requested remedy, the complainant's contact
     details, the respondent, the evidence and the stage history. Each read is recorded (who, when, route)."""
-    return await request.app.state.cases.read(complaint_id, who.name, "GET /complaints/{id}/case")
+    return await request.app.state.cases.read(complaint_id, who.name, "GET /complaints/{id}/case", who.person)
 
 
 @router.post("/complaints/{complaint_id}/legal-hold", response_model=LegalHold, tags=["case file"],
@@ -197,19 +207,19 @@ async def download(complaint_id: str, sha256: str, request: Request,
                    who: Annotated[Caller, Depends(require(*CASE_READERS))]) -> Response:
     """An evidence file with its original name and type; the read is recorded like a case file's."""
     ref, data = await request.app.state.cases.download(complaint_id, sha256, who.name,
-                                                       "GET /complaints/{id}/evidence/{sha256}")
-    fallback = ref.name.encode("ascii", "replace").decode().replace('"', "_")
-    return Response(data, media_type=ref.media_type, headers={
-        "Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(ref.name)}"})
+                                                       "GET /complaints/{id}/evidence/{sha256}", who.person)
+    return Response(data, media_type=ref.media_type, headers={"Content-Disposition": attachment(ref.name)})
 
 
 @router.post("/complaints/{complaint_id}/escalate", status_code=202, response_model=Accepted, tags=["escalation"],
              responses=answers(404, 409, 413, _409="the complaint is closed"))
-async def escalate(complaint_id: str, desk: DeskDep, _: Annotated[Any, Depends(require("manager"))],
-                   body: Annotated[Escalate, Body(openapi_examples={"manager": {"value": examples.ESCALATE}})]
-                   ) -> Accepted:
+async def escalate(complaint_id: str, desk: DeskDep, request: Request,
+                   who: Annotated[Caller, Depends(require("manager"))],
+                   body: Annotated[person_filled(Escalate, "by"),  # type: ignore[valid-type]
+                                   Body(openapi_examples={"manager": {"value": examples.ESCALATE}})]) -> Accepted:
     """A manager sends the complaint to the emergency team."""
-    await desk.escalate(complaint_id, body.model_dump(mode="json"))
+    await desk.escalate(complaint_id, acting(who, request.app.state.people, "escalate",
+                                             body.model_dump(mode="json", exclude_none=True)))
     return Accepted(complaint_id=complaint_id)
 
 
@@ -221,14 +231,18 @@ QUEUED = {202: {"model": UpdateQueued, "description": "no worker answered in tim
 
 
 def _action_route(action: str, model: type[Strict]) -> None:
-    async def act(complaint_id: str, desk: DeskDep, _: Annotated[Any, Depends(require("handler"))],
-                  body: Annotated[model, Body(openapi_examples={action: {"value": examples.ACTIONS[action]}})],  # type: ignore[valid-type]
+    role = ACTION_ROLES.get(action, "handler")
+    body_model = person_filled(model, ACTING_FIELD.get(action, "handler"))
+
+    async def act(complaint_id: str, desk: DeskDep, request: Request, who: Annotated[Caller, Depends(require(role))],
+                  body: Annotated[body_model, Body(openapi_examples={action: {"value": examples.ACTIONS[action]}})],  # type: ignore[valid-type]
                   response: Response, idempotency_key: IdempotencyKey = None) -> ComplaintStatus:
         key = update_key(idempotency_key)
         response.headers["Idempotency-Key"] = key
-        return await desk.act(complaint_id, action, body.model_dump(mode="json", exclude_unset=True), key)
+        payload = acting(who, request.app.state.people, action, body.model_dump(mode="json", exclude_unset=True))
+        return await desk.act(complaint_id, action, payload, key)
 
-    act.__doc__ = (f"The handler's `{action}` update; 409 when the complaint's stage does not accept it. "
+    act.__doc__ = (f"The {role}'s `{action}` update; 409 when the complaint's stage does not accept it. "
                    "The answer's `Idempotency-Key` header is the key it ran under (a new one if none was sent).")
     router.add_api_route(f"/complaints/{{complaint_id}}/{action}", act, methods=["POST"], name=action,
                          response_model=ComplaintStatus, tags=["handler actions"],
@@ -264,11 +278,13 @@ async def cases(desk: DeskDep, _: Annotated[Any, Depends(require("emergency", "m
 @router.post("/emergency/cases/{complaint_id}/acknowledge", response_model=OpenCase, tags=["emergency team"],
              responses=answers(404, 409, 413, _404="not an open emergency case",
                                _409="the emergency team refused it"))
-async def acknowledge(complaint_id: str, desk: DeskDep, _: Annotated[Any, Depends(require("emergency"))],
-                      body: Annotated[Lead, Body(openapi_examples={"lead": {"value": examples.ACKNOWLEDGE}})]
-                      ) -> OpenCase:
+async def acknowledge(complaint_id: str, desk: DeskDep, request: Request,
+                      who: Annotated[Caller, Depends(require("emergency"))],
+                      body: Annotated[person_filled(Lead, "lead"),  # type: ignore[valid-type]
+                                      Body(openapi_examples={"lead": {"value": examples.ACKNOWLEDGE}})]) -> OpenCase:
     """The emergency team takes the case and names its lead (the complaint's status shows it)."""
-    return await desk.acknowledge(complaint_id, body.lead)
+    lead = acting(who, request.app.state.people, "acknowledge", body.model_dump(exclude_none=True)).get("lead")
+    return await desk.acknowledge(complaint_id, lead)
 
 
 @router.get("/outbox", response_model=list[NoticeState], tags=["notices"])
@@ -316,7 +332,6 @@ async def readyz(request: Request) -> JSONResponse:
 
 # --- errors: one shape, no input values --------------------------------------------------
 
-STATUS_OF: dict[type[DeskError], int] = {NotFound: 404, Refused: 409, Invalid: 422, Unavailable: 503}
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -352,7 +367,11 @@ async def _desk_error(_: Request, exc: Exception) -> JSONResponse:
         return _invalid(exc.errors)
     if isinstance(exc, Queued):
         return _queued(exc)
-    return JSONResponse({"detail": str(exc)}, status_code=STATUS_OF.get(type(exc), 409))
+    return JSONResponse({"detail": str(exc)}, status_code=HTTP_STATUS.get(type(exc), 409))
+
+
+async def _not_the_person(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=403)
 
 
 def _documented_methods(request: Request) -> list[str]:
@@ -436,7 +455,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                          redoc_url=None,
                          description="Complaint intake and handling on Temporal. Send `Authorization: Bearer <key>`.")
     app.state.settings = settings
-    app.state.api_keys = parse_keys(settings.api_keys)
+    app.state.people = people_of(settings.people_file)  # a bad people file: the API does not start
+    app.state.api_keys = parse_keys(settings.api_keys, app.state.people)
     app.state.codec = codec_for(settings)  # without a configured key the API does not start
     app.state.codes = CodeTable.load(settings.codes_file)  # a bad COMPLAINTS_CODES_FILE: the API does not start
     firm_rules(settings.rules_file)  # a bad rules file stops the API at start, not at the first complaint
@@ -447,8 +467,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(public)
     app.include_router(codec_router)
     app.include_router(metrics_router)
+    install_workbench(app, next(iter(load_keys(settings.codec_keys, settings.codec_key_file).values())))
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(DeskError, _desk_error)
+    app.add_exception_handler(NotThePerson, _not_the_person)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Unacceptable, _unacceptable)
     app.add_exception_handler(Exception, _unexpected)

@@ -18,7 +18,6 @@ same-origin.
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -28,7 +27,7 @@ from fastapi.routing import APIRoute
 from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
 from temporalio.api.common.v1 import Payloads
 
-from complaints.api.auth import caller
+from complaints.api.auth import caller, identify
 from complaints.api.errors import answers
 from complaints.infra.codec import EncryptionCodec
 from complaints.infra.settings import Settings
@@ -105,11 +104,10 @@ def by_header(request: Request) -> str:
 
 def by_path(key: str, request: Request) -> str:
     """The role of the key the UI's endpoint carries in its path."""
-    keys: dict[str, str] = request.app.state.api_keys
-    role = next((r for known, r in keys.items() if hmac.compare_digest(known.encode(), key.encode())), None)
-    if role is None:
+    who = identify(request.app.state.api_keys, key)
+    if who is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown API key in the codec endpoint")
-    return role
+    return who.role
 
 
 def _codec(request: Request) -> EncryptionCodec:

@@ -50,6 +50,8 @@ ACTIONS: dict[str, dict[str, Any]] = {
     "pause": {"handler": "h.zhang", "reason": "external appraisal of the signature"},
     "resume": {"handler": "h.zhang"},
     "merge": {"handler": "h.zhang", "into": "C0123456789ABCD"},
+    "assign": {"handler": "h.zhang", "by": "m.chen"},
+    "claim": {"handler": "h.zhang"},
 }
 
 ESCALATE = {"reason": "complainant threatens to go to the press", "by": "m.chen"}

@@ -27,8 +27,8 @@ UPLOAD_LIMIT = MAX_BYTES + BODY_LIMIT
 """Bytes an evidence upload may have: one largest file and its multipart framing."""
 
 LIMITS: tuple[tuple[str, int], ...] = (("/complaints", BODY_LIMIT), ("/emergency", BODY_LIMIT),
-                                       ("/codec", CODEC_BODY_LIMIT))
-"""Each path prefix that takes a JSON body, and its size limit."""
+                                       ("/codec", CODEC_BODY_LIMIT), ("/desk", BODY_LIMIT))
+"""Each path prefix that takes a body (JSON, or the workbench's forms), and its size limit."""
 
 
 def _refused(status: int, detail: object) -> JSONResponse:

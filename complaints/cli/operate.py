@@ -13,7 +13,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, NoReturn, Optional
 
 import click
 import typer
@@ -40,10 +40,11 @@ from complaints.desk import (
     open_desk,
     update_key,
 )
-from complaints.domain.models import ACTION_INPUTS, ComplaintStatus, NoticeState, OpenCases, Stage
+from complaints.domain.models import ACTION_INPUTS, ACTION_ROLES, ComplaintStatus, NoticeState, OpenCases, Stage
+from complaints.domain.people import ACTING_FIELD, NotThePerson, on_behalf
 from complaints.domain.workdays import local_time
 from complaints.infra.archive import archive_for
-from complaints.infra.settings import Settings, unconfigured_channels
+from complaints.infra.settings import SettingError, Settings, people_of, unconfigured_channels
 from complaints.infra.temporal import codec_for, connect
 from complaints.readiness import NOTICES, OK, failing, readiness
 
@@ -68,7 +69,7 @@ def on_desk(work: Callable[[Desk], Awaitable[None]]) -> None:
         fail(type(error), str(error))
 
 
-def fail(kind: type[DeskError], message: str) -> None:
+def fail(kind: type[DeskError], message: str) -> NoReturn:
     err.print(Text(f"{LABELS[kind]}: {message}"), soft_wrap=True)
     raise typer.Exit(EXIT_CODES[kind])
 
@@ -214,6 +215,7 @@ def list_complaints(
     escalated: Optional[bool] = typer.Option(None, "--escalated/--not-escalated"),
     breached: Optional[bool] = typer.Option(None, "--breached/--not-breached"),
     code: Optional[str] = typer.Option(None, help="a JR/T 0169-2018 code with its axis, e.g. B:0302"),
+    handler: Optional[str] = typer.Option(None, help="the person id holding the complaints (a people file)"),
     limit: int = typer.Option(100, help="at most this many rows"),
     as_json: bool = typer.Option(False, "--json", help="print the rows as JSON"),
 ) -> None:
@@ -221,7 +223,8 @@ def list_complaints(
 
     async def work(desk: Desk) -> None:
         filters = Filters.parse(dict(stage=stage, category=category, severity=severity, channel=channel,
-                                     escalated=escalated, breached=breached, code=code, limit=limit))
+                                     escalated=escalated, breached=breached, code=code, handler=handler,
+                                     limit=limit))
         rows = await desk.list(filters)
         dump(rows) if as_json else show_list(rows)
 
@@ -244,11 +247,12 @@ def show_list(rows: list[Listed]) -> None:
 
 
 def escalate(complaint_id: str, reason: str = typer.Option(..., help="why the emergency team must act"),
-             by: str = typer.Option(..., help="the escalating manager")) -> None:
+             by: str = typer.Option(..., help="the escalating manager (a person id with a people file)")) -> None:
     """Escalate a complaint to the emergency team (as a manager)."""
+    payload = as_person("escalate", {"reason": reason}, by, "--by")
 
     async def work(desk: Desk) -> None:
-        await desk.escalate(complaint_id, {"reason": reason, "by": by})
+        await desk.escalate(complaint_id, payload)
         out.print(Text(f"{complaint_id}: escalated to the emergency team"))
 
     on_desk(work)
@@ -262,12 +266,14 @@ def act(
     payload_json: Optional[str] = typer.Option(None, "--json", help="the whole payload as a JSON object"),
     key: Optional[str] = typer.Option(None, "--key", help="the action's Idempotency-Key: give the key a queued or "
                                       "unanswered action printed to see its outcome; it is never applied twice"),
+    person: Optional[str] = typer.Option(None, "--as", help="who acts, by person id: required with "
+                                         "COMPLAINTS_PEOPLE_FILE and checked against it; fills handler (by for assign)"),
 ) -> None:
     """Take a handler action: `act C123 assess handler=h.zhang category=service.fees severity=normal`.
 
     `complaints act ACTION --help` lists the fields of that action.
     """
-    payload = parse_payload(update, fields or [], payload_json)
+    payload = as_person(update, parse_payload(update, fields or [], payload_json), person)
 
     async def work(desk: Desk) -> None:
         sent = update_key(key)
@@ -283,6 +289,29 @@ def act(
                        f"accepts now: {', '.join(s.accepts) or 'nothing'}"))
 
     on_desk(work)
+
+
+def as_person(action: str, payload: dict[str, Any], person_id: str | None, option: str = "--as") -> dict[str, Any]:
+    """The payload as `person_id` sends it. With a people file the person must be there with the
+    action's role, and the payload is checked and filled as the API does for a person's key; without
+    one, `person_id` only fills the acting field (handler, by, lead)."""
+    field = ACTING_FIELD.get(action, "handler")
+    try:
+        people = people_of(Settings.from_env().people_file)
+    except SettingError as error:
+        fail(Invalid, str(error))
+    if people is None:
+        if person_id and payload.get(field, person_id) != person_id:
+            fail(Refused, f"{field}: must be {person_id}, the person {option} names, or be left out")
+        return {field: person_id, **payload} if person_id else payload
+    role = ACTION_ROLES.get(action, "handler")
+    who = people.person(person_id) if person_id else None
+    if who is None or who.role != role:
+        fail(Refused, f"{option}: {action} needs a {role} of COMPLAINTS_PEOPLE_FILE, named by person id")
+    try:
+        return on_behalf(people, who, action, payload)
+    except NotThePerson as error:
+        fail(Refused, str(error))
 
 
 def parse_payload(update: str, fields: list[str], payload_json: str | None) -> dict[str, Any]:
@@ -422,8 +451,10 @@ def show_cases(found: OpenCases) -> None:
     }))
 
 
-def ack(complaint_id: str, lead: str = typer.Option(..., help="who leads the case")) -> None:
+def ack(complaint_id: str, lead: str = typer.Option(..., help="who leads the case (a person id with a people file)")
+        ) -> None:
     """Acknowledge an emergency case and name its lead (as the emergency team)."""
+    lead = as_person("acknowledge", {}, lead, "--lead")["lead"]
 
     async def work(desk: Desk) -> None:
         case = await desk.acknowledge(complaint_id, lead)

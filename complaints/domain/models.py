@@ -405,6 +405,27 @@ class Merge(Strict):
     """The open complaint this one repeats; this one closes as merged."""
 
 
+class Assign(Strict):
+    handler: Actor
+    """Who holds the complaint from now on."""
+    by: Actor | None = None
+    """The manager who assigns it (with a people file: the manager's own key)."""
+
+
+class Claim(Strict):
+    handler: Actor
+    """The handler who takes the unassigned complaint."""
+
+
+class Assignment(BaseModel):
+    """What the assignment rule found at assessment (activity `assign_handler`)."""
+
+    people: bool
+    """Whether the firm has a people file: only then are handlers person ids, fit for `ComplaintHandler`."""
+    handler: str | None = None
+    """The person of the complaint's team with the least open work; None: no team or no handler for it."""
+
+
 class Escalate(Strict):
     reason: ShortText
     by: Actor
@@ -428,8 +449,14 @@ ACTION_INPUTS: dict[str, type[Strict]] = {
     "pause": Pause,
     "resume": Resume,
     "merge": Merge,
+    "assign": Assign,
+    "claim": Claim,
 }
-"""Every handler update of contract section 4, by name."""
+"""Every handler update of contract sections 4 and 7, by name."""
+
+ACTION_ROLES: dict[str, str] = {"assign": "manager", "escalate": "manager", "acknowledge": "emergency"}
+"""The role that sends an update (or the escalate signal, the emergency team's acknowledge), where it
+is not `handler`."""
 
 
 class Repeat(BaseModel):

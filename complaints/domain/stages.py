@@ -27,6 +27,8 @@ ACCEPTED_IN: dict[str, frozenset[Stage]] = {
     "pause": OPEN_STAGES - {Stage.receipt},
     "resume": OPEN_STAGES - {Stage.receipt},
     "merge": OPEN_STAGES - {Stage.receipt},
+    "assign": OPEN_STAGES,
+    "claim": OPEN_STAGES,
 }
 """Each handler action and the stages that accept it."""
 
@@ -63,6 +65,8 @@ class Situation:
     decision_met: bool = False
     extensions: int = 0
     decision_passed_at: datetime | None = None
+    held: bool = False
+    """A handler holds the complaint: it can no longer be claimed, only assigned."""
 
 
 def _fits(action: str, now: Situation) -> bool:
@@ -79,6 +83,8 @@ def _fits(action: str, now: Situation) -> bool:
             return not now.paused and not now.decision_met
         case "resume":
             return now.paused
+        case "claim":
+            return not now.held
     return True
 
 
@@ -102,6 +108,7 @@ def refusal(action: str, now: Situation) -> str | None:
             else f" ({regulator.extension_closed(now.extensions, now.decision_passed_at)})",
             "pause": " (already paused)" if now.paused else " (the decision has been told already)",
             "resume": " (not paused)",
+            "claim": " (a handler holds it already; a manager assigns it)",
         }.get(action, "")
     allowed = ", ".join(accepted(now)) or "nothing"
     return f"{action} refused{why}: the complaint is in stage {now.stage.value}, which accepts {allowed}"

@@ -179,6 +179,19 @@ class Archive:
             )
             return [dict(r) for r in rows.mappings()]
 
+    def breaches_since(self, moment: datetime) -> list[dict[str, Any]]:
+        """Each deadline breached at or after `moment`, with its complaint's stage, category and
+        severity (no personal data), latest first."""
+        with self.engine.connect() as db:
+            rows = db.execute(
+                select(deadlines.c.complaint_id, deadlines.c.name, deadlines.c.due_at, deadlines.c.breached_at,
+                       complaints.c.stage, complaints.c.category, complaints.c.severity)
+                .join(complaints, complaints.c.complaint_id == deadlines.c.complaint_id)
+                .where(deadlines.c.breached_at >= moment)
+                .order_by(deadlines.c.breached_at.desc(), deadlines.c.complaint_id)
+            )
+            return [dict(r) for r in rows.mappings()]
+
     def reviews_of(self, complaint_id: str) -> list[str]:
         with self.engine.connect() as db:
             rows = db.execute(

@@ -22,6 +22,7 @@ from temporalio.service import TLSConfig
 
 from complaints.domain.classify.vocabulary import FirmRules
 from complaints.domain.models import EMERGENCY_TEAM_ID
+from complaints.domain.people import People
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -87,6 +88,8 @@ class Settings:
     """Run workflow code in Temporal's sandbox, which refuses a non-deterministic call as it
     happens and imports the workflow modules afresh for every complaint. The test suite always
     runs it; a worker without it spends about a fifth less CPU per complaint (bench/README.md)."""
+    people_file: str | None = None
+    """The firm's people and teams (TOML, see `People`); unset: bare roles, names taken from the body."""
 
     def __post_init__(self) -> None:
         if not self.db_url:
@@ -155,6 +158,17 @@ def firm_rules(path: str | None) -> FirmRules:
         raise SettingError(str(err)) from None
 
 
+@cache
+def people_of(path: str | None) -> People | None:
+    """The people of the file at `path`, read once per process; None when no people file is set."""
+    if not path:
+        return None
+    try:
+        return People.load(path)
+    except ValueError as err:
+        raise SettingError(f"COMPLAINTS_PEOPLE_FILE: {err}") from None
+
+
 def _seconds(text: str) -> timedelta:
     return timedelta(seconds=float(text))
 
@@ -203,6 +217,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "COMPLAINTS_REGULATOR_HOTLINE": ("regulator_hotline", str),
     "COMPLAINTS_METRICS_ADDRESS": ("metrics_address", _address),
     "COMPLAINTS_WORKFLOW_SANDBOX": ("workflow_sandbox", _flag),
+    "COMPLAINTS_PEOPLE_FILE": ("people_file", str),
 }
 """The service's own variables, each to its field."""
 

@@ -61,6 +61,10 @@ async def test_lifecycle_leaves_the_complete_ordered_audit_trail(archived_desk: 
     assert sources == [e["source"] for e in final["escalations"]] == ["manager", "sla_breach"]
     assert set(kept) == set(DEADLINES) and all(d["met_at"] is not None for d in kept.values())
     assert [name for name, d in kept.items() if d["breached_at"] is not None] == ["assessment"]
+    breached_at = kept["assessment"]["breached_at"]  # a manager's day of breaches (the workbench) reads them back
+    assert [(b["complaint_id"], b["name"], b["stage"]) for b in archive.breaches_since(breached_at)] == [
+        (cid, "assessment", "closed")]
+    assert archive.breaches_since(breached_at + timedelta(seconds=1)) == []
 
     # and the management report reads what the workflow wrote
     received = datetime.fromisoformat(final["received_at"]).astimezone(SHANGHAI).date()

@@ -25,6 +25,7 @@ CONTRACT: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/complaints"): READERS,
     ("POST", "/complaints/{complaint_id}/escalate"): frozenset({"manager"}),
     **{("POST", f"/complaints/{{complaint_id}}/{action}"): frozenset({"handler"}) for action in ACTION_INPUTS},
+    ("POST", "/complaints/{complaint_id}/assign"): frozenset({"manager"}),
     ("POST", "/complaints/{complaint_id}/{action}"): frozenset({"handler"}),
     ("GET", "/complaints/{complaint_id}/updates/{idempotency_key}"): READERS,
     ("GET", "/complaints/{complaint_id}/case"): frozenset({"handler", "manager", "auditor"}),
@@ -40,6 +41,19 @@ CONTRACT: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/codec/k/{key}/decode"): READERS,
     ("POST", "/codec/k/{key}/encode"): frozenset({"manager"}),
 }
+
+WORKBENCH: dict[tuple[str, str], int] = {
+    ("GET", "/desk"): 303, ("GET", "/desk/queue/rows"): 303, ("GET", "/desk/complaints/{complaint_id}"): 303,
+    ("GET", "/desk/complaints/{complaint_id}/evidence/{sha256}"): 303, ("GET", "/desk/emergency"): 303,
+    ("GET", "/desk/breaches"): 303, ("GET", "/desk/signin"): 200,
+    ("POST", "/desk/signin"): 403, ("POST", "/desk/signout"): 403,
+    ("POST", "/desk/complaints/{complaint_id}/act/{action}"): 403,
+    ("POST", "/desk/complaints/{complaint_id}/escalate"): 403,
+    ("POST", "/desk/complaints/{complaint_id}/evidence"): 403,
+    ("POST", "/desk/emergency/{complaint_id}/acknowledge"): 403,
+}
+"""The workbench's routes, and their answer without a session: a page sends the browser to sign in,
+a form is refused for want of the session's CSRF token (the roles per page: test_workbench.py)."""
 
 
 def api_routes(routes: list, prefix: str = "") -> list[tuple[str, APIRoute]]:
@@ -81,7 +95,18 @@ async def call(http: httpx.AsyncClient, method: str, path: str, cid: str, key: s
 
 
 async def test_the_app_has_exactly_the_contract_routes(app: FastAPI) -> None:  # noqa: F811
-    assert app_routes(app) == set(CONTRACT) | NOBODY_NEEDS_A_KEY
+    assert app_routes(app) == set(CONTRACT) | NOBODY_NEEDS_A_KEY | set(WORKBENCH)
+
+
+async def test_no_workbench_route_answers_without_a_session(app: FastAPI) -> None:  # noqa: F811
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:
+        for (method, path), status in WORKBENCH.items():
+            url = path.format(complaint_id="ANY", action="withdraw", sha256="0" * 64)
+            answer = await http.request(method, url, data={"key": KEYS["handler"]} if method == "POST" else None,
+                                        headers=auth("manager"))  # a bearer key opens no page
+            assert answer.status_code == status, (method, path)
+            if status == 303:
+                assert answer.headers["location"] == "/desk/signin"
 
 
 async def test_every_route_and_role(http: httpx.AsyncClient) -> None:  # noqa: F811

@@ -86,6 +86,9 @@ def test_make_run_starts_everything_with_demo_complaints_and_stops_cleanly_twice
                 assert decided["stage"] == "revisit"
                 until_mail(maildir, f"<{ids[2].strip()}-", "-decision@localhost>")
             assert get(f"http://127.0.0.1:{ports['api']}/healthz")[0] == 200
+            assert f"workbench         http://localhost:{ports['api']}/desk " in output
+            with urllib.request.urlopen(f"http://127.0.0.1:{ports['api']}/desk", timeout=10) as desk:
+                assert desk.url.endswith("/desk/signin") and 'name="key"' in desk.read().decode()
             worker_metrics = f"http://127.0.0.1:{ports['metrics']}/metrics"
             assert worker_metrics in output and f"API http://localhost:{ports['api']}/metrics" in output
             with urllib.request.urlopen(worker_metrics, timeout=10) as page:

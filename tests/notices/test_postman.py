@@ -8,7 +8,9 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.delivery import Channels, Postman
 from complaints.domain.models import Contact, Delivery, DeliveryOutcome
+from complaints.domain.people import People
 from complaints.infra.archive import Archive
+from complaints.infra.settings import PROJECT_DIR
 from complaints.notices.channels import Mailer
 from complaints.notices.render import Templates
 from tests.archive.test_archive import receipt
@@ -55,3 +57,17 @@ def test_a_worker_dying_after_the_send_causes_one_duplicate_with_the_same_messag
     for _ in range(3):  # Temporal's retries of the activity
         ActivityEnvironment().run(postman.deliver_notice, ACK)
     assert [m["Message-ID"] for m in sink.messages] == ["<C1-1-acknowledgement@firm.example>"] * 2
+
+
+def test_a_warning_reaches_the_handlers_own_mail_and_the_team_mailbox_without_a_person(
+        archive: Archive, sink: MailSink) -> None:
+    archive.write(receipt())
+    people = People.load(PROJECT_DIR / "deploy" / "people.demo.toml")
+    postman = Postman(Channels(mail=Mailer(sink.url, "complaints@firm.example"), team_mail="team@firm.example",
+                               people=people), Templates(), archive)
+    values = {"deadline": "assessment", "due": "2026-11-03T16:00:00+00:00", "percent": "80%"}
+    for seq, holder in ((2, "h.zhang"), (3, "unassigned")):
+        warning = Delivery(complaint_id="C1", seq=seq, kind="warning", recipient=f"handler:{holder}",
+                           values=values | {"handler": holder})
+        assert ActivityEnvironment().run(postman.deliver_notice, warning).status == "sent"
+    assert [m["To"] for m in sink.messages] == ["h.zhang@firm.example", "team@firm.example"]

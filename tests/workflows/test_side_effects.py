@@ -19,7 +19,16 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from activities.deadlines import Deadlines
-from complaints.domain.models import Delivery, DeliveryOutcome, EscalationNotice, Intake, Outcome, Record, Repeat
+from complaints.domain.models import (
+    Assignment,
+    Delivery,
+    DeliveryOutcome,
+    EscalationNotice,
+    Intake,
+    Outcome,
+    Record,
+    Repeat,
+)
 from complaints.domain.policy import Policy
 from complaints.domain.workdays import WorkingCalendar
 from complaints.intake import file_complaint
@@ -85,9 +94,13 @@ class Stand:
             if not self.archive_up:
                 raise ApplicationError("archive unreachable")
 
+        @activity.defn(name="assign_handler")
+        async def assign_handler(category: str | None, exclude: list[str]) -> Assignment:
+            return Assignment(people=False)  # no people file: nobody assigned
+
         return [Deadlines(Policy(), WorkingCalendar()).plan_deadlines, archive_receipt, archive_record,
                 alert_emergency_team, hand_over_repeat, close_emergency_case, suspend_collection_contact,
-                lift_collection_contact, deliver_notice, record_delivery]
+                lift_collection_contact, deliver_notice, record_delivery, assign_handler]
 
 
 @pytest.fixture
