@@ -130,10 +130,10 @@ class CaseDesk:
 
     def _download(self, complaint_id: str, sha256: str, reader: str, route: str, person: Person | None
                   ) -> tuple[EvidenceRef, bytes] | None:
-        complaint = self.archive.complaint(complaint_id)
-        if complaint is None:
+        holding = self.archive.holding(complaint_id)
+        if holding is None:
             return None
-        self._allowed(complaint, person)
+        self._allowed(holding, person)
         row = next((f for f in self.archive.evidence(complaint_id) if f["sha256"] == sha256), None)
         sealed = self.store.get(sha256) if row else None
         if sealed is None:

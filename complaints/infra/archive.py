@@ -170,6 +170,15 @@ class Archive:
             row = db.execute(select(complaints).where(complaints.c.complaint_id == complaint_id)).mappings().first()
         return dict(row) if row else None
 
+    def holding(self, complaint_id: str) -> dict[str, Any] | None:
+        """Who holds a complaint, as the access rule reads it (no sealed column opened): its id,
+        category, handlers and whether it is escalated; None when the archive lacks it."""
+        c = complaints.c
+        with self.engine.connect() as db:
+            row = db.execute(select(c.complaint_id, c.category, c.handlers, c.escalated)
+                             .where(c.complaint_id == complaint_id)).mappings().first()
+        return dict(row) if row else None
+
     def open_complaints(self) -> list[dict[str, Any]]:
         """Every complaint the archive holds open: id, stage and moment of receipt, oldest first."""
         with self.engine.connect() as db:

@@ -48,8 +48,8 @@ def post(url: str, key: str, body: dict) -> dict:
 
 def decide(api: str, complaint_id: str, key: str) -> dict:
     """The demo complaint waiting in `solution` carried out and accepted: its letter goes out."""
-    post(f"{api}/complaints/{complaint_id}/record_execution", key, {"handler": "handler-wang", "result": "done"})
-    return post(f"{api}/complaints/{complaint_id}/record_feedback", key, {"handler": "handler-wang", "accepted": True})
+    post(f"{api}/complaints/{complaint_id}/record_execution", key, {"result": "done"})  # the key's person acts
+    return post(f"{api}/complaints/{complaint_id}/record_feedback", key, {"accepted": True})
 
 
 def until_mail(maildir: str, *parts: str, timeout: float = 30) -> None:
