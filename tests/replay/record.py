@@ -14,7 +14,11 @@ tests.replay.record HAPPY-PATH-TWO-LANES BREACH-PATH-TWO-LANES CANCELLED-PATH-TW
 `cancelled-path-two-lanes`: a lead named by the team, a forged one ignored, then a cancellation.
 `*-2027-01` after `release-2027-01` (notices delivered from the alerts lane, the decision
 deadline met when its letter is sent): `python -m tests.replay.record HAPPY-PATH-2027-01
-BREACH-PATH-2027-01 CANCELLED-PATH-2027-01 REGULATOR-PATH-2027-01`.
+BREACH-PATH-2027-01 CANCELLED-PATH-2027-01 REGULATOR-PATH-2027-01`. `*-2027-02` after
+`release-2027-02`, recorded with the demo people file (assignment at assessment, `ComplaintHandler`;
+visibility's count of open work taken as none), and `drill-path-2027-02` an emergency drill's:
+`python -m tests.replay.record HAPPY-PATH-2027-02 BREACH-PATH-2027-02 CANCELLED-PATH-2027-02
+REGULATOR-PATH-2027-02 DRILL-PATH-2027-02`.
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from activities.assignment import Assigner
 from complaints.domain.models import Intake
+from complaints.domain.people import People
 from complaints.domain.policy import Policy
 from complaints.domain.workdays import WorkingCalendar
 from complaints.infra.settings import Settings
@@ -44,7 +50,8 @@ QUEUE = "replay-recording"
 
 async def drive(env: WorkflowEnvironment, archive, ref: str, script) -> str:
     intake = Intake.model_validate({**BODY, "external_ref": ref})
-    filed = await file_complaint(env.client, QUEUE, intake, archive, now=await env.get_current_time())
+    filed = await file_complaint(env.client, QUEUE, intake, archive, now=await env.get_current_time(),
+                                 drill=script is drill)
     handle = env.client.get_workflow_handle(filed.workflow_id)
     await asyncio.sleep(0.5)
     await script(env, handle)
@@ -77,28 +84,46 @@ async def regulator(env, handle):
         await handle.execute_update(name, payload)
 
 
-async def cancelled(env, handle):
-    status = await handle.execute_update(*STEPS[0])  # with the interim measure
-    await handle.signal("escalate", {"reason": "called the regulator", "by": "manager-li"})
+async def acknowledged(env, complaint_id: str) -> None:
+    """The emergency team acknowledges the complaint's case once the alert has opened it."""
     team = env.client.get_workflow_handle("emergency-team-replay")
     for _ in range(100):  # the team's case opens once the alert activity has run
         try:
-            if any(c["complaint_id"] == status["complaint_id"] for c in (await team.query("open_cases"))["cases"]):
+            if any(c["complaint_id"] == complaint_id for c in (await team.query("open_cases"))["cases"]):
                 break
         except Exception:  # noqa: BLE001 - the team's workflow is being started by the alert
             pass
         await asyncio.sleep(0.1)
-    await team.execute_update("acknowledge", {"complaint_id": status["complaint_id"], "lead": "lead-zhao"})
+    await team.execute_update("acknowledge", {"complaint_id": complaint_id, "lead": "lead-zhao"})
+
+
+async def cancelled(env, handle):
+    status = await handle.execute_update(*STEPS[0])  # with the interim measure
+    await handle.signal("escalate", {"reason": "called the regulator", "by": "manager-li"})
+    await acknowledged(env, status["complaint_id"])
     await handle.signal("lead_assigned", "mallory")  # forged: confirmed with the team, ignored
     await asyncio.sleep(0.5)
     await handle.cancel(reason="cancelled from the Web UI")
+
+
+async def drill(env, handle):
+    """An emergency drill: escalated, acknowledged by the team, ended."""
+    await handle.signal("escalate", {"reason": "drill", "by": "manager-li"})
+    await acknowledged(env, (await handle.query("status"))["complaint_id"])
+    await handle.execute_update("withdraw", {"handler": "drill", "reason": "drill ended"})
 
 
 PATHS = {"HAPPY-PATH": happy, "BREACH-PATH": breach, "REGULATOR-PATH": regulator,
          "HAPPY-PATH-LOCAL-ARCHIVE": happy, "BREACH-PATH-LOCAL-ARCHIVE": breach,
          "HAPPY-PATH-TWO-LANES": happy, "BREACH-PATH-TWO-LANES": breach, "CANCELLED-PATH-TWO-LANES": cancelled,
          "HAPPY-PATH-2027-01": happy, "BREACH-PATH-2027-01": breach, "CANCELLED-PATH-2027-01": cancelled,
-         "REGULATOR-PATH-2027-01": regulator}
+         "REGULATOR-PATH-2027-01": regulator, "HAPPY-PATH-2027-02": happy, "BREACH-PATH-2027-02": breach,
+         "CANCELLED-PATH-2027-02": cancelled, "REGULATOR-PATH-2027-02": regulator, "DRILL-PATH-2027-02": drill}
+DEMO_PEOPLE = Path(__file__).parents[2] / "deploy" / "people.demo.toml"
+
+
+async def none_open(_: Assigner, person_id: str) -> int:
+    return 0
 
 
 async def main(names: list[str]) -> None:
@@ -108,8 +133,9 @@ async def main(names: list[str]) -> None:
                                                         data_converter=data_converter(settings))
     await register_search_attributes(env.client, ALL)
     archive = sqlite_archive(Path(tempfile.mkdtemp()))
+    Assigner.open_work = none_open  # the time-skipping server counts no visibility
     async with new_worker(env.client, QUEUE, Policy(), WorkingCalendar(), archive, "emergency-team-replay",
-                          postman(archive)):
+                          postman(archive), people=People.load(DEMO_PEOPLE)):
         for ref in names:
             print("recorded", await drive(env, archive, ref, PATHS[ref]))
     await env.shutdown()

@@ -41,20 +41,21 @@ def patches_of(events: list[dict]) -> set[str]:
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
 def test_each_history_stands_for_its_side_of_the_patches(path: Path):
     """Runs from before `archive-local-activities` archive with activity tasks, runs after it
-    locally; `*-two-lanes` runs were recorded with the outbox's two lanes, `*-2027-01` runs with
-    release 2027-01 alone."""
+    locally; `*-two-lanes` runs were recorded with the outbox's two lanes, `*-2027-01` and
+    `*-2027-02` runs with their release's marker alone."""
     events = json.loads(path.read_text())["events"]
     patches = patches_of(events)
-    newest = "release-2027-01" in patches
-    local = "archive-local-activities" in patches or newest
+    release = next((r for r in ("2027-01", "2027-02") if path.stem.endswith(f"-{r}")), None)
+    local = "archive-local-activities" in patches or release is not None
     archive_tasks = [e for e in events if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED" and e[
         "activityTaskScheduledEventAttributes"]["activityType"]["name"].startswith("archive_")]
-    assert local == path.stem.endswith(("-local-archive", "-two-lanes", "-2027-01"))
+    assert local == path.stem.endswith(("-local-archive", "-two-lanes", "-2027-01", "-2027-02"))
     assert bool(archive_tasks) != local
     assert ("release-2026-12" in patches) == path.stem.endswith("-two-lanes")
-    assert newest == path.stem.endswith("-2027-01")
-    if newest:  # a run records its newest release's marker, no older release's
-        assert patches - {"lead-notifies-handler"} == {"release-2027-01"}
+    if release:  # a run records its newest release's marker, no older release's
+        assert patches - {"lead-notifies-handler"} == {f"release-{release}"}
+    else:
+        assert not {"release-2027-01", "release-2027-02"} & patches
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
