@@ -37,7 +37,6 @@ with workflow.unsafe.imports_passed_through():
         ACTION_INPUTS,
         ArchiveFacts,
         Assess,
-        Assignment,
         Assign,
         Claim,
         Coded,
@@ -172,11 +171,10 @@ class ComplaintWorkflow:
         return await self.settle()
 
     async def receive(self) -> None:
-        """Fix the deadlines and find the handler (side by side), escalate an urgent complaint at
-        once, open the assessment."""
+        """Fix the deadlines, escalate an urgent complaint at once, open the assessment and find
+        its handler."""
         count(workflow.metric_meter(), "complaints_received", channel=self.s.channel.value,
               category=self.s.category or UNCLASSIFIED)
-        assignment = self.find_handler() if self.release >= Release.R2027_02 else None
         await self.fix_deadlines()
         if self.s.severity is Severity.urgent:
             self.escalate_to_team(EscalationSource.urgent_assessment,
@@ -187,28 +185,25 @@ class ComplaintWorkflow:
             self.deliver(1, Notice(kind="acknowledgement", recipient="complainant", message="", values={
                 "received_at": self.s.received_at.isoformat(),
                 "decision_due": self.clock.due("decision").isoformat()}))
-        if assignment:
-            await self.assign_by_rule(assignment)
+        if self.release >= Release.R2027_02:  # published with the assessment's opening, in one upsert
+            await self.assign_by_rule()
         self.publish()
 
-    def find_handler(self) -> Awaitable[Assignment]:
-        """The team's handler with the least open work (the people file and visibility, read by a
-        local activity started beside the deadlines'); never who handled the complaint a review
-        looks at."""
+    async def assign_by_rule(self) -> None:
+        """Give the complaint to its team's handler with the least open work (the people file and
+        visibility, read by a local activity); without a people file, or when the rule finds no one
+        or cannot be run, it stays unassigned for a manager to assign or a handler to claim. Started
+        only once the deadlines are fixed: two local activities running at once may resolve in
+        different workflow tasks, which a replay does not reproduce (a non-determinism error)."""
         exclude = self.complaint.review_of.handlers if self.complaint.review_of else []
-        return workflow.start_local_activity_method(Assigner.assign_handler, args=[self.s.category, exclude],
-                                                    summary=PublicText("assignment: by the team's open work"),
-                                                    **QUICK)
-
-    async def assign_by_rule(self, assignment: Awaitable[Assignment]) -> None:
-        """Give the complaint to the handler found; without a people file, or when the rule finds
-        no one or cannot be run, it stays unassigned for a manager to assign or a handler to claim."""
         try:
-            found = await assignment
+            found = await workflow.execute_local_activity_method(
+                Assigner.assign_handler, args=[self.s.category, exclude],
+                summary=PublicText("assignment: by the team's open work"), **QUICK)
         except ActivityError:
             return
         self.person_ids = found.people
-        if found.handler and self.s.handler is None:
+        if found.handler and self.s.handler is None:  # a handler may have acted meanwhile
             self.hold(found.handler)
             self.changes += 1
             self.journal_record("assigned", "system", details={"handler": found.handler})
