@@ -200,6 +200,7 @@ async def test_a_drill_alerts_the_team_as_a_drill_and_never_writes_to_its_compla
     await state(archive, cid, "emergency", lambda n: n["status"] == "sent")
     await desk.acknowledge(cid, "lead-li")
     await drill.watch(timedelta(minutes=1), poll=0.05)
+    await state(archive, cid, "lead_assigned", lambda n: n["status"] == "sent")  # the handlers told, by mail
     await drill.end()
     report = await drill.report()
 
