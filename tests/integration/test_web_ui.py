@@ -8,10 +8,12 @@ complaints, and reads the pages the way a person would. Screenshots go to tests/
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -42,9 +44,17 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--
 
 
 def ensure_chromium() -> str | None:
-    """Install Debian's chromium when it is missing; returns why it cannot be had, or None."""
-    if os.path.exists(CHROMIUM):
-        return None
+    """Debian's chromium, installed if missing; returns why it cannot be had, or None.
+
+    The suite's two processes may both find it missing on a fresh machine: the install is held
+    under a file lock, so the second waits for the first instead of failing on dpkg's lock."""
+    with open(Path(tempfile.gettempdir()) / "complaintflow-chromium.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return None if os.path.exists(CHROMIUM) else install_chromium()
+
+
+def install_chromium() -> str | None:
+    """apt-get install chromium, refreshing the package lists once if that fails."""
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         return "no /usr/bin/chromium, and apt-get as root is not available to install it"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -90,8 +100,8 @@ async def until_up(url: str, within: float = 60.0) -> None:
 @pytest.fixture(scope="module")
 def chromium() -> str:
     reason = ensure_chromium()
-    if reason:
-        pytest.skip(reason)
+    if reason:  # the workbench and the Web UI must be seen in a browser: missing one is a failure
+        pytest.fail(reason)
     return CHROMIUM
 
 
