@@ -283,6 +283,7 @@ async def test_a_drill_nobody_acknowledges_reports_the_miss_and_closes_its_compl
     done = await run(cli_env, "drill", "--wait", "2s", "--report-dir", str(tmp_path))
     assert done.returncode == 8, done.stderr  # the plan failed the drill
     assert "MISSED" in done.stdout and "drill FAILED" in done.stdout
+    assert "not out: emergency to emergency-team, pending" in done.stdout  # the team's notice is named
     assert "escalated 1/1, acknowledged 0/1" in done.stderr
     [data] = tmp_path.glob("drill-*.json")
     assert data.with_suffix(".png").read_bytes().startswith(b"\x89PNG")
