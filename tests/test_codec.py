@@ -20,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 
 from complaints.api.auth import parse_keys as parse_api_keys
 from complaints.api.codec import codec_router
-from complaints.domain.models import ComplaintStatus, Intake, PublicText, Stage, StatusAnswer
+from complaints.domain.models import ComplaintStatus, Intake, PublicText
 from complaints.infra.codec import (
     KEY_ID,
     CodecKeyError,
@@ -81,18 +81,6 @@ async def test_statuses_and_summaries_stay_readable_for_the_plain_cli_with_free_
     assert readable["escalations"][0]["reason"].startswith("sealed:test-1:")
     assert leaks(sealed[0].data) == [] and "赵催收" not in sealed[0].data.decode()
     assert await converter.decode(sealed[:1], [ComplaintStatus]) == [STATUS]
-
-
-async def test_an_updates_answer_is_sealed_and_compressed_to_a_fraction_of_its_json() -> None:
-    """The history keeps the status an update answers seven times a complaint: sealed whole,
-    it is compressed first, and a third of the readable status's size."""
-    converter = data_converter(Settings(codec_keys=TEST_KEY))
-    answer = StatusAnswer.model_validate(STATUS.model_dump() | {"history": [
-        {"stage": stage, "entered_at": "2026-01-05T01:00:00Z", "actor": "h.li"} for stage in Stage]})
-    readable, sealed = await converter.encode([ComplaintStatus.model_validate(answer.model_dump()), answer])
-    assert sealed.metadata["encoding"] == b"binary/encrypted" and leaks(sealed.data) == []
-    assert len(sealed.data) < len(readable.data) / 2
-    assert await converter.decode([sealed], [ComplaintStatus]) == [ComplaintStatus.model_validate(answer.model_dump())]
 
 
 async def test_a_payload_sealed_before_compression_still_opens() -> None:

@@ -68,7 +68,6 @@ with workflow.unsafe.imports_passed_through():
         Resume,
         Severity,
         Stage,
-        StatusAnswer,
         Summarize,
         Withdraw,
         explain,
@@ -84,18 +83,19 @@ from . import visibility
 QUICK = {"start_to_close_timeout": timedelta(seconds=30), "retry_policy": RetryPolicy(maximum_attempts=5)}
 
 
-def one_at_a_time(action: Callable[..., Any]) -> Callable[..., Awaitable[StatusAnswer]]:
+def one_at_a_time(action: Callable[..., Any]) -> Callable[..., Awaitable[ComplaintStatus]]:
     """A handler's action, run one at a time (as in the samples' safe message handlers).
 
     An action sent while the deadlines are still being fixed (the first second of a
     complaint's life) waits for the assessment to open; one sent while another is still
     running (a merge awaiting its hand-over) waits its turn. Either is checked again against
     what it finds: a withdrawal that waited for a merge to close the complaint is refused.
-    The answer is the status the action left, sealed in the history (`StatusAnswer`).
+    The answer is the status the action left, readable as the status query's is: the
+    contract's clients read it with the plain `temporal` CLI.
     """
 
     @functools.wraps(action)
-    async def handler(self: ComplaintWorkflow, payload: dict) -> StatusAnswer:
+    async def handler(self: ComplaintWorkflow, payload: dict) -> ComplaintStatus:
         waited = self.s.stage is Stage.receipt or self.acting.locked()
         if self.s.stage is Stage.receipt:
             await workflow.wait_condition(lambda: self.s.stage is not Stage.receipt)
@@ -103,8 +103,7 @@ def one_at_a_time(action: Callable[..., Any]) -> Callable[..., Awaitable[StatusA
             if waited:
                 self.check(action.__name__, payload)
             result = action(self, payload)
-            status = await result if inspect.isawaitable(result) else result
-            return StatusAnswer.model_construct(status.model_fields_set, **status.__dict__)
+            return await result if inspect.isawaitable(result) else result
 
     return handler
 

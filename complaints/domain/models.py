@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -137,9 +137,6 @@ class PublicText(str):
 
 class Public:
     """Marker for models that hold no personal data and are sent unencrypted."""
-
-    readable: ClassVar[bool] = True
-    """Whether the codec leaves the value readable; a subclass kept in bulk says False."""
 
 
 # --- field types -------------------------------------------------------------------
@@ -540,14 +537,6 @@ class ComplaintStatus(Public, BaseModel):
     code_c: str | None = None
     """The JR/T 0169-2018 codes: proposed from the channel, respondent and category, set by handlers."""
     accepts: list[str] = []
-
-
-class StatusAnswer(ComplaintStatus):
-    """The status as an update's answer. The history keeps one with every action (seven a
-    complaint), where nobody reads it without the codec, so the codec seals and compresses it
-    rather than leave it readable like the status a query answers: a third of the bytes."""
-
-    readable: ClassVar[bool] = False
 
 
 # --- the case file (what a handler reads; personal data, never in a Temporal payload) ---

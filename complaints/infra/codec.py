@@ -301,7 +301,7 @@ class PublicAwarePayloadConverter(PydanticPayloadConverter):
     def to_payloads(self, values: Sequence[Any]) -> list[Payload]:
         payloads = super().to_payloads(values)
         for value, payload in zip(values, payloads, strict=True):
-            if isinstance(value, PublicText | WorkflowMetadata) or (isinstance(value, Public) and value.readable):
+            if isinstance(value, PublicText | WorkflowMetadata | Public):
                 payload.metadata[VISIBILITY] = b"public"
         return payloads
 

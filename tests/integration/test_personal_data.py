@@ -194,6 +194,13 @@ async def test_temporal_cli_shows_ciphertext_without_the_codec_and_plain_text_wi
     status = json.loads(out)["queryResult"][0]  # the contract smoke test's plain read of the status
     assert status["stage"] == "investigation" and status["escalations"][0]["source"] == "manager"
     assert status["escalations"][0]["reason"].startswith("sealed:") and found(out) == []
+    update = await asyncio.create_subprocess_exec(  # the smoke's update: its answer, the new status, reads plainly
+        binary("temporal"), "workflow", "update", "execute", "--workflow-id", handle.id, "--name", "investigate",
+        "--input", json.dumps(INVESTIGATE), "--address", dev_server.address, "--output", "json",
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = await update.communicate()
+    assert update.returncode == 0, err.decode()
+    assert '"stage": "solution"' in out.decode().replace('":"', '": "') and found(out) == []
     with_codec = await run("--codec-endpoint", codec_api, "--codec-auth", f"Bearer {READER_KEY}")
     decoded = with_codec.encode() + b"".join(
         base64_values(json.loads(with_codec)))  # the CLI prints payload data as base64 JSON
