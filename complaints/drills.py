@@ -153,6 +153,7 @@ class Drill:
         rows = [self._measured(cid, by_complaint[cid]) for cid in self.complaint_ids]
         acknowledged = [r["to_acknowledgement"] for r in rows if r["acknowledgement"] == "acknowledged"]
         staff = [n for r in rows for n in r["notices"] if n["recipient"] != "complainant"]
+        not_out = [n for n in staff if n["status"] != "sent"]
         return {
             "drill": {"id": self.drill_id, "scenario": self.scenario.value, "complaints": len(rows),
                       "started_at": self.started_at.isoformat(), "window_seconds": self.window.total_seconds()},
@@ -160,10 +161,11 @@ class Drill:
                 "acknowledged": len(acknowledged), "missed": len(rows) - len(acknowledged),
                 "median_to_acknowledgement": statistics.median(acknowledged) if acknowledged else None,
                 "longest_to_acknowledgement": max(acknowledged, default=None),
-                "staff_notices": len(staff), "staff_notices_out": sum(n["status"] == "sent" for n in staff),
+                "staff_notices": len(staff), "staff_notices_out": len(staff) - len(not_out),
+                "staff_notices_not_out": not_out,
                 "complainant_notices_suppressed": sum(n["status"] == "suppressed" for r in rows
                                                       for n in r["notices"] if n["recipient"] == "complainant"),
-                "passed": bool(rows) and len(acknowledged) == len(rows) and all(n["status"] == "sent" for n in staff),
+                "passed": bool(rows) and len(acknowledged) == len(rows) and not not_out,
             },
             "complaints": rows,
         }

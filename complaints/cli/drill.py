@@ -105,6 +105,6 @@ def show(report: dict[str, Any]) -> None:
     out.print(Text(f"staff notices out: {summary['staff_notices_out']} of {summary['staff_notices']}; complainant "
                    f"notices suppressed: {summary['complainant_notices_suppressed']}; "
                    f"drill {'PASSED' if summary['passed'] else 'FAILED'}"))
-    for n in (n for r in rows for n in r["notices"] if n["recipient"] != "complainant" and n["status"] != "sent"):
+    for n in summary["staff_notices_not_out"]:
         out.print(Text(f"not out: {n['kind']} to {n['recipient']}, {n['status']}"
                        + (f" ({n['last_error']})" if n["last_error"] else "")))

@@ -57,6 +57,7 @@ async def test_an_urgent_drill_measures_the_teams_acknowledgement(env, client, a
     assert notices["acknowledgement", "complainant"]["channel"] is None
     assert notices["emergency", "emergency-team"]["last_error"] == "channel not configured"
     assert report["summary"]["passed"] is False  # a staff notice did not go out: the drill says so
+    assert [n["kind"] for n in report["summary"]["staff_notices_not_out"]] == ["emergency", "lead_assigned"]
 
     archived = archive.complaint(cid)
     assert archived["drill"] is True and archived["outcome"] == "withdrawn"
