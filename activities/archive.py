@@ -34,7 +34,10 @@ class Archivist:
         self.archive.record_delivery(outcome)
 
     def _write(self, record: Record) -> None:
-        self.archive.write(record)
+        replaced = self.archive.write(record)
+        if replaced:
+            log.warning("archived over a lost workflow task's entry", complaint_id=record.complaint_id,
+                        seq=record.seq, kind=record.kind, replaced=replaced)
         log.info("archived", complaint_id=record.complaint_id, seq=record.seq, kind=record.kind,
                  action=record.action, stage=record.stage.value, actor=record.actor)
         for notice in record.notices:

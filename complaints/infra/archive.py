@@ -100,37 +100,55 @@ class Archive:
         self.engine = engine
         self.sealer = seal_with(engine, keys)
 
-    def write(self, record: Record) -> None:
+    def write(self, record: Record) -> str | None:
         """Apply `record` once. Its first statement inserts a row keyed by the record (the
         complaint's row for a receipt, the audit entry otherwise), so a retry of a record
-        already written stops there and changes nothing."""
-        entry = {"complaint_id": record.complaint_id, "seq": record.seq, "at": record.at, "actor": record.actor,
-                 "kind": record.kind, "action": record.action, "stage": record.stage.value, "details": record.details}
+        already written stops there and changes nothing.
+
+        An entry of the same number that is another record was left by a workflow task the server
+        never took: a local activity writes before its task completes, and a task that timed out
+        runs again later (the moment differs, so its actions and alarms may interleave otherwise).
+        The history is the record, and its task ran last: the later record replaces the earlier,
+        whichever arrives first. Returns the kind of the entry replaced (None when none was)."""
         try:
             with self.engine.begin() as tx:
-                if record.intake:
-                    tx.execute(insert(complaints), _receipt_row(record, record.intake, self.sealer))
-                tx.execute(insert(audit), entry)
-                if record.facts and not record.intake:
-                    tx.execute(
-                        update(complaints)
-                        .where(complaints.c.complaint_id == record.complaint_id)
-                        .values(_columns(record.facts))
-                    )
-                self._deadlines(tx, record)
-                if record.escalation:
-                    tx.execute(insert(escalations), {
-                        "complaint_id": record.complaint_id, "seq": record.seq,
-                        **record.escalation.model_dump(mode="python"),
-                    })
-                if record.notices:
-                    tx.execute(insert(outbox), [
-                        {"complaint_id": record.complaint_id, "seq": record.seq, "created_at": record.at,
-                         **notice.model_dump(include={"kind", "recipient", "message"})} for notice in record.notices
-                    ])
+                self._apply(tx, record)
+            return None
         except IntegrityError:
-            if not self.has_entry(record.complaint_id, record.seq):
+            found = self.entry_of(record.complaint_id, record.seq)
+            if found is None:
                 raise  # a real constraint violation, not a retry of the same record
+            if record.intake or (found.kind, found.action) == (record.kind, record.action) or found.at >= record.at:
+                return None
+        with self.engine.begin() as tx:
+            for table in (escalations, outbox, audit):
+                tx.execute(delete(table).where(table.c.complaint_id == record.complaint_id, table.c.seq == record.seq))
+            self._apply(tx, record)
+        return found.kind
+
+    def _apply(self, tx: Any, record: Record) -> None:
+        entry = {"complaint_id": record.complaint_id, "seq": record.seq, "at": record.at, "actor": record.actor,
+                 "kind": record.kind, "action": record.action, "stage": record.stage.value, "details": record.details}
+        if record.intake:
+            tx.execute(insert(complaints), _receipt_row(record, record.intake, self.sealer))
+        tx.execute(insert(audit), entry)
+        if record.facts and not record.intake:
+            tx.execute(
+                update(complaints)
+                .where(complaints.c.complaint_id == record.complaint_id)
+                .values(_columns(record.facts))
+            )
+        self._deadlines(tx, record)
+        if record.escalation:
+            tx.execute(insert(escalations), {
+                "complaint_id": record.complaint_id, "seq": record.seq,
+                **record.escalation.model_dump(mode="python"),
+            })
+        if record.notices:
+            tx.execute(insert(outbox), [
+                {"complaint_id": record.complaint_id, "seq": record.seq, "created_at": record.at,
+                 **notice.model_dump(include={"kind", "recipient", "message"})} for notice in record.notices
+            ])
 
     @staticmethod
     def _deadlines(tx: Any, record: Record) -> None:
@@ -150,11 +168,12 @@ class Archive:
             tx.execute(update(deadlines).where(key, deadlines.c.name.in_(record.breached),
                                                deadlines.c.breached_at.is_(None)).values(breached_at=record.at))
 
-    def has_entry(self, complaint_id: str, seq: int) -> bool:
+    def entry_of(self, complaint_id: str, seq: int) -> Any:
+        """The audit entry `seq` of a complaint (its kind, action and moment), or None."""
         with self.engine.connect() as db:
             return db.execute(
-                select(audit.c.id).where(audit.c.complaint_id == complaint_id, audit.c.seq == seq)
-            ).first() is not None
+                select(audit.c.kind, audit.c.action, audit.c.at).where(audit.c.complaint_id == complaint_id, audit.c.seq == seq)
+            ).first()
 
     def open_complaint_of(self, complaint_id: str, intake: Intake) -> str | None:
         """Another open complaint from the same complainant (same phone or customer id)."""

@@ -17,7 +17,7 @@ from sqlalchemy import column, create_engine, func, insert, inspect, select, tab
 from complaints.domain.models import EscalationEntry, EscalationSource, Intake, Notice, Record, Stage
 from complaints.infra.archive import Archive, same_complainant
 from complaints.infra.migrations import SchemaBehind, current, downgrade, head, require_current_schema, upgrade
-from complaints.infra.schema import audit, complaints, escalations, metadata, outbox
+from complaints.infra.schema import audit, complaints, deadlines, escalations, metadata, outbox
 
 ROOT = Path(__file__).resolve().parents[2]
 CST = timezone(timedelta(hours=8))
@@ -114,6 +114,30 @@ def test_writes_are_idempotent(any_archive: Archive) -> None:
     assert count(archive, outbox, complaint_id="C1", seq=1) == 1
     assert count(archive, outbox, complaint_id="C1", seq=2) == 1
     assert archive.complaint("C1")["escalated"] is True
+
+
+def test_an_entry_left_by_a_lost_workflow_task_gives_way_to_the_record_the_history_holds(
+    any_archive: Archive,
+) -> None:
+    """A timed-out workflow task's local activity wrote a warning as entry 2; the task that ran
+    instead, later, found the deadline passed and journalled the breach as entry 2. The later
+    moment is the history's, whichever write arrives last."""
+    archive = any_archive
+    archive.write(receipt())
+    warning = Record(complaint_id="C1", seq=2, at=RECEIVED + timedelta(minutes=48), actor="system", kind="warning",
+                     stage=Stage.assessment, details={"deadline": "assessment"},
+                     notices=[Notice(kind="warning", recipient="handler:h", message="80% gone")])
+    breach = Record(complaint_id="C1", seq=2, at=RECEIVED + timedelta(minutes=61), actor="system", kind="breach",
+                    stage=Stage.assessment, details={"deadline": "assessment"}, breached=["assessment"])
+    assert archive.write(warning) is None
+    assert archive.write(breach) == "warning"
+    assert archive.write(breach) is None  # its own retry changes nothing
+    assert archive.write(warning) is None  # the lost task's write, late (another worker): the earlier record
+    assert [(e["seq"], e["kind"]) for e in archive.audit_trail("C1")] == [(1, "received"), (2, "breach")]
+    assert count(archive, outbox, complaint_id="C1", seq=2) == 0  # the lost task's notice went with it
+    with archive.engine.connect() as db:
+        assert db.execute(select(deadlines.c.breached_at).where(deadlines.c.complaint_id == "C1")).scalar_one() \
+            == RECEIVED + timedelta(minutes=61)
 
 
 def test_audit_trail_reads_in_sequence_order(any_archive: Archive) -> None:
