@@ -155,6 +155,7 @@ class ComplaintWorkflow:
     @workflow.run
     async def run(self, complaint: NewComplaint) -> ComplaintStatus:
         self.release = release_of_this_run()
+        self.clock.warns_late = self.release >= Release.R2027_02
         self.outbox.open(archive_locally=self.release >= Release.ARCHIVE_LOCALLY,
                          two_lanes=self.release >= Release.R2026_12)
         try:

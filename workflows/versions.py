@@ -33,7 +33,8 @@ class Release(IntEnum):
     and with a people file the holder's person id is upserted as `ComplaintHandler`. Emergency
     drills (`NewComplaint.drill`, new in this release, so no older run is one) take their own
     commands: deadlines from `plan_drill_deadlines`, and a notice to the complainant archived as
-    suppressed instead of delivered (`ComplaintDrill` is set at the start, not upserted)."""
+    suppressed instead of delivered (`ComplaintDrill` is set at the start, not upserted). A warning
+    not given by the time its deadline passed is given then, before the breach (workflows/deadlines.py)."""
 
 
 def release_of_this_run() -> Release:
