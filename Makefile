@@ -23,7 +23,7 @@ test: install  # two files at a time (each file's tests together, sharing its fi
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 test-faults: install
-	$(PY) -m pytest -q -m faults -p no:cacheprovider
+	$(PY) -m pytest -q -m faults -p no:cacheprovider -n 2 --dist loadfile  # one heavy file beside the waiting ones
 
 bench: install
 	$(PY) bench/load.py

@@ -15,7 +15,7 @@ from complaints.intake import file_complaint
 from tests.conftest import TEST_KEYS
 from tests.faults.support import breached_at, eventually, policy_file, status_of, step, trail_faults, trails
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(400)]  # its own waits end first, saying which failed
 
 N = 200
 SUMMARY_DEADLINE = 80  # seconds after receipt: normally past the crash (staging and the kill take ~20 s), short enough to see it fire
@@ -67,7 +67,8 @@ async def test_sigkilled_worker_loses_nothing_and_every_deadline_fires(
     assert unanswered_at_kill > 0, "the kill must land while updates are in flight"
 
     workers(archive_url, policy)  # a new worker process takes over
-    answers = await asyncio.wait_for(asyncio.gather(*in_flight), 180)
+    answers = await asyncio.wait_for(asyncio.gather(*in_flight), 150)
+    answered_at = datetime.now(timezone.utc)
     print(f"staged in {staged_in:.0f}s; {unanswered_at_kill} of {N} updates unanswered at the kill; "
           f"all answered {time.monotonic() - started:.0f}s after the start")
 
@@ -83,19 +84,21 @@ async def test_sigkilled_worker_loses_nothing_and_every_deadline_fires(
     # the summary deadline of every complaint (normally due after the crash; on a machine slow enough to
     # stage past it, due before) fires exactly once
     due = received_at + timedelta(seconds=SUMMARY_DEADLINE)
-    print(f"summary deadline due {(due - datetime.now(timezone.utc)).total_seconds():.0f}s after the new worker")
+    print(f"summary deadline due {(due - answered_at).total_seconds():.0f}s after the new worker answered")
 
     async def all_breached() -> bool:
         return len(breached_at(archive_engine, ids)) == N
 
-    await eventually(all_breached, timeout=SUMMARY_DEADLINE + 120, interval=2)
+    await eventually(all_breached, timeout=max((due - datetime.now(timezone.utc)).total_seconds(), 0) + 60,
+                     interval=2)
     for (cid, name), (due_at, at) in breached_at(archive_engine, ids).items():
         assert name == "summary" and at >= due_at, f"{cid}: {name} breached at {at}, due {due_at}"
     for cid in ids:
         status = await status_of(fclient, cid)
         assert status["breaches"] == ["summary"] and status["escalated"], cid
 
-    # the archive: every record once, in order, nothing missing
+    # the archive: every record once, in order, nothing missing; the warning too, given before the breach
+    # however late the takeover woke the complaint
     decided = ["decision_letter", "decision_sent"]  # from the accepted feedback (step 4) on: the letter, kept to post
     expected = {cid: ["received", "stage_entered"] + ["action"] * (k + 1) + ["warning", "breach", "escalation"]
                 + (decided if k >= 4 else []) for cid, k in done.items()}
@@ -104,7 +107,7 @@ async def test_sigkilled_worker_loses_nothing_and_every_deadline_fires(
         found = trails(archive_engine, ids)
         return all(len(found[cid]) == len(kinds) for cid, kinds in expected.items())
 
-    await eventually(archived, timeout=120, interval=2)
+    await eventually(archived, timeout=60, interval=2)
     found = trails(archive_engine, ids)
     for cid, trail in found.items():
         assert trail_faults(trail) == [], cid
