@@ -107,8 +107,10 @@ def new_worker(
 
 
 def runner(settings: Settings) -> dict[str, object]:
-    """The worker's workflow runner: Temporal's sandbox unless COMPLAINTS_WORKFLOW_SANDBOX is off."""
-    return {} if settings.workflow_sandbox else {"workflow_runner": UnsandboxedWorkflowRunner()}
+    """How the worker runs workflow tasks: at most COMPLAINTS_WORKFLOW_TASK_SLOTS at once, in
+    Temporal's sandbox unless COMPLAINTS_WORKFLOW_SANDBOX is off."""
+    sandbox = {} if settings.workflow_sandbox else {"workflow_runner": UnsandboxedWorkflowRunner()}
+    return {"max_concurrent_workflow_tasks": settings.workflow_task_slots} | sandbox
 
 
 async def search_attributes_registered(client: Client) -> None:

@@ -57,6 +57,17 @@ def test_a_bad_value_is_refused_naming_the_variable(tmp_path: Path) -> None:
         Settings.from_env({"TEMPORAL_CONFIG_FILE": str(tmp_path / "missing.toml")})
 
 
+def test_the_worker_runs_at_most_its_workflow_task_slots_at_once() -> None:
+    """Not the SDK's 500: a starved worker that took that many ran them past their timeout (tests/faults)."""
+    from worker import runner
+
+    assert runner(Settings()) == {"max_concurrent_workflow_tasks": 16}
+    assert runner(Settings.from_env({"COMPLAINTS_WORKFLOW_TASK_SLOTS": "4"}))["max_concurrent_workflow_tasks"] == 4
+    for bad in ("0", "many", "-2"):
+        with pytest.raises(SettingError, match="^COMPLAINTS_WORKFLOW_TASK_SLOTS: not a valid workflow task slots$"):
+            Settings.from_env({"COMPLAINTS_WORKFLOW_TASK_SLOTS": bad})
+
+
 def test_the_connect_options_are_client_connect_arguments() -> None:
     assert set(Settings().connect_options()) <= set(inspect.signature(Client.connect).parameters)
 

@@ -88,6 +88,11 @@ class Settings:
     """Run workflow code in Temporal's sandbox, which refuses a non-deterministic call as it
     happens and imports the workflow modules afresh for every complaint. The test suite always
     runs it; a worker without it spends about a fifth less CPU per complaint (bench/README.md)."""
+    workflow_task_slots: int = 16
+    """Workflow tasks a worker runs at once (the SDK's default is 500). The worker's Python runs
+    one at a time anyway; more taken at once only queue inside it, and after a restart with many
+    complaints due they ran past their 10 s timeout and were run again (tests/faults). With 16 the
+    rest wait on the server, where no clock runs against them."""
     people_file: str | None = None
     """The firm's people and teams (TOML, see `People`); unset: bare roles, names taken from the body."""
 
@@ -179,6 +184,15 @@ def _flag(text: str) -> bool:
     if text.lower() in ("0", "false", "no", "off"):
         return False
     raise ValueError(text)
+
+
+def _count(text: str) -> int:
+    """A whole number of at least 1."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ValueError(text)
+    return int(text)
+
+
 def _address(text: str) -> str:
     """host:port, the port a number a server can bind."""
     _, colon, port = text.rpartition(":")
@@ -217,6 +231,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "COMPLAINTS_REGULATOR_HOTLINE": ("regulator_hotline", str),
     "COMPLAINTS_METRICS_ADDRESS": ("metrics_address", _address),
     "COMPLAINTS_WORKFLOW_SANDBOX": ("workflow_sandbox", _flag),
+    "COMPLAINTS_WORKFLOW_TASK_SLOTS": ("workflow_task_slots", _count),
     "COMPLAINTS_PEOPLE_FILE": ("people_file", str),
 }
 """The service's own variables, each to its field."""
