@@ -109,7 +109,7 @@ class Archive:
         never took: a local activity writes before its task completes, and a task that timed out
         runs again later (the moment differs, so its actions and alarms may interleave otherwise).
         The history is the record, and its task ran last: the later record replaces the earlier,
-        whichever arrives first. Returns the kind of the entry replaced (None when none was)."""
+        in whichever order the two writes arrive. Returns the kind of the entry replaced (None when none was)."""
         try:
             with self.engine.begin() as tx:
                 self._apply(tx, record)
@@ -171,9 +171,8 @@ class Archive:
     def entry_of(self, complaint_id: str, seq: int) -> Any:
         """The audit entry `seq` of a complaint (its kind, action and moment), or None."""
         with self.engine.connect() as db:
-            return db.execute(
-                select(audit.c.kind, audit.c.action, audit.c.at).where(audit.c.complaint_id == complaint_id, audit.c.seq == seq)
-            ).first()
+            return db.execute(select(audit.c.kind, audit.c.action, audit.c.at)
+                              .where(audit.c.complaint_id == complaint_id, audit.c.seq == seq)).first()
 
     def open_complaint_of(self, complaint_id: str, intake: Intake) -> str | None:
         """Another open complaint from the same complainant (same phone or customer id)."""
