@@ -4,7 +4,9 @@ Deadlines are fixed once at receipt (an activity, so the calendar never changes 
 complaint); the clock only keeps them: when each falls due, whether its warning has gone,
 which alarm rings next, and moving the regulator's `decision` deadline. Like the samples'
 `UpdatableTimer`, one timer runs at a time, to the earliest alarm, and it is re-armed only
-when the next alarm changes: an action that leaves the alarm where it was costs no timer.
+when the next alarm changes: an action that leaves the alarm where it was costs no timer. The
+clock wakes shortly ahead of an alarm and sets the last stretch then (`AHEAD`), so an alarm
+rings on time even when the task that first set its timer ran long.
 """
 
 from __future__ import annotations
@@ -38,6 +40,17 @@ class Deadline:
     warned: bool = False
 
 
+AHEAD = timedelta(minutes=1)
+"""How far ahead of an alarm the clock first wakes. Temporal starts a timer when the workflow
+task that set it completes, not when it began, and a task that runs local activities (the
+receipt's deadline planning, archive writes and assignment) takes seconds under load: a timer
+set from `workflow.now()` for the alarm itself rings late by that much. So the clock first
+sleeps to shortly before the alarm (this far, or halfway when it is nearer), and sets the last
+stretch from the task that wakes then, which runs nothing else."""
+EXACT_WITHIN = timedelta(seconds=2)
+"""An alarm nearer than this is slept to directly: waking ahead would save less than it costs."""
+
+
 class DeadlineClock:
     def __init__(self) -> None:
         self.deadlines: dict[str, Deadline] = {}
@@ -48,6 +61,10 @@ class DeadlineClock:
         so what a complaint journals never hangs on when its workflow task ran (a task that timed out
         runs again later, and its local activities' writes stand). Runs from before release 2027-02
         skipped it when something else woke them past the deadline."""
+        self.wakes_ahead = True
+        """Alarms ring on time however long the task that set their timer ran (`AHEAD`); runs from
+        before release 2027-03 set one timer to the alarm itself."""
+        self.ahead_of: Alarm | None = None  # the alarm the clock last woke ahead of
 
     def fix(self, received_at: datetime, plan: DeadlinePlan) -> None:
         self.received_at, self.warning_at = received_at, plan.warning_at
@@ -86,16 +103,28 @@ class DeadlineClock:
         deadline.warned = deadline.warned and not warn_again
         return deadline.due
 
+    def timer_for(self, alarm: Alarm) -> tuple[timedelta, bool]:
+        """How long to sleep toward `alarm`, and whether it is due when that sleep ends (else the
+        clock woke ahead of it and sets the rest afresh)."""
+        wait = alarm.at - workflow.now()
+        if not self.wakes_ahead or alarm == self.ahead_of or wait <= EXACT_WITHIN:
+            return wait, True
+        return wait - min(AHEAD, wait / 2), False
+
     async def sleep_until(self, alarm: Alarm | None, woken: Callable[[], bool]) -> bool:
-        """Sleep until `alarm` is due (True), or until `woken` holds first (False)."""
+        """Sleep until `alarm` is due (True), or until `woken` holds or the clock wakes ahead of
+        the alarm (False)."""
         if alarm is None:
             await workflow.wait_condition(woken)
             return False
-        wait = alarm.at - workflow.now()
+        wait, due = self.timer_for(alarm)
         if wait > timedelta(0):
+            label = alarm.label if due else f"{alarm.label}: waking ahead"
             try:
-                await workflow.wait_condition(woken, timeout=wait, timeout_summary=PublicText(alarm.label))
+                await workflow.wait_condition(woken, timeout=wait, timeout_summary=PublicText(label))
                 return False
             except asyncio.TimeoutError:
                 pass
-        return True
+        if not due:
+            self.ahead_of = alarm
+        return due

@@ -18,7 +18,7 @@ import asyncio
 import contextvars
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from complaints.domain.models import PublicText
 
 Lane = Literal["archive", "alerts"]
+T = TypeVar("T")
 Effect = Callable[[], Awaitable[Any] | None]
 """Starts one side effect (what it returns is awaited in its lane); called in the context it was
 queued from, so the activity it schedules joins the trace of the update that queued it."""
@@ -63,10 +64,13 @@ class Outbox:
         self._sending: list[asyncio.Task[None]] = []
         self.two_lanes = False
         self.archive_locally = False
+        self.one_local_at_a_time = False
+        self._local = asyncio.Lock()
 
-    def open(self, archive_locally: bool, two_lanes: bool) -> None:
+    def open(self, archive_locally: bool, two_lanes: bool, one_local_at_a_time: bool) -> None:
         """Start the lanes; the run's patches say how its effects run."""
         self.archive_locally, self.two_lanes = archive_locally, two_lanes
+        self.one_local_at_a_time = one_local_at_a_time
         lanes: tuple[Lane, ...] = ("archive", "alerts") if self.two_lanes else ("archive",)
         self._lanes = [asyncio.create_task(self._drain(lane)) for lane in lanes]
 
@@ -97,11 +101,25 @@ class Outbox:
 
     def write(self, activity: Callable[..., Any], record: Any, summary: str) -> Awaitable[Any]:
         """One archive write, as a local activity on runs from `Release.ARCHIVE_LOCALLY` on;
-        scheduled at once, its result awaited."""
+        its result awaited."""
         if self.archive_locally:
-            return workflow.start_local_activity_method(activity, record, summary=PublicText(summary),
-                                                        **PATIENT_LOCAL)
+            return self.locally(lambda: workflow.start_local_activity_method(
+                activity, record, summary=PublicText(summary), **PATIENT_LOCAL))
         return workflow.start_activity_method(activity, record, summary=PublicText(summary), **PATIENT)
+
+    async def locally(self, run: Callable[[], Awaitable[T]]) -> T:
+        """Run one local activity, the archive's or the process's own, while no other runs.
+
+        A local activity's result reaches the workflow when it completes, and the first run
+        resumes whoever awaits it then; a replay hands results over in the order they were
+        started, several at once. Two running together could resume the lanes and the process
+        in another order on replay, and the commands they go on to give would then not match the
+        history (a nondeterminism error once the complaint leaves the worker's cache: sdk-python
+        issue 1578). Runs from before `Release.R2027_03` started them together."""
+        if not self.one_local_at_a_time:
+            return await run()
+        async with self._local:
+            return await run()
 
     async def close(self) -> None:
         """Run every effect still queued, including those of handlers still finishing. Waiting,

@@ -35,6 +35,12 @@ class Release(IntEnum):
     commands: deadlines from `plan_drill_deadlines`, and a notice to the complainant archived as
     suppressed instead of delivered (`ComplaintDrill` is set at the start, not upserted). A warning
     not given by the time its deadline passed is given then, before the breach (workflows/deadlines.py)."""
+    R2027_03 = 5
+    """2027-03: a run records only this release's marker; the deadline clock wakes a minute ahead
+    of each alarm (halfway when it is nearer) and sets the last stretch from that task, so an
+    alarm rings on time however long the task that first set its timer ran (workflows/deadlines.py);
+    and no two local activities run at once (`Outbox.locally`), so a replay resumes the workflow in
+    the order it ran."""
 
 
 def release_of_this_run() -> Release:
@@ -42,6 +48,8 @@ def release_of_this_run() -> Release:
     once, at the run's start. Releases from 2027-01 on are asked newest first, stopping at the
     first found; runs from before it recorded every older marker, which replay must ask for again
     (core refuses a marker nobody asks for), in the order they were asked."""
+    if workflow.patched("release-2027-03"):
+        return Release.R2027_03
     if workflow.patched("release-2027-02"):
         return Release.R2027_02
     if workflow.patched("release-2027-01"):

@@ -18,7 +18,9 @@ BREACH-PATH-2027-01 CANCELLED-PATH-2027-01 REGULATOR-PATH-2027-01`. `*-2027-02` 
 `release-2027-02`, recorded with the demo people file (assignment at assessment, `ComplaintHandler`;
 visibility's count of open work taken as none), and `drill-path-2027-02` an emergency drill's:
 `python -m tests.replay.record HAPPY-PATH-2027-02 BREACH-PATH-2027-02 CANCELLED-PATH-2027-02
-REGULATOR-PATH-2027-02 DRILL-PATH-2027-02`.
+REGULATOR-PATH-2027-02 DRILL-PATH-2027-02`. `*-2027-03` after `release-2027-03` (the deadline
+clock wakes ahead of each alarm): `python -m tests.replay.record HAPPY-PATH-2027-03 BREACH-PATH-2027-03
+REGULATOR-PATH-2027-03`.
 """
 
 from __future__ import annotations
@@ -118,7 +120,8 @@ PATHS = {"HAPPY-PATH": happy, "BREACH-PATH": breach, "REGULATOR-PATH": regulator
          "HAPPY-PATH-TWO-LANES": happy, "BREACH-PATH-TWO-LANES": breach, "CANCELLED-PATH-TWO-LANES": cancelled,
          "HAPPY-PATH-2027-01": happy, "BREACH-PATH-2027-01": breach, "CANCELLED-PATH-2027-01": cancelled,
          "REGULATOR-PATH-2027-01": regulator, "HAPPY-PATH-2027-02": happy, "BREACH-PATH-2027-02": breach,
-         "CANCELLED-PATH-2027-02": cancelled, "REGULATOR-PATH-2027-02": regulator, "DRILL-PATH-2027-02": drill}
+         "CANCELLED-PATH-2027-02": cancelled, "REGULATOR-PATH-2027-02": regulator, "DRILL-PATH-2027-02": drill,
+         "HAPPY-PATH-2027-03": happy, "BREACH-PATH-2027-03": breach, "REGULATOR-PATH-2027-03": regulator}
 DEMO_PEOPLE = Path(__file__).parents[2] / "deploy" / "people.demo.toml"
 
 

@@ -28,7 +28,8 @@ def test_the_recorded_paths_are_all_there():
                                            "happy-path-local-archive", "breach-path-local-archive",
                                            "happy-path-two-lanes", "breach-path-two-lanes",
                                            "cancelled-path-two-lanes", "happy-path-2027-01", "breach-path-2027-01",
-                                           "cancelled-path-2027-01", "regulator-path-2027-01"}
+                                           "cancelled-path-2027-01", "regulator-path-2027-01",
+                                           "happy-path-2027-03", "breach-path-2027-03", "regulator-path-2027-03"}
 
 
 def patches_of(events: list[dict]) -> set[str]:
@@ -42,20 +43,20 @@ def patches_of(events: list[dict]) -> set[str]:
 def test_each_history_stands_for_its_side_of_the_patches(path: Path):
     """Runs from before `archive-local-activities` archive with activity tasks, runs after it
     locally; `*-two-lanes` runs were recorded with the outbox's two lanes, `*-2027-01` and
-    `*-2027-02` runs with their release's marker alone."""
+    `*-2027-02` and `*-2027-03` runs with their release's marker alone."""
     events = json.loads(path.read_text())["events"]
     patches = patches_of(events)
-    release = next((r for r in ("2027-01", "2027-02") if path.stem.endswith(f"-{r}")), None)
+    release = next((r for r in ("2027-01", "2027-02", "2027-03") if path.stem.endswith(f"-{r}")), None)
     local = "archive-local-activities" in patches or release is not None
     archive_tasks = [e for e in events if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED" and e[
         "activityTaskScheduledEventAttributes"]["activityType"]["name"].startswith("archive_")]
-    assert local == path.stem.endswith(("-local-archive", "-two-lanes", "-2027-01", "-2027-02"))
+    assert local == path.stem.endswith(("-local-archive", "-two-lanes", "-2027-01", "-2027-02", "-2027-03"))
     assert bool(archive_tasks) != local
     assert ("release-2026-12" in patches) == path.stem.endswith("-two-lanes")
     if release:  # a run records its newest release's marker, no older release's
         assert patches - {"lead-notifies-handler"} == {f"release-{release}"}
     else:
-        assert not {"release-2027-01", "release-2027-02"} & patches
+        assert not {"release-2027-01", "release-2027-02", "release-2027-03"} & patches
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)

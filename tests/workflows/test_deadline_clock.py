@@ -49,3 +49,29 @@ def test_the_alarms_ring_in_the_same_order_whenever_the_clock_is_read(monkeypatc
 def test_runs_from_before_release_2027_02_skip_a_warning_read_after_its_deadline(monkeypatch):
     clock = clock_at(monkeypatch, RECEIVED + timedelta(minutes=61), warns_late=False)
     assert alarms(clock, ["assessment", "investigation"], 2) == ["assessment deadline", "investigation warning"]
+
+
+def test_the_clock_wakes_a_minute_ahead_of_a_far_alarm_then_sleeps_the_rest(monkeypatch):
+    """A timer starts when the task that set it completes: the receipt's task, running local
+    activities, would make the alarm ring late by its length; the last stretch is set afresh."""
+    clock = clock_at(monkeypatch, RECEIVED)
+    alarm = clock.next_alarm(["assessment"])
+    assert clock.timer_for(alarm) == (timedelta(minutes=47), False)
+    clock.ahead_of = alarm  # what sleep_until keeps once it woke ahead
+    monkeypatch.setattr(workflow, "now", lambda: RECEIVED + timedelta(minutes=47, seconds=2))
+    assert clock.timer_for(alarm) == (timedelta(seconds=58), True)
+
+
+@pytest.mark.parametrize(("ahead", "first"), [(timedelta(seconds=30), timedelta(seconds=15)),
+                                              (timedelta(seconds=2), timedelta(seconds=2)),
+                                              (timedelta(seconds=-5), timedelta(seconds=-5))])
+def test_a_near_alarm_is_woken_halfway_ahead_and_a_very_near_one_slept_to(monkeypatch, ahead, first):
+    clock = clock_at(monkeypatch, RECEIVED + timedelta(minutes=48) - ahead)
+    wait, due = clock.timer_for(clock.next_alarm(["assessment"]))
+    assert (wait, due) == (first, first == ahead)
+
+
+def test_runs_from_before_release_2027_03_set_one_timer_to_the_alarm(monkeypatch):
+    clock = clock_at(monkeypatch, RECEIVED)
+    clock.wakes_ahead = False
+    assert clock.timer_for(clock.next_alarm(["assessment"])) == (timedelta(minutes=48), True)
