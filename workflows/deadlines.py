@@ -119,9 +119,8 @@ class DeadlineClock:
             return False
         wait, due = self.timer_for(alarm)
         if wait > timedelta(0):
-            label = alarm.label if due else f"{alarm.label}: waking ahead"
-            try:
-                await workflow.wait_condition(woken, timeout=wait, timeout_summary=PublicText(label))
+            try:  # named for the alarm either way: the Web UI lists the timers by what they are for
+                await workflow.wait_condition(woken, timeout=wait, timeout_summary=PublicText(alarm.label))
                 return False
             except asyncio.TimeoutError:
                 pass

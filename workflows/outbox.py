@@ -107,7 +107,7 @@ class Outbox:
                 activity, record, summary=PublicText(summary), **PATIENT_LOCAL))
         return workflow.start_activity_method(activity, record, summary=PublicText(summary), **PATIENT)
 
-    async def locally(self, run: Callable[[], Awaitable[T]]) -> T:
+    def locally(self, run: Callable[[], Awaitable[T]]) -> Awaitable[T]:
         """Run one local activity, the archive's or the process's own, while no other runs.
 
         A local activity's result reaches the workflow when it completes, and the first run
@@ -117,9 +117,14 @@ class Outbox:
         history (a nondeterminism error once the complaint leaves the worker's cache: sdk-python
         issue 1578). Runs from before `Release.R2027_03` started them together."""
         if not self.one_local_at_a_time:
-            return await run()
-        async with self._local:
-            return await run()
+            return run()
+        context = contextvars.copy_context()  # started in the caller's: the trace of the update that queued it
+
+        async def in_turn() -> T:
+            async with self._local:
+                return await context.run(run)
+
+        return in_turn()
 
     async def close(self) -> None:
         """Run every effect still queued, including those of handlers still finishing. Waiting,
