@@ -158,8 +158,7 @@ class ComplaintWorkflow:
         self.clock.warns_late = self.release >= Release.R2027_02
         self.clock.wakes_ahead = self.release >= Release.R2027_03
         self.outbox.open(archive_locally=self.release >= Release.ARCHIVE_LOCALLY,
-                         two_lanes=self.release >= Release.R2026_12,
-                         one_local_at_a_time=self.release >= Release.R2027_03)
+                         two_lanes=self.release >= Release.R2026_12)
         try:
             await self.receive()
             while self.s.stage is not Stage.closed and workflow.cancellation_reason() is None:
@@ -195,14 +194,13 @@ class ComplaintWorkflow:
         """Give the complaint to its team's handler with the least open work (the people file and
         visibility, read by a local activity); without a people file, or when the rule finds no one
         or cannot be run, it stays unassigned for a manager to assign or a handler to claim. Started
-        only once the deadlines are fixed, and from release 2027-03 on only while no archive write
-        runs (`Outbox.locally`): two local activities running at once may resume the workflow in
-        another order on replay (a nondeterminism error)."""
+        only once the deadlines are fixed: two local activities running at once may resolve in
+        different workflow tasks, which a replay does not reproduce (a non-determinism error)."""
         exclude = self.complaint.review_of.handlers if self.complaint.review_of else []
         try:
-            found = await self.outbox.locally(lambda: workflow.execute_local_activity_method(
+            found = await workflow.execute_local_activity_method(
                 Assigner.assign_handler, args=[self.s.category, exclude],
-                summary=PublicText("assignment: by the team's open work"), **QUICK))
+                summary=PublicText("assignment: by the team's open work"), **QUICK)
         except ActivityError:
             return
         self.person_ids = found.people
@@ -232,10 +230,9 @@ class ComplaintWorkflow:
         local = self.release >= Release.R2026_12
         execute = workflow.execute_local_activity_method if local else workflow.execute_activity_method
         planner = Deadlines.plan_drill_deadlines if self.complaint.drill else Deadlines.plan_deadlines
-        plan = await self.outbox.locally(lambda: execute(planner, self.s.received_at,
-                                                         summary=PublicText("deadlines: fix at receipt"),
-                                                         cancellation_type=ActivityCancellationType.ABANDON,
-                                                         **QUICK))
+        plan = await execute(planner, self.s.received_at,
+                             summary=PublicText("deadlines: fix at receipt"),
+                             cancellation_type=ActivityCancellationType.ABANDON, **QUICK)
         self.clock.fix(self.s.received_at, plan)
         self.caps = list(plan.extension_caps) or regulator.plain_caps(self.s.received_at)
         self.s.deadlines = dict(plan.due)

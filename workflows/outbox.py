@@ -18,7 +18,7 @@ import asyncio
 import contextvars
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -28,7 +28,6 @@ with workflow.unsafe.imports_passed_through():
     from complaints.domain.models import PublicText
 
 Lane = Literal["archive", "alerts"]
-T = TypeVar("T")
 Effect = Callable[[], Awaitable[Any] | None]
 """Starts one side effect (what it returns is awaited in its lane); called in the context it was
 queued from, so the activity it schedules joins the trace of the update that queued it."""
@@ -64,13 +63,10 @@ class Outbox:
         self._sending: list[asyncio.Task[None]] = []
         self.two_lanes = False
         self.archive_locally = False
-        self.one_local_at_a_time = False
-        self._local = asyncio.Lock()
 
-    def open(self, archive_locally: bool, two_lanes: bool, one_local_at_a_time: bool) -> None:
+    def open(self, archive_locally: bool, two_lanes: bool) -> None:
         """Start the lanes; the run's patches say how its effects run."""
         self.archive_locally, self.two_lanes = archive_locally, two_lanes
-        self.one_local_at_a_time = one_local_at_a_time
         lanes: tuple[Lane, ...] = ("archive", "alerts") if self.two_lanes else ("archive",)
         self._lanes = [asyncio.create_task(self._drain(lane)) for lane in lanes]
 
@@ -101,30 +97,11 @@ class Outbox:
 
     def write(self, activity: Callable[..., Any], record: Any, summary: str) -> Awaitable[Any]:
         """One archive write, as a local activity on runs from `Release.ARCHIVE_LOCALLY` on;
-        its result awaited."""
+        scheduled at once, its result awaited."""
         if self.archive_locally:
-            return self.locally(lambda: workflow.start_local_activity_method(
-                activity, record, summary=PublicText(summary), **PATIENT_LOCAL))
+            return workflow.start_local_activity_method(activity, record, summary=PublicText(summary),
+                                                        **PATIENT_LOCAL)
         return workflow.start_activity_method(activity, record, summary=PublicText(summary), **PATIENT)
-
-    def locally(self, run: Callable[[], Awaitable[T]]) -> Awaitable[T]:
-        """Run one local activity, the archive's or the process's own, while no other runs.
-
-        A local activity's result reaches the workflow when it completes, and the first run
-        resumes whoever awaits it then; a replay hands results over in the order they were
-        started, several at once. Two running together could resume the lanes and the process
-        in another order on replay, and the commands they go on to give would then not match the
-        history (a nondeterminism error once the complaint leaves the worker's cache: sdk-python
-        issue 1578). Runs from before `Release.R2027_03` started them together."""
-        if not self.one_local_at_a_time:
-            return run()
-        context = contextvars.copy_context()  # started in the caller's: the trace of the update that queued it
-
-        async def in_turn() -> T:
-            async with self._local:
-                return await context.run(run)
-
-        return in_turn()
 
     async def close(self) -> None:
         """Run every effect still queued, including those of handlers still finishing. Waiting,

@@ -38,9 +38,7 @@ class Release(IntEnum):
     R2027_03 = 5
     """2027-03: a run records only this release's marker; the deadline clock wakes a minute ahead
     of each alarm (halfway when it is nearer) and sets the last stretch from that task, so an
-    alarm rings on time however long the task that first set its timer ran (workflows/deadlines.py);
-    and no two local activities run at once (`Outbox.locally`), so a replay resumes the workflow in
-    the order it ran."""
+    alarm rings on time however long the task that first set its timer ran (workflows/deadlines.py)."""
 
 
 def release_of_this_run() -> Release:

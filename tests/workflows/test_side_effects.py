@@ -10,13 +10,13 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.exceptions import ApplicationError
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Worker
 
 from activities.deadlines import Deadlines
 from complaints.domain.models import (
@@ -42,7 +42,6 @@ class Stand:
     """Stand-ins for every activity, recording what reached them."""
 
     archive_up: bool = True
-    receipt_takes: float = 0.0
     records: list[Record] = field(default_factory=list)
     alerts: list[EscalationNotice] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
@@ -57,7 +56,6 @@ class Stand:
     def activities(self) -> list[Callable]:
         @activity.defn(name="archive_receipt")
         async def archive_receipt(record: Record) -> str | None:
-            await asyncio.sleep(self.receipt_takes)
             self.write(record)
             return None
 
@@ -167,20 +165,3 @@ async def test_a_withdraw_sent_while_a_merge_awaits_its_hand_over_waits_its_turn
     assert final.outcome is Outcome.merged
     actions = [r.action for r in sorted(stand.records, key=lambda r: r.seq) if r.kind == "action"]
     assert actions == ["merge"], "the archive holds the merge, and no withdrawal"
-
-
-async def test_local_activities_finishing_out_of_step_replay_as_they_ran(env, client, task_queue, archive, stand):
-    """The receipt's archive write outlasts the assignment, and the assessment's warning is due at
-    once (received 50 minutes ago): had the two local activities run together, the warning's
-    notice and the next archive write would be given in one order live and in the other on replay
-    (sdk-python issue 1578), and the complaint would fail once it left the worker's cache."""
-    stand.receipt_takes = 0.5
-    received = await env.get_current_time() - timedelta(minutes=50)
-    handle = client.get_workflow_handle(await file(env, client, task_queue, archive,
-                                                   received_at=received.isoformat()))
-    await until(lambda: any(r.kind == "warning" for r in stand.records), "the warning archived")
-    await until(lambda: any(d.kind == "warning" for d in stand.deliveries), "the warning delivered")
-
-    replayed = await Replayer(workflows=[ComplaintWorkflow], data_converter=client.data_converter).replay_workflow(
-        await handle.fetch_history(), raise_on_replay_failure=False)
-    assert replayed.replay_failure is None
