@@ -138,10 +138,12 @@ async def web_ui(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Asy
             await until_listed(client, f'ComplaintStage="investigation" AND TaskQueue="{task_queue}"',
                                watched.workflow_id)
             browser = await playwright.chromium.launch(executable_path=chromium, args=FLAGS)
+            expect.set_options(timeout=15_000)  # the UI's first page loads its app, on a machine shared with other tests
             yield WebUI(f"http://127.0.0.1:{ui_port}", task_queue, watched.workflow_id, other.workflow_id, run_id,
                         browser)
             await browser.close()
     finally:
+        expect.set_options(timeout=None)
         api.should_exit = True
         await serving
         server.stop()
