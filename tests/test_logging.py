@@ -71,12 +71,13 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     out = io.StringIO()
     root = logging.getLogger()
     saved = root.handlers[:], root.level
+    saved_structlog = structlog.get_config()  # the session's set-up: later tests' workers log through it
     monkeypatch.setattr(sys, "stderr", out)
     logs.configure()
     yield out
     root.handlers[:], _ = saved
     root.setLevel(saved[1])
-    structlog.reset_defaults()
+    structlog.configure(**saved_structlog)
 
 
 def lines(out: io.StringIO) -> list[dict]:
