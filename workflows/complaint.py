@@ -148,6 +148,7 @@ class ComplaintWorkflow:
         self.checked: tuple[dict, BaseModel] | None = None  # the last payload the validator parsed
         self.coded: set[str] = set()  # the code fields a handler set: proposals no longer change them
         self.person_ids = False  # the firm has a people file: handlers are person ids, published as ComplaintHandler
+        self.received = False  # receive()'s local activities are done: the archive's may start (from 2027-04)
         self.journal_receipt()  # seq 1, first in the journal, whatever arrives meanwhile
 
     # --- the process -----------------------------------------------------------------
@@ -188,14 +189,16 @@ class ComplaintWorkflow:
                 "decision_due": self.clock.due("decision").isoformat()}))
         if self.release >= Release.R2027_02:  # published with the assessment's opening, in one upsert
             await self.assign_by_rule()
+        self.received = True
         self.publish()
 
     async def assign_by_rule(self) -> None:
         """Give the complaint to its team's handler with the least open work (the people file and
         visibility, read by a local activity); without a people file, or when the rule finds no one
         or cannot be run, it stays unassigned for a manager to assign or a handler to claim. Started
-        only once the deadlines are fixed: two local activities running at once may resolve in
-        different workflow tasks, which a replay does not reproduce (a non-determinism error)."""
+        only once the deadlines are fixed, and from release 2027-04 on before the receipt's archive
+        writes: two local activities running at once resume the workflow in the order they finish,
+        and on replay in the order they started (a non-determinism error)."""
         exclude = self.complaint.review_of.handlers if self.complaint.review_of else []
         try:
             found = await workflow.execute_local_activity_method(
@@ -242,6 +245,7 @@ class ComplaintWorkflow:
         """A cancelled workflow (the Web UI's Request Cancellation, `temporal workflow cancel`)
         closes the complaint on the record, like a withdrawal: outcome `cancelled`, an audit
         entry, the handler told; wind_up then lifts the measure and closes the team's case."""
+        self.received = True  # receive() was cut short: nothing of it runs any more
         if not self.clock.fixed:  # cancelled while the deadlines were being fixed: the receipt record needs them
             await self.fix_deadlines()
         self.s.outcome = Outcome.cancelled
@@ -801,12 +805,14 @@ class ComplaintWorkflow:
                                                              f"archive: delivery of {delivery.kind}"))
 
     def journal_receipt(self) -> None:
-        """The receipt record: written first, once the deadlines are fixed."""
+        """The receipt record: written first, once the deadlines are fixed (from 2027-04 on, once
+        receive() has run its local activities: the archive's never run beside them)."""
         self.seq += 1
         seq = self.seq
 
         async def write() -> None:
-            await workflow.wait_condition(lambda: self.clock.fixed)
+            await workflow.wait_condition(
+                lambda: self.clock.fixed and (self.received or self.release < Release.R2027_04))
             record = Record(complaint_id=self.s.complaint_id, seq=seq, at=self.s.received_at,
                             actor=self.s.channel.value, kind="received", stage=Stage.receipt,
                             intake=self.complaint.intake, deadlines=self.clock.schedule(),

@@ -39,6 +39,10 @@ class Release(IntEnum):
     """2027-03: a run records only this release's marker; the deadline clock wakes a minute ahead
     of each alarm (halfway when it is nearer) and sets the last stretch from that task, so an
     alarm rings on time however long the task that first set its timer ran (workflows/deadlines.py)."""
+    R2027_04 = 6
+    """2027-04: a run records only this release's marker; the receipt's archive writes start once the
+    assignment is settled, so no two local activities ever run at once (live, the SDK resumes the
+    workflow in the order they finish, on replay in the order they started: sdk-python issue 1578)."""
 
 
 def release_of_this_run() -> Release:
@@ -46,6 +50,8 @@ def release_of_this_run() -> Release:
     once, at the run's start. Releases from 2027-01 on are asked newest first, stopping at the
     first found; runs from before it recorded every older marker, which replay must ask for again
     (core refuses a marker nobody asks for), in the order they were asked."""
+    if workflow.patched("release-2027-04"):
+        return Release.R2027_04
     if workflow.patched("release-2027-03"):
         return Release.R2027_03
     if workflow.patched("release-2027-02"):

@@ -73,7 +73,7 @@ async def test_a_new_run_takes_the_patched_path(fclient, archive_url, archive_en
     workers(archive_url)
     complaint_id = await lead_scenario(fclient, task_queue, EMERGENCY_TEAM_ID, Archive(archive_engine, TEST_KEYS))
     history = await fclient.get_workflow_handle(f"complaint-{complaint_id}").fetch_history()
-    assert patch_markers(history) == ["release-2027-03", "lead-notifies-handler"]  # the newest release's alone
+    assert patch_markers(history) == ["release-2027-04", "lead-notifies-handler"]  # the newest release's alone
     with archive_engine.connect() as db:
         told = db.execute(select(outbox.c.recipient, outbox.c.message)
                           .where(outbox.c.complaint_id == complaint_id, outbox.c.kind == "lead_assigned")).all()

@@ -20,7 +20,9 @@ visibility's count of open work taken as none), and `drill-path-2027-02` an emer
 `python -m tests.replay.record HAPPY-PATH-2027-02 BREACH-PATH-2027-02 CANCELLED-PATH-2027-02
 REGULATOR-PATH-2027-02 DRILL-PATH-2027-02`. `*-2027-03` after `release-2027-03` (the deadline
 clock wakes ahead of each alarm): `python -m tests.replay.record HAPPY-PATH-2027-03 BREACH-PATH-2027-03
-REGULATOR-PATH-2027-03`.
+REGULATOR-PATH-2027-03`. `*-2027-04` after `release-2027-04` (the receipt's archive writes after the
+assignment, never beside it): `python -m tests.replay.record HAPPY-PATH-2027-04 BREACH-PATH-2027-04
+CANCELLED-PATH-2027-04 REGULATOR-PATH-2027-04`.
 """
 
 from __future__ import annotations
@@ -121,7 +123,9 @@ PATHS = {"HAPPY-PATH": happy, "BREACH-PATH": breach, "REGULATOR-PATH": regulator
          "HAPPY-PATH-2027-01": happy, "BREACH-PATH-2027-01": breach, "CANCELLED-PATH-2027-01": cancelled,
          "REGULATOR-PATH-2027-01": regulator, "HAPPY-PATH-2027-02": happy, "BREACH-PATH-2027-02": breach,
          "CANCELLED-PATH-2027-02": cancelled, "REGULATOR-PATH-2027-02": regulator, "DRILL-PATH-2027-02": drill,
-         "HAPPY-PATH-2027-03": happy, "BREACH-PATH-2027-03": breach, "REGULATOR-PATH-2027-03": regulator}
+         "HAPPY-PATH-2027-03": happy, "BREACH-PATH-2027-03": breach, "REGULATOR-PATH-2027-03": regulator,
+         "HAPPY-PATH-2027-04": happy, "BREACH-PATH-2027-04": breach, "CANCELLED-PATH-2027-04": cancelled,
+         "REGULATOR-PATH-2027-04": regulator}
 DEMO_PEOPLE = Path(__file__).parents[2] / "deploy" / "people.demo.toml"
 
 

@@ -20,6 +20,7 @@ from tests.conftest import TEST_KEY
 from workflows.complaint import ComplaintWorkflow
 from workflows.emergency import EmergencyTeamWorkflow
 
+RELEASES = ("2027-01", "2027-02", "2027-03", "2027-04")  # a run of each records its marker alone
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
@@ -29,7 +30,9 @@ def test_the_recorded_paths_are_all_there():
                                            "happy-path-two-lanes", "breach-path-two-lanes",
                                            "cancelled-path-two-lanes", "happy-path-2027-01", "breach-path-2027-01",
                                            "cancelled-path-2027-01", "regulator-path-2027-01",
-                                           "happy-path-2027-03", "breach-path-2027-03", "regulator-path-2027-03"}
+                                           "happy-path-2027-03", "breach-path-2027-03", "regulator-path-2027-03",
+                                           "happy-path-2027-04", "breach-path-2027-04", "cancelled-path-2027-04",
+                                           "regulator-path-2027-04"}
 
 
 def patches_of(events: list[dict]) -> set[str]:
@@ -43,20 +46,20 @@ def patches_of(events: list[dict]) -> set[str]:
 def test_each_history_stands_for_its_side_of_the_patches(path: Path):
     """Runs from before `archive-local-activities` archive with activity tasks, runs after it
     locally; `*-two-lanes` runs were recorded with the outbox's two lanes, `*-2027-01` and
-    `*-2027-02` and `*-2027-03` runs with their release's marker alone."""
+    `*-2027-02`, `*-2027-03` and `*-2027-04` runs with their release's marker alone."""
     events = json.loads(path.read_text())["events"]
     patches = patches_of(events)
-    release = next((r for r in ("2027-01", "2027-02", "2027-03") if path.stem.endswith(f"-{r}")), None)
+    release = next((r for r in RELEASES if path.stem.endswith(f"-{r}")), None)
     local = "archive-local-activities" in patches or release is not None
     archive_tasks = [e for e in events if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED" and e[
         "activityTaskScheduledEventAttributes"]["activityType"]["name"].startswith("archive_")]
-    assert local == path.stem.endswith(("-local-archive", "-two-lanes", "-2027-01", "-2027-02", "-2027-03"))
+    assert local == path.stem.endswith(("-local-archive", "-two-lanes", *(f"-{r}" for r in RELEASES)))
     assert bool(archive_tasks) != local
     assert ("release-2026-12" in patches) == path.stem.endswith("-two-lanes")
     if release:  # a run records its newest release's marker, no older release's
         assert patches - {"lead-notifies-handler"} == {f"release-{release}"}
     else:
-        assert not {"release-2027-01", "release-2027-02", "release-2027-03"} & patches
+        assert not {f"release-{r}" for r in RELEASES} & patches
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)

@@ -7,7 +7,8 @@ one's name, so a test sets up exactly the fault it is about and runs in about a 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,10 +43,24 @@ class Stand:
     """Stand-ins for every activity, recording what reached them."""
 
     archive_up: bool = True
+    assignment_takes: float = 0.0  # seconds the assignment rule takes
+    assignee: str | None = None  # whom the assignment rule finds (None: no people file)
+    running: int = 0  # local activities running now (archive writes and the assignment)
+    most_at_once: int = 0
     records: list[Record] = field(default_factory=list)
     alerts: list[EscalationNotice] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
     hand_over: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @contextlib.contextmanager
+    def local(self) -> Iterator[None]:
+        """Counts a local activity's stand-in while it runs."""
+        self.running += 1
+        self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            yield
+        finally:
+            self.running -= 1
 
     def write(self, record: Record) -> None:
         if not self.archive_up:
@@ -56,12 +71,16 @@ class Stand:
     def activities(self) -> list[Callable]:
         @activity.defn(name="archive_receipt")
         async def archive_receipt(record: Record) -> str | None:
-            self.write(record)
+            with self.local():
+                await asyncio.sleep(0.05)
+                self.write(record)
             return None
 
         @activity.defn(name="archive_record")
         async def archive_record(record: Record) -> None:
-            self.write(record)
+            with self.local():
+                await asyncio.sleep(0.05)
+                self.write(record)
 
         @activity.defn(name="alert_emergency_team")
         async def alert_emergency_team(notice: EscalationNotice) -> None:
@@ -96,7 +115,11 @@ class Stand:
 
         @activity.defn(name="assign_handler")
         async def assign_handler(category: str | None, exclude: list[str]) -> Assignment:
-            return Assignment(people=False)  # no people file: nobody assigned
+            with self.local():
+                await asyncio.sleep(self.assignment_takes)
+            if self.assignee is None:
+                return Assignment(people=False)  # no people file: nobody assigned
+            return Assignment(people=True, handler=self.assignee)
 
         return [Deadlines(Policy(), WorkingCalendar()).plan_deadlines, archive_receipt, archive_record,
                 alert_emergency_team, hand_over_repeat, close_emergency_case, suspend_collection_contact,
@@ -165,3 +188,18 @@ async def test_a_withdraw_sent_while_a_merge_awaits_its_hand_over_waits_its_turn
     assert final.outcome is Outcome.merged
     actions = [r.action for r in sorted(stand.records, key=lambda r: r.seq) if r.kind == "action"]
     assert actions == ["merge"], "the archive holds the merge, and no withdrawal"
+
+
+
+async def test_no_two_local_activities_ever_run_at_once(env, client, task_queue, archive, stand):
+    """Live, the SDK resumes a workflow in the order its local activities finish; on replay, in
+    the order they started (sdk-python issue 1578): two running at once can make a restarted
+    worker's replay take another path. A slow assignment must not overlap the receipt's writes."""
+    stand.assignment_takes, stand.assignee = 0.5, "person-li"
+    handle = client.get_workflow_handle_for(ComplaintWorkflow.run, await file(env, client, task_queue, archive))
+    await until(lambda: any(r.kind == "assigned" for r in stand.records), "the complaint assigned")
+    await handle.execute_update(ComplaintWorkflow.withdraw, {"handler": "person-li", "reason": "test finished"})
+    await handle.result()
+
+    assert [r.kind for r in sorted(stand.records, key=lambda r: r.seq)][:3] == ["received", "stage_entered", "assigned"]
+    assert stand.most_at_once == 1, "a local activity ran beside another"
