@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from google.protobuf.json_format import MessageToDict, ParseDict
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.failure.v1 import Failure
-from temporalio.converter import WorkflowSerializationContext
+from temporalio.converter import ActivitySerializationContext, WithSerializationContext, WorkflowSerializationContext
 from temporalio.exceptions import ApplicationError
 
 from complaints.api.auth import parse_keys as parse_api_keys
@@ -131,6 +131,21 @@ async def test_a_refused_payload_names_the_complaint_and_the_key_id() -> None:
     assert "complaint-C1" in str(refused.value) and KEY_B_ID in str(refused.value)
     failure = await sealed_failure(refused.value)
     assert KEY_B_ID in failure.message and "complaint-C1" in failure.message  # readable: ids only
+
+
+def test_the_converter_is_bound_once_a_workflow_each_naming_its_own() -> None:
+    """The worker asks for a bound converter for every payload it visits: one a workflow serves."""
+    converter = data_converter(Settings(codec_keys=TEST_KEY))
+    archiving = ActivitySerializationContext(namespace="default", workflow_id="complaint-C1", activity_id="7",
+                                             workflow_type="ComplaintWorkflow", activity_type="archive_record",
+                                             activity_task_queue="complaints", is_local=True)
+    c1 = converter.with_context(WorkflowSerializationContext(namespace="default", workflow_id="complaint-C1"))
+    c2 = converter.with_context(WorkflowSerializationContext(namespace="default", workflow_id="complaint-C2"))
+    assert converter.with_context(archiving) is c1 and c2 is not c1
+    assert (c1.payload_codec._workflow_id, c2.payload_codec._workflow_id) == ("complaint-C1", "complaint-C2")
+    # what binding by workflow assumes: the codec is the one part that takes the context
+    assert converter.payload_converter.with_context(archiving) is converter.payload_converter
+    assert not isinstance(converter.failure_converter, WithSerializationContext)
 
 
 def test_a_key_file_is_made_only_on_request_private_and_never_replaced(tmp_path: Path) -> None:
