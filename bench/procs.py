@@ -70,3 +70,11 @@ def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of process `pid` (from /proc/<pid>/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """CPU time the whole machine has spent busy, and idle or waiting on the disk, over all its cores
+    (from /proc/stat): what every process took, PostgreSQL and the load's own driver included."""
+    user, nice, system, idle, iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq + steal) / tick, (idle + iowait) / tick
