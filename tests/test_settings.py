@@ -9,6 +9,8 @@ import pytest
 from temporalio.client import Client
 
 from complaints.infra.settings import PROJECT_DIR, SettingError, Settings
+from complaints.infra.temporal import connect
+from tests.conftest import TEST_KEY
 
 
 def test_an_empty_environment_gives_the_fields_defaults() -> None:
@@ -79,3 +81,23 @@ def test_the_api_does_not_start_on_a_bad_rules_file(tmp_path):
     file.write_text("[urgent]\nmedia = \"x\"\n", encoding="utf-8")
     with pytest.raises(SettingError, match="urgent.media must be a list"):
         create_app(Settings(codec_keys="k1:" + "A" * 43 + "=", rules_file=str(file), data_dir=tmp_path))
+
+
+async def test_a_server_still_starting_is_waited_for_and_any_other_failure_is_not(monkeypatch) -> None:
+    """Between opening its port and serving, a frontend refuses clients as "not healthy yet": the
+    worker, the API and the demo started beside it wait for it; a server that is not there fails at once."""
+    starting = RuntimeError('Failed client connect: Status { code: Unavailable, message: "Frontend is not healthy yet" }')
+    answers: list = [starting, starting, "client"]
+
+    async def answer(**_: object) -> object:
+        said = answers.pop(0)
+        if isinstance(said, Exception):
+            raise said
+        return said
+
+    monkeypatch.setattr(Client, "connect", answer)
+    settings = Settings(codec_keys=TEST_KEY)
+    assert await connect(settings) == "client" and answers == []
+    answers[:] = [RuntimeError("Failed client connect: connection refused"), "client"]
+    with pytest.raises(RuntimeError, match="connection refused"):
+        await connect(settings)

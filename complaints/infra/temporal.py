@@ -7,6 +7,7 @@ a plain payload by accident.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Iterable
 from datetime import timedelta
@@ -72,10 +73,23 @@ def data_converter(settings: Settings) -> DataConverter:
     )
 
 
+STARTING = "not healthy yet"  # what a frontend answers between opening its port and serving
+STARTUP_WAIT = timedelta(seconds=30)
+
+
 async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
-    """A client on the configured Temporal; `runtime` (default: the process's) carries its metrics."""
-    return await Client.connect(**settings.connect_options(), data_converter=data_converter(settings),
-                                runtime=runtime, interceptors=tracing.interceptors())
+    """A client on the configured Temporal; `runtime` (default: the process's) carries its metrics.
+    A server still starting (its port open, its frontend not yet serving) is waited for, up to
+    STARTUP_WAIT; any other failure to connect is raised at once."""
+    deadline = asyncio.get_running_loop().time() + STARTUP_WAIT.total_seconds()
+    while True:
+        try:
+            return await Client.connect(**settings.connect_options(), data_converter=data_converter(settings),
+                                        runtime=runtime, interceptors=tracing.interceptors())
+        except RuntimeError as err:
+            if STARTING not in str(err) or asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
 
 
 _INDEXED = {
