@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,6 @@ async def test_a_server_still_starting_is_waited_for_and_any_other_failure_is_no
     answers[:] = [RuntimeError("Failed client connect: connection refused"), "client"]
     with pytest.raises(RuntimeError, match="connection refused"):
         await connect(settings)
+    answers[:] = [starting, "client"]  # the API tries once and answers 503 while it keeps trying
+    with pytest.raises(RuntimeError, match="not healthy yet"):
+        await connect(settings, wait=timedelta(0))

@@ -13,6 +13,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import (
@@ -420,8 +421,9 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _connect(app: FastAPI, settings: Settings) -> bool:
+    """One try: a Temporal still starting is retried by _keep_connecting, the API answering 503 meanwhile."""
     try:
-        app.state.desk = desk_for(settings, await connect(settings))
+        app.state.desk = desk_for(settings, await connect(settings, wait=timedelta(0)))
         return True
     except RuntimeError:
         logs.log.warning("temporal not reachable; retrying", address=settings.temporal_address)

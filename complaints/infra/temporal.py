@@ -39,6 +39,9 @@ def codec_for(settings: Settings) -> EncryptionCodec:
     return EncryptionCodec(load_keys(settings.codec_keys, settings.codec_key_file))
 
 
+BOUND_WORKFLOWS = 4096  # about one worker's open complaints in cache, a few hundred bytes each
+
+
 @dataclasses.dataclass(frozen=True)
 class SealingDataConverter(DataConverter):
     """The data converter, bound to a workflow once rather than for every payload.
@@ -62,9 +65,6 @@ class SealingDataConverter(DataConverter):
         return bound
 
 
-BOUND_WORKFLOWS = 4096  # about one worker's open complaints in cache, a few hundred bytes each
-
-
 def data_converter(settings: Settings) -> DataConverter:
     return SealingDataConverter(
         payload_converter_class=PublicAwarePayloadConverter,
@@ -77,15 +77,16 @@ STARTING = "not healthy yet"  # what a frontend answers between opening its port
 STARTUP_WAIT = timedelta(seconds=30)
 
 
-async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
+async def connect(settings: Settings, runtime: Runtime | None = None, wait: timedelta = STARTUP_WAIT) -> Client:
     """A client on the configured Temporal; `runtime` (default: the process's) carries its metrics.
     A server still starting (its port open, its frontend not yet serving) is waited for, up to
-    STARTUP_WAIT; any other failure to connect is raised at once."""
-    deadline = asyncio.get_running_loop().time() + STARTUP_WAIT.total_seconds()
+    `wait`; any other failure to connect is raised at once."""
+    options = settings.connect_options() | {"data_converter": data_converter(settings), "runtime": runtime,
+                                            "interceptors": tracing.interceptors()}
+    deadline = asyncio.get_running_loop().time() + wait.total_seconds()
     while True:
         try:
-            return await Client.connect(**settings.connect_options(), data_converter=data_converter(settings),
-                                        runtime=runtime, interceptors=tracing.interceptors())
+            return await Client.connect(**options)
         except RuntimeError as err:
             if STARTING not in str(err) or asyncio.get_running_loop().time() > deadline:
                 raise
