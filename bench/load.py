@@ -40,7 +40,7 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 
-from bench.procs import Proc, cpu_seconds, machine_cpu_seconds  # noqa: E402
+from bench.procs import Proc, cpu_seconds, machine_cpu_seconds, machine_cpu_since  # noqa: E402
 from bench.shape import STEPS, intake_body  # noqa: E402
 from complaints.infra.migrations import upgrade  # noqa: E402
 from complaints.infra.schema import audit, deadlines  # noqa: E402
@@ -164,13 +164,13 @@ async def phase(name: str, base: str, client: Client, path: Route, task_queue: s
                 concurrency: int, sample: int, server_pid: int, api: Proc) -> dict[str, Any]:
     print(f"[{name}] driving {n} through intake and {len(STEPS)} updates, {concurrency} at a time", flush=True)
     cpu = {"worker": worker.cpu_seconds(), "temporal_server": cpu_seconds(server_pid), "api": api.cpu_seconds()}
-    busy, idle = machine_cpu_seconds()
+    machine_at_start = machine_cpu_seconds()
     started = time.monotonic()
     run = await drive(base, path, f"{name}-{uuid.uuid4().hex[:6]}", n, concurrency, STEPS)
     answered = time.monotonic()
     ended = await until_none_running(client, task_queue)
     used = {"worker": worker.cpu_seconds(), "temporal_server": cpu_seconds(server_pid), "api": api.cpu_seconds()}
-    busy, idle = (now - then for now, then in zip(machine_cpu_seconds(), (busy, idle)))
+    busy, idle = machine_cpu_since(machine_at_start)
     stats = await histories(client, [path.workflow_id.format(id=i) for i in random.sample(run.ids, min(sample, n))])
     result = {
         "complaints": n,
@@ -217,7 +217,7 @@ async def scale(base: str, client: Client, engine: Any, worker: Proc, total: int
     await asyncio.sleep((due - datetime.now(timezone.utc)).total_seconds())
     before_due = machine_cpu_seconds()
     await asyncio.sleep(BUSY_WINDOW.total_seconds())
-    busy, idle = (now - then for now, then in zip(machine_cpu_seconds(), before_due))
+    busy, idle = machine_cpu_since(before_due)
     while datetime.now(timezone.utc) < due + timedelta(seconds=20):
         await asyncio.sleep(1)
     for _ in range(120):
@@ -245,8 +245,7 @@ async def scale(base: str, client: Client, engine: Any, worker: Proc, total: int
         "machine_busy_after_due": round(busy / (busy + idle), 3),  # all cores, over BUSY_WINDOW from the due time
         "machine_cpu_ms_per_breach_after_due": round(busy * 1000 / batch, 1),
         "breach_lag_parts_s": {part: spread([p[part] for p in parts if p]) for part in
-                               ("timer_armed_late", "timer_fired_late", "task_picked_up_after",
-                                                   "ringing_task_ran")},
+                               ("timer_armed_late", "timer_fired_late", "task_picked_up_after", "ringing_task_ran")},
     }
     print(json.dumps(result, indent=1), flush=True)
     return result

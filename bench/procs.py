@@ -78,3 +78,9 @@ def machine_cpu_seconds() -> tuple[float, float]:
     user, nice, system, idle, iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
     tick = os.sysconf("SC_CLK_TCK")
     return (user + nice + system + irq + softirq + steal) / tick, (idle + iowait) / tick
+
+
+def machine_cpu_since(then: tuple[float, float]) -> tuple[float, float]:
+    """Busy and idle CPU seconds of the whole machine since `then` (a `machine_cpu_seconds()`)."""
+    busy, idle = machine_cpu_seconds()
+    return busy - then[0], idle - then[1]
